@@ -1,0 +1,1 @@
+"""Binventory operator tools: the `binventory` CLI and the local pipeline."""

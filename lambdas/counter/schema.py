@@ -1,0 +1,114 @@
+"""The one definition of Binventory's tables, events, key layout and Lambda environment.
+
+The Lambda, the CDK stacks, the operator CLI and the local pipeline all import these names,
+so a table created in moto and a table deployed by CloudFormation cannot drift apart.
+This module imports nothing outside the standard library: it ships inside the Lambda asset.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    """Reconciliation outcome of one bin image."""
+
+    MATCH = "MATCH"
+    MISMATCH = "MISMATCH"
+    LOW_CONFIDENCE = "LOW_CONFIDENCE"
+    NO_EXPECTATION = "NO_EXPECTATION"
+    INVALID_IMAGE = "INVALID_IMAGE"
+    OBJECT_MISSING = "OBJECT_MISSING"
+
+
+# --- Inventory table: one item per processed image version -------------------------------
+# Partition by bin so a bin's history is one Query; the sort key is the object's identity
+# (bucket, key, version), which makes the conditional put the idempotency check.
+INVENTORY_PARTITION_KEY = "bin_id"
+INVENTORY_SORT_KEY = "record_key"
+# LSI: a bin's history in capture order (`inventory show BIN`).
+BY_CAPTURE_TIME_INDEX = "by-captured-at"
+# GSI: every record of one status in capture order (`inventory mismatches --since`).
+BY_STATUS_INDEX = "by-status"
+CAPTURED_AT = "captured_at"
+STATUS = "status"
+
+# --- Bin state table: one item per bin ----------------------------------------------------
+# Holds the expected quantity loaded from the warehouse system and the latest reconciliation,
+# so `inventory bins` reads one small item per bin instead of every image ever taken.
+BIN_STATE_PARTITION_KEY = "bin_id"
+
+# --- Ingest bucket key layout --------------------------------------------------------------
+# incoming/<bin_id>/<image file>   the bin id is the folder
+# bin-images/<image_id>.jpg        ABID layout: the bin id is the image id (a string, never an int)
+# metadata/<image_id>.json         ABID metadata beside the images (EXPECTED_QUANTITY); not notified
+INCOMING_PREFIX = "incoming/"
+ABID_IMAGES_PREFIX = "bin-images/"
+ABID_METADATA_PREFIX = "metadata/"
+NOTIFIED_PREFIXES = (INCOMING_PREFIX, ABID_IMAGES_PREFIX)
+EXPECTED_QUANTITY_METADATA_KEY = "expected-quantity"  # x-amz-meta-expected-quantity
+
+# --- Events ----------------------------------------------------------------------------------
+EVENT_SOURCE = "binventory.counter"
+EVENT_DETAIL_TYPES = {
+    Status.MISMATCH: "Bin count mismatch",
+    Status.LOW_CONFIDENCE: "Bin count low confidence",
+}
+
+
+class LambdaEnv:
+    """Names of the counting Lambda's environment variables (set by the stack, read at cold start)."""
+
+    INVENTORY_TABLE = "INVENTORY_TABLE"
+    BIN_STATE_TABLE = "BIN_STATE_TABLE"
+    ENDPOINT_NAME = "ENDPOINT_NAME"
+    EVENT_BUS_NAME = "EVENT_BUS_NAME"
+    CONFIDENCE_THRESHOLD = "CONFIDENCE_THRESHOLD"
+    MAX_IMAGE_BYTES = "MAX_IMAGE_BYTES"
+
+
+def inventory_table_definition() -> dict[str, Any]:
+    """Key schema and indexes of the inventory table, in `dynamodb.create_table` form."""
+    return {
+        "AttributeDefinitions": [
+            {"AttributeName": INVENTORY_PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": INVENTORY_SORT_KEY, "AttributeType": "S"},
+            {"AttributeName": CAPTURED_AT, "AttributeType": "S"},
+            {"AttributeName": STATUS, "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": INVENTORY_PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": INVENTORY_SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "LocalSecondaryIndexes": [
+            {
+                "IndexName": BY_CAPTURE_TIME_INDEX,
+                "KeySchema": [
+                    {"AttributeName": INVENTORY_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": CAPTURED_AT, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": BY_STATUS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": STATUS, "KeyType": "HASH"},
+                    {"AttributeName": CAPTURED_AT, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def bin_state_table_definition() -> dict[str, Any]:
+    """Key schema of the bin state table, in `dynamodb.create_table` form."""
+    return {
+        "AttributeDefinitions": [{"AttributeName": BIN_STATE_PARTITION_KEY, "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": BIN_STATE_PARTITION_KEY, "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }

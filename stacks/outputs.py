@@ -1,0 +1,30 @@
+"""Stack names and CloudFormation output ids shared by the stacks and the operator CLI."""
+
+from __future__ import annotations
+
+STACK_KINDS = ("storage", "training", "counting")
+
+# storage
+INGEST_BUCKET_NAME = "IngestBucketName"
+DATASET_BUCKET_NAME = "DatasetBucketName"
+ARTIFACTS_BUCKET_NAME = "ArtifactsBucketName"
+INVENTORY_TABLE_NAME = "InventoryTableName"
+BIN_STATE_TABLE_NAME = "BinStateTableName"
+# training
+TRAINING_STATE_MACHINE_ARN = "TrainingStateMachineArn"
+MODEL_PACKAGE_GROUP_NAME = "ModelPackageGroupName"
+SAGEMAKER_ROLE_ARN = "SageMakerRoleArn"
+INFERENCE_IMAGE_URI = "InferenceImageUri"
+# counting
+ENDPOINT_NAME = "EndpointName"
+INGEST_QUEUE_URL = "IngestQueueUrl"
+DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
+COUNTER_FUNCTION_NAME = "CounterFunctionName"
+EVENT_BUS_NAME = "EventBusName"
+
+
+def stack_name(stage: str, kind: str) -> str:
+    """`('dev', 'storage')` -> `binventory-dev-storage`."""
+    if kind not in STACK_KINDS:
+        raise ValueError(f"unknown stack kind {kind!r}; expected one of {STACK_KINDS}")
+    return f"binventory-{stage}-{kind}"
