@@ -1,0 +1,1 @@
+"""The whole pipeline on one machine: moto for AWS, a local model server for the endpoint."""

@@ -1,0 +1,336 @@
+"""The local pipeline's moving parts, started and stopped together: moto, the model server, the poller.
+
+The counting Lambda's own handler runs in this process, imported fresh (a cold start) after the
+environment points boto3 at moto and at the model server, so it runs the same code path as in AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from stacks.settings import Settings, load_settings_from_cdk_json
+
+from binventory.local.emulator import REGION, AwsEmulator, ensure_port_free
+from binventory.local.poller import SqsEventSourcePoller
+from binventory.local.provision import LocalResources, provision
+
+HANDLER_MODULE = "lambdas.counter.handler"
+MODEL_SERVER_START_SECONDS = 180
+
+
+class LocalPipelineError(RuntimeError):
+    """Something the user can fix stopped the local pipeline (a message says what)."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One object to put into the ingest bucket."""
+
+    key: str
+    body: bytes
+    content_type: str = "image/jpeg"
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ProcessingProgress:
+    """Running totals the caller's progress bar shows."""
+
+    received: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+
+class ModelServerProcess:
+    """The model server in a child process, so it can be killed and restarted like a real endpoint."""
+
+    def __init__(self, model_dir: Path, endpoint_name: str, port: int, log_path: Path) -> None:
+        self.model_dir = model_dir
+        self.endpoint_name = endpoint_name
+        self.port = port
+        self.log_path = log_path
+        self.url = ""
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self) -> ModelServerProcess:
+        ensure_port_free(self.port)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "a") as log:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "binventory.local.model_server",
+                    "--model",
+                    str(self.model_dir),
+                    "--endpoint-name",
+                    self.endpoint_name,
+                    "--port",
+                    str(self.port),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        assert self._process.stdout is not None
+        ready, _, _ = select.select([self._process.stdout], [], [], MODEL_SERVER_START_SECONDS)
+        line = self._process.stdout.readline() if ready else ""
+        if not line.startswith("READY "):
+            self.stop()
+            raise LocalPipelineError(
+                f"The model server did not start (model {self.model_dir}); see {self.log_path}:\n"
+                + _tail(self.log_path)
+            )
+        self.url = line.split(" ", 1)[1].strip()
+        self.port = int(self.url.rsplit(":", 1)[1])
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self) -> None:
+        """Terminate the child (kill if it does not stop within a few seconds)."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._process.stdout:
+            self._process.stdout.close()
+        self._process = None
+
+
+class LocalPipeline:
+    """Everything the counting path needs, on this machine; use it as a context manager."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        work_dir: Path,
+        settings: Settings | None = None,
+        aws_port: int = 0,
+        model_port: int = 0,
+    ) -> None:
+        self.model_dir = model_dir
+        self.work_dir = work_dir
+        self.settings = settings or load_settings_from_cdk_json()
+        self.aws_port = aws_port
+        self.model_port = model_port
+        self.emulator: AwsEmulator | None = None
+        self.model_server: ModelServerProcess | None = None
+        self.resources: LocalResources | None = None
+        self.poller: SqsEventSourcePoller | None = None
+        self._saved_environment: dict[str, str | None] = {}
+        self._stack = contextlib.ExitStack()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def __enter__(self) -> LocalPipeline:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start moto, create the resources, start the model server, cold-start the handler."""
+        self.emulator = AwsEmulator(self.aws_port).start()
+        self._stack.callback(self.emulator.stop)
+        self._stack.callback(self._restore_environment)
+        self._set_environment(self.emulator.environment())
+        self.resources = provision(self.session(), self.settings)
+        self.model_server = ModelServerProcess(
+            self.model_dir,
+            self.resources.endpoint_name,
+            self.model_port,
+            self.work_dir / "logs" / "model-server.log",
+        ).start()
+        self._stack.callback(lambda: self.model_server and self.model_server.stop())
+        self._set_environment({"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.model_server.url})
+        self._set_environment(self.resources.lambda_environment(self.settings))
+        self._set_environment(self.resources.cli_environment())
+        self.poller = SqsEventSourcePoller(
+            sqs=self.session().client("sqs"),
+            queue_url=self.resources.queue_url,
+            queue_arn=self.resources.queue_arn,
+            handler=self._cold_start_handler(),
+            batch_size=self.settings.counting.batch_size,
+            region=REGION,
+        )
+
+    def close(self) -> None:
+        """Stop everything this pipeline started, in reverse order; safe to call twice."""
+        self._stack.close()
+
+    def environment(self) -> dict[str, str]:
+        """What a shell needs to reach this pipeline with the aws CLI or `binventory inventory`."""
+        assert self.emulator and self.model_server and self.resources
+        return {
+            **{k: v for k, v in self.emulator.environment().items() if k.startswith("AWS_ENDPOINT_URL_")},
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.model_server.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            **self.resources.cli_environment(),
+        }
+
+    def session(self) -> boto3.session.Session:
+        return boto3.session.Session(region_name=REGION)
+
+    # --- the counting path -----------------------------------------------------------------------
+    def upload(self, uploads: Iterable[Upload], on_each: Callable[[Upload], None] | None = None) -> int:
+        """Put objects into the ingest bucket; notified prefixes enqueue an S3 event each."""
+        assert self.resources
+        s3 = self.session().client("s3")
+        count = 0
+        for item in uploads:
+            s3.put_object(
+                Bucket=self.resources.ingest_bucket,
+                Key=item.key,
+                Body=item.body,
+                ContentType=item.content_type,
+                Metadata=item.metadata,
+            )
+            count += 1
+            if on_each:
+                on_each(item)
+        return count
+
+    def process(
+        self, *, timeout_seconds: float = 600, on_progress: Callable[[ProcessingProgress], None] | None = None
+    ) -> ProcessingProgress:
+        """Poll until the queue is drained (retries and redrives included) or the timeout passes."""
+        assert self.poller and self.resources
+        progress = ProcessingProgress()
+        sqs = self.session().client("sqs")
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            outcome = self.poller.poll_once()
+            progress.received += outcome.received
+            progress.succeeded += outcome.succeeded
+            progress.failed += outcome.failed
+            if on_progress:
+                on_progress(progress)
+            if outcome.received == 0:
+                if self.queue_depth(sqs) == 0:
+                    return progress
+                time.sleep(0.2)
+        raise LocalPipelineError(
+            f"The ingest queue did not drain within {timeout_seconds:.0f} s "
+            f"({self.queue_depth(sqs)} messages left); see the logs under {self.work_dir / 'logs'}."
+        )
+
+    def queue_depth(self, sqs: Any | None = None) -> int:
+        """Visible plus in-flight messages on the ingest queue."""
+        assert self.resources
+        sqs = sqs or self.session().client("sqs")
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=self.resources.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every item of the inventory table, as plain Python values."""
+        assert self.resources
+        table = self.session().resource("dynamodb").Table(self.resources.inventory_table)
+        return list(_scan(table))
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """Messages the redrive policy moved to the dead-letter queue (left in place)."""
+        assert self.resources
+        return _drain_view(self.session().client("sqs"), self.resources.dead_letter_queue_url)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """MISMATCH / LOW_CONFIDENCE events the counter published, via the bus's rule to a queue."""
+        assert self.resources
+        return _drain_view(self.session().client("sqs"), self.resources.alerts_queue_url)
+
+    # --- internals -----------------------------------------------------------------------------------
+    def _cold_start_handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        """Import the Lambda anew, as a cold start does, so it reads this pipeline's environment."""
+        for name in [
+            n for n in sys.modules if n.startswith("lambdas.counter.") and n != "lambdas.counter.schema"
+        ]:
+            del sys.modules[name]
+        log_path = self.work_dir / "logs" / "lambda.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_file = self._stack.enter_context(open(log_path, "a"))
+        # Powertools binds its log stream at import: the Lambda's logs go to a file, not over the demo.
+        with contextlib.redirect_stdout(log_file):
+            module = importlib.import_module(HANDLER_MODULE)
+        handler = module.lambda_handler
+
+        def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            with contextlib.redirect_stdout(log_file):
+                return handler(event, context)
+
+        return invoke
+
+    def _set_environment(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_environment.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def _restore_environment(self) -> None:
+        for key, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environment.clear()
+
+
+def _scan(table: Any) -> Iterator[dict[str, Any]]:
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = table.scan(**kwargs)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _drain_view(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Read every message without deleting it (each is hidden briefly, then visible again)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for _ in range(100):
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=2,
+            MessageSystemAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            break
+        seen.update({m["MessageId"]: m for m in messages})
+    return list(seen.values())
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text().splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

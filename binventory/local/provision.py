@@ -1,0 +1,144 @@
+"""Create the counting path's AWS resources in moto from the same definitions the stacks deploy.
+
+Table keys and indexes come from `lambdas/counter/schema.py`, the notified prefixes from the same
+module, and the queue's redrive policy from the cdk.json settings, so local and deployed cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from stacks.settings import Settings
+
+from lambdas.counter import schema
+from stacks import outputs
+
+NAME_PREFIX = "binventory-local"
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    """Names and addresses of what `provision` created."""
+
+    ingest_bucket: str
+    inventory_table: str
+    bin_state_table: str
+    queue_url: str
+    queue_arn: str
+    dead_letter_queue_url: str
+    event_bus_name: str
+    alerts_queue_url: str
+    endpoint_name: str
+
+    def cli_environment(self) -> dict[str, str]:
+        """The `BINVENTORY_*` overrides that point the operator CLI at these resources."""
+        from binventory.resources import env_var_for
+
+        values = {
+            outputs.INGEST_BUCKET_NAME: self.ingest_bucket,
+            outputs.INVENTORY_TABLE_NAME: self.inventory_table,
+            outputs.BIN_STATE_TABLE_NAME: self.bin_state_table,
+            outputs.INGEST_QUEUE_URL: self.queue_url,
+            outputs.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue_url,
+            outputs.EVENT_BUS_NAME: self.event_bus_name,
+            outputs.ENDPOINT_NAME: self.endpoint_name,
+        }
+        return {env_var_for(output_id): value for output_id, value in values.items()}
+
+    def lambda_environment(self, settings: Settings) -> dict[str, str]:
+        """The counting Lambda's environment, as the counting stack sets it."""
+        return {
+            schema.LambdaEnv.INVENTORY_TABLE: self.inventory_table,
+            schema.LambdaEnv.BIN_STATE_TABLE: self.bin_state_table,
+            schema.LambdaEnv.ENDPOINT_NAME: self.endpoint_name,
+            schema.LambdaEnv.EVENT_BUS_NAME: self.event_bus_name,
+            schema.LambdaEnv.CONFIDENCE_THRESHOLD: str(settings.counting.confidence_threshold),
+            schema.LambdaEnv.MAX_IMAGE_BYTES: str(settings.counting.max_image_bytes),
+            "POWERTOOLS_SERVICE_NAME": "binventory-counter",
+            "POWERTOOLS_METRICS_NAMESPACE": "Binventory",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+
+
+def provision(session: boto3.session.Session, settings: Settings) -> LocalResources:
+    """Create buckets, tables, queues, the notification and the event bus; return their names."""
+    s3 = session.client("s3")
+    sqs = session.client("sqs")
+    dynamodb = session.client("dynamodb")
+    events = session.client("events")
+
+    ingest_bucket = f"{NAME_PREFIX}-ingest"
+    s3.create_bucket(Bucket=ingest_bucket)
+    s3.put_bucket_versioning(Bucket=ingest_bucket, VersioningConfiguration={"Status": "Enabled"})
+
+    dead_letter_queue_url = sqs.create_queue(QueueName=f"{NAME_PREFIX}-ingest-dlq")["QueueUrl"]
+    dead_letter_arn = _queue_arn(sqs, dead_letter_queue_url)
+    queue_url = sqs.create_queue(
+        QueueName=f"{NAME_PREFIX}-ingest",
+        Attributes={
+            "VisibilityTimeout": str(settings.counting.visibility_timeout_seconds),
+            "RedrivePolicy": json.dumps(
+                {
+                    "deadLetterTargetArn": dead_letter_arn,
+                    "maxReceiveCount": settings.counting.max_receive_count,
+                }
+            ),
+        },
+    )["QueueUrl"]
+    queue_arn = _queue_arn(sqs, queue_url)
+    s3.put_bucket_notification_configuration(
+        Bucket=ingest_bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+                }
+                for prefix in schema.NOTIFIED_PREFIXES
+            ]
+        },
+    )
+
+    inventory_table = f"{NAME_PREFIX}-inventory"
+    bin_state_table = f"{NAME_PREFIX}-bin-state"
+    _create_table(dynamodb, inventory_table, schema.inventory_table_definition())
+    _create_table(dynamodb, bin_state_table, schema.bin_state_table_definition())
+
+    event_bus_name = f"{NAME_PREFIX}-events"
+    events.create_event_bus(Name=event_bus_name)
+    alerts_queue_url = sqs.create_queue(QueueName=f"{NAME_PREFIX}-alerts")["QueueUrl"]
+    events.put_rule(
+        Name=f"{NAME_PREFIX}-alerts",
+        EventBusName=event_bus_name,
+        EventPattern=json.dumps({"source": [schema.EVENT_SOURCE]}),
+    )
+    events.put_targets(
+        Rule=f"{NAME_PREFIX}-alerts",
+        EventBusName=event_bus_name,
+        Targets=[{"Id": "alerts-queue", "Arn": _queue_arn(sqs, alerts_queue_url)}],
+    )
+
+    return LocalResources(
+        ingest_bucket=ingest_bucket,
+        inventory_table=inventory_table,
+        bin_state_table=bin_state_table,
+        queue_url=queue_url,
+        queue_arn=queue_arn,
+        dead_letter_queue_url=dead_letter_queue_url,
+        event_bus_name=event_bus_name,
+        alerts_queue_url=alerts_queue_url,
+        endpoint_name=f"{NAME_PREFIX}-counter",
+    )
+
+
+def _queue_arn(sqs: Any, queue_url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def _create_table(dynamodb: Any, name: str, definition: dict[str, Any]) -> None:
+    dynamodb.create_table(TableName=name, **definition)
+    dynamodb.get_waiter("table_exists").wait(TableName=name)

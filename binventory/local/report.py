@@ -1,0 +1,231 @@
+"""The local pipeline's reconciliation report: totals, accuracy, caught errors, a table and an HTML page."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from rich.console import Console
+from rich.table import Table
+
+from binventory.local.uploads import PlannedImage
+from lambdas.counter.schema import Status
+
+THUMBNAIL_SIZE = (160, 120)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One planned image joined with the inventory record the pipeline wrote for it (if any)."""
+
+    planned: PlannedImage
+    record: dict[str, Any] | None
+
+    @property
+    def status(self) -> str:
+        return str(self.record.get("status")) if self.record else "MISSING"
+
+    @property
+    def predicted(self) -> int | None:
+        value = self.record.get("predicted_count") if self.record else None
+        return None if value is None else int(value)
+
+    @property
+    def confidence(self) -> float | None:
+        value = self.record.get("confidence") if self.record else None
+        return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The figures a person checks first."""
+
+    uploaded: int
+    recorded: int
+    by_status: dict[str, int]
+    dead_letters: int
+    counted: int
+    agree_with_expected: int
+    correct_vs_truth: int
+    with_truth: int
+    planted_errors: int
+    planted_errors_flagged: int
+    false_alarms: int
+
+    @property
+    def accuracy_vs_expected(self) -> float:
+        return self.agree_with_expected / self.counted if self.counted else 0.0
+
+    @property
+    def accuracy_vs_truth(self) -> float:
+        return self.correct_vs_truth / self.with_truth if self.with_truth else 0.0
+
+
+def join_outcomes(planned: list[PlannedImage], records: list[dict[str, Any]]) -> list[Outcome]:
+    """Match each planned upload to its record by object key (one record per object version)."""
+    by_key: dict[str, dict[str, Any]] = {}
+    for record in records:
+        by_key[str(record.get("image_key"))] = record
+    return [Outcome(p, by_key.get(p.key)) for p in planned]
+
+
+def summarize(outcomes: list[Outcome], dead_letters: int) -> Summary:
+    """Totals by status, accuracy against expectations and truth, and planted errors caught."""
+    counted = [o for o in outcomes if o.predicted is not None and o.planned.expected is not None]
+    with_truth = [o for o in outcomes if o.predicted is not None and o.planned.true_count is not None]
+    flagged = {Status.MISMATCH.value, Status.LOW_CONFIDENCE.value}
+    planted = [o for o in outcomes if o.planned.planted_error]
+    honest = [o for o in outcomes if not o.planned.planted_error and o.planned.true_count is not None
+              and o.planned.expected is not None]
+    return Summary(
+        uploaded=len(outcomes),
+        recorded=sum(1 for o in outcomes if o.record),
+        by_status=dict(Counter(o.status for o in outcomes)),
+        dead_letters=dead_letters,
+        counted=len(counted),
+        agree_with_expected=sum(1 for o in counted if o.predicted == o.planned.expected),
+        correct_vs_truth=sum(1 for o in with_truth if o.predicted == o.planned.true_count),
+        with_truth=len(with_truth),
+        planted_errors=len(planted),
+        planted_errors_flagged=sum(1 for o in planted if o.status in flagged),
+        false_alarms=sum(1 for o in honest if o.status == Status.MISMATCH.value),
+    )
+
+
+def render_table(outcomes: list[Outcome], console: Console, max_rows: int = 60) -> None:
+    """Bins with predicted vs expected, status and confidence; problems first."""
+    order = {s: i for i, s in enumerate(
+        ["MISSING", "INVALID_IMAGE", "MISMATCH", "LOW_CONFIDENCE", "NO_EXPECTATION", "OBJECT_MISSING", "MATCH"])}
+    rows = sorted(outcomes, key=lambda o: (order.get(o.status, 99), o.planned.bin_id))
+    table = Table(title="Reconciliation", show_lines=False)
+    for column in ("bin", "image", "expected", "predicted", "confidence", "status", "note"):
+        table.add_column(column, justify="right" if column in {"expected", "predicted", "confidence"} else "left")
+    for outcome in rows[:max_rows]:
+        planned = outcome.planned
+        note = planned.invalid_reason or ("planted error" if planned.planted_error else "")
+        if outcome.record and outcome.record.get("reason"):
+            note = f"{note}; {outcome.record['reason']}".strip("; ")
+        table.add_row(
+            planned.bin_id, planned.image_id, _show(planned.expected), _show(outcome.predicted),
+            "" if outcome.confidence is None else f"{outcome.confidence:.2f}", _styled(outcome.status), note[:60],
+        )
+    console.print(table)
+    if len(rows) > max_rows:
+        console.print(f"... {len(rows) - max_rows} more rows in the HTML report")
+
+
+def render_summary(summary: Summary, console: Console) -> None:
+    """The totals block under the table."""
+    statuses = ", ".join(f"{status} {count}" for status, count in sorted(summary.by_status.items()))
+    console.print(f"[bold]Uploaded[/] {summary.uploaded}   [bold]recorded[/] {summary.recorded}   "
+                  f"[bold]dead-lettered[/] {summary.dead_letters}")
+    console.print(f"[bold]By status[/]: {statuses}")
+    console.print(f"[bold]Predicted = expected[/]: {summary.agree_with_expected}/{summary.counted} "
+                  f"({summary.accuracy_vs_expected:.1%})")
+    if summary.with_truth:
+        console.print(f"[bold]Predicted = true count[/]: {summary.correct_vs_truth}/{summary.with_truth} "
+                      f"({summary.accuracy_vs_truth:.1%})")
+    if summary.planted_errors:
+        console.print(f"[bold]Planted inventory errors flagged[/]: {summary.planted_errors_flagged}/"
+                      f"{summary.planted_errors}   [bold]false alarms on correct expectations[/]: "
+                      f"{summary.false_alarms}")
+
+
+def write_html_report(outcomes: list[Outcome], summary: Summary, path: Path, title: str) -> Path:
+    """A single self-contained page: summary, confusion matrix, and the flagged bins with thumbnails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    matrix_png = path.with_name("confusion_matrix.png")
+    write_confusion_matrix_png(outcomes, matrix_png)
+    flagged = [o for o in outcomes if o.status not in {Status.MATCH.value}]
+    cards = "\n".join(_card(o) for o in flagged)
+    statuses = "".join(f"<li>{html.escape(s)}: {n}</li>" for s, n in sorted(summary.by_status.items()))
+    truth_line = (f"<p>Predicted = true count: {summary.correct_vs_truth}/{summary.with_truth} "
+                  f"({summary.accuracy_vs_truth:.1%})</p>") if summary.with_truth else ""
+    planted_line = (f"<p>Planted inventory errors flagged: {summary.planted_errors_flagged}/"
+                    f"{summary.planted_errors}; false alarms on correct expectations: "
+                    f"{summary.false_alarms}</p>") if summary.planted_errors else ""
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;margin:2em}} .cards{{display:flex;flex-wrap:wrap;gap:12px}}
+.card{{border:1px solid #ccc;padding:6px;width:170px;font-size:12px}} .MISMATCH{{color:#b00}}
+.INVALID_IMAGE{{color:#850}} .LOW_CONFIDENCE{{color:#a60}}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p>Uploaded {summary.uploaded}, recorded {summary.recorded}, dead-lettered {summary.dead_letters}.</p>
+<ul>{statuses}</ul>
+<p>Predicted = expected: {summary.agree_with_expected}/{summary.counted} ({summary.accuracy_vs_expected:.1%})</p>
+{truth_line}{planted_line}
+<h2>Predicted vs expected</h2><img src="{matrix_png.name}" alt="confusion matrix of predicted vs expected counts">
+<h2>Bins that need a look ({len(flagged)})</h2><div class="cards">{cards}</div>
+</body></html>
+"""
+    path.write_text(page)
+    return path
+
+
+def write_confusion_matrix_png(outcomes: list[Outcome], path: Path) -> Path:
+    """Heat map of expected (rows) against predicted (columns) counts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs = [(o.planned.expected, o.predicted) for o in outcomes
+             if o.planned.expected is not None and o.predicted is not None]
+    size = max([max(e, p) for e, p in pairs], default=0) + 1
+    matrix = [[0] * size for _ in range(size)]
+    for expected, predicted in pairs:
+        matrix[expected][predicted] += 1
+    figure, axes = plt.subplots(figsize=(1.0 + 0.6 * size, 0.8 + 0.6 * size))
+    axes.imshow(matrix, cmap="Blues")
+    for row in range(size):
+        for column in range(size):
+            if matrix[row][column]:
+                axes.text(column, row, str(matrix[row][column]), ha="center", va="center", fontsize=9)
+    axes.set_xlabel("predicted count")
+    axes.set_ylabel("expected count")
+    axes.set_xticks(range(size))
+    axes.set_yticks(range(size))
+    axes.set_title("Predicted vs expected")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def _card(outcome: Outcome) -> str:
+    planned = outcome.planned
+    thumbnail = _thumbnail_data_uri(planned.source_path)
+    image = f'<img src="{thumbnail}" alt="{html.escape(planned.image_id)}">' if thumbnail else "<p>(no image)</p>"
+    note = planned.invalid_reason or ("planted error" if planned.planted_error else "")
+    return (f'<div class="card">{image}<div class="{html.escape(outcome.status)}"><b>{html.escape(outcome.status)}'
+            f"</b></div><div>bin {html.escape(planned.bin_id)}</div><div>expected {_show(planned.expected)}, "
+            f"predicted {_show(outcome.predicted)}</div><div>{html.escape(note)}</div></div>")
+
+
+def _thumbnail_data_uri(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        with Image.open(path) as image:
+            image.thumbnail(THUMBNAIL_SIZE)
+            buffer = io.BytesIO()
+            image.convert("RGB").save(buffer, format="JPEG", quality=80)
+    except OSError:
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _show(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _styled(status: str) -> str:
+    colour = {"MATCH": "green", "MISMATCH": "red", "INVALID_IMAGE": "yellow", "LOW_CONFIDENCE": "magenta",
+              "MISSING": "bold red"}.get(status, "cyan")
+    return f"[{colour}]{status}[/]"

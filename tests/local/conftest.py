@@ -1,0 +1,33 @@
+"""Fixtures for the local pipeline: one small trained model and synthetic data for the whole session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from binventory.local.demo import train_demo_model
+from binventory.local.pipeline import LocalPipeline
+from countnet.synthetic import write_synthetic_dataset
+
+
+@pytest.fixture(scope="session")
+def synthetic_eval_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A few synthetic bin images per count (0..5), unseen in training."""
+    return write_synthetic_dataset(tmp_path_factory.mktemp("eval"), per_class=3, max_count=5, seed=4242)
+
+
+@pytest.fixture(scope="session")
+def demo_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo model, trained briefly by model_code/train.py exactly as `make demo` trains it."""
+    root = tmp_path_factory.mktemp("demo-model")
+    train_dir = write_synthetic_dataset(root / "train", per_class=40, max_count=5, seed=1)
+    return train_demo_model(train_dir, root / "model", root / "output", extra_flags=("--epochs", "4"))
+
+
+@pytest.fixture
+def pipeline(demo_model: Path, tmp_path: Path) -> Iterator[LocalPipeline]:
+    """moto, the model server and the poller, running for one test."""
+    with LocalPipeline(demo_model, work_dir=tmp_path) as running:
+        yield running
