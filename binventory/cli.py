@@ -5,6 +5,13 @@ from __future__ import annotations
 import click
 
 from binventory import resources
+from binventory.backfill.commands import count
+from binventory.costs import costs
+from binventory.data.commands import data
+from binventory.inventory import inventory_group
+from binventory.local.cli import local_group
+from binventory.models.commands import model
+from binventory.training.commands import train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,6 +22,15 @@ from binventory import resources
 def cli(ctx: click.Context, stage: str | None, region: str | None) -> None:
     """Count items in warehouse bin photos and reconcile them against expected inventory."""
     ctx.obj = resources.StackResources(stage=stage, region=region)
+
+
+cli.add_command(data)
+cli.add_command(local_group)
+cli.add_command(train)
+cli.add_command(model)
+cli.add_command(count)
+cli.add_command(costs)
+cli.add_command(inventory_group)
 
 
 def main() -> None:

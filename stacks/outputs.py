@@ -21,6 +21,20 @@ INGEST_QUEUE_URL = "IngestQueueUrl"
 DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
 COUNTER_FUNCTION_NAME = "CounterFunctionName"
 EVENT_BUS_NAME = "EventBusName"
+# counting, only while a model is deployed: the SageMaker Model that batch transform backfills reuse
+COUNTER_MODEL_NAME = "CounterModelName"
+# counting, only while no model is deployed: the command that deploys one
+ENDPOINT_DEPLOY_HINT = "EndpointDeployHint"
+
+# Bucket layouts shared with the CLI.
+# Dataset bucket: one prefix per training channel; train.py reads SM_CHANNEL_TRAIN and SM_CHANNEL_VALIDATION.
+DATASET_CHANNELS = ("train", "validation")
+# Artifacts bucket: training output (model.tar.gz), spot checkpoints, batch transform output,
+# endpoint data capture.
+ARTIFACTS_MODELS_PREFIX = "models/"
+ARTIFACTS_CHECKPOINTS_PREFIX = "checkpoints/"
+ARTIFACTS_TRANSFORM_PREFIX = "transform/"
+ARTIFACTS_DATA_CAPTURE_PREFIX = "data-capture/"
 
 
 def stack_name(stage: str, kind: str) -> str:

@@ -13,7 +13,6 @@ from types import FrameType
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from binventory.inventory.expected import load_expected_quantities
 from binventory.local.model_server import ModelPathError, resolve_model_dir
 from binventory.local.pipeline import LocalPipeline, ProcessingProgress
 from binventory.local.report import join_outcomes, render_summary, render_table, summarize, write_html_report
@@ -59,8 +58,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         console.print(f"moto on {pipeline.emulator.url if pipeline.emulator else '?'}, model server on "
                       f"{pipeline.model_server.url if pipeline.model_server else '?'} serving {model_dir}")
         if plan.expected_rows:
-            loaded = load_expected_quantities(pipeline.session().resource("dynamodb"),
-                                              pipeline.resources.bin_state_table, plan.expected_rows)
+            loaded = pipeline.load_expected(plan.expected_rows)
             console.print(f"Loaded {loaded} expected quantities into the bin state table (the warehouse export)")
         pipeline.upload(plan.sidecars)
         _upload_and_process(pipeline, plan, console)

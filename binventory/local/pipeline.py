@@ -7,6 +7,7 @@ environment points boto3 at moto and at the model server, so it runs the same co
 from __future__ import annotations
 
 import contextlib
+import csv
 import importlib
 import os
 import select
@@ -15,12 +16,16 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
+from binventory.resources import StackResources
 from stacks.settings import Settings, load_settings_from_cdk_json
 
+from binventory.inventory.expected_csv import read_expected_csv
+from binventory.inventory.tables import InventoryTables
 from binventory.local.emulator import REGION, AwsEmulator, ensure_port_free
 from binventory.local.poller import SqsEventSourcePoller
 from binventory.local.provision import LocalResources, provision
@@ -240,6 +245,20 @@ class LocalPipeline:
             f"({self.queue_depth(sqs)} messages left); see the logs under {self.work_dir / 'logs'}."
         )
 
+    def load_expected(self, rows: list[tuple[str, int]]) -> int:
+        """Load expected quantities as a warehouse export would be: a CSV through `inventory load-expected`."""
+        export = self.work_dir / "warehouse-expected.csv"
+        with export.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["bin_id", "expected_quantity"])
+            writer.writerows(rows)
+        loaded_at = datetime.now(UTC).isoformat()
+        return self.inventory_tables().load_expected(read_expected_csv(export), loaded_at)
+
+    def inventory_tables(self) -> InventoryTables:
+        """The operator CLI's view of the tables, resolved through this pipeline's BINVENTORY_* variables."""
+        return InventoryTables(StackResources(region=REGION))
+
     def queue_depth(self, sqs: Any | None = None) -> int:
         """Visible plus in-flight messages on the ingest queue."""
         assert self.resources
@@ -254,9 +273,7 @@ class LocalPipeline:
 
     def records(self) -> list[dict[str, Any]]:
         """Every item of the inventory table, as plain Python values."""
-        assert self.resources
-        table = self.session().resource("dynamodb").Table(self.resources.inventory_table)
-        return list(_scan(table))
+        return list(self.inventory_tables().all_records())
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """Messages the redrive policy moved to the dead-letter queue (left in place)."""
@@ -301,16 +318,6 @@ class LocalPipeline:
             else:
                 os.environ[key] = value
         self._saved_environment.clear()
-
-
-def _scan(table: Any) -> Iterator[dict[str, Any]]:
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = table.scan(**kwargs)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _drain_view(sqs: Any, queue_url: str) -> list[dict[str, Any]]:

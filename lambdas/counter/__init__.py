@@ -1,0 +1,1 @@
+"""The counting Lambda: S3 upload notifications in, counted and reconciled inventory records out."""

@@ -7,7 +7,8 @@ This module imports nothing outside the standard library: it ships inside the La
 
 from __future__ import annotations
 
-from enum import Enum
+from datetime import UTC, datetime
+from enum import Enum, StrEnum
 from typing import Any
 
 
@@ -20,6 +21,23 @@ class Status(str, Enum):
     NO_EXPECTATION = "NO_EXPECTATION"
     INVALID_IMAGE = "INVALID_IMAGE"
     OBJECT_MISSING = "OBJECT_MISSING"
+
+
+class ExpectedSource(StrEnum):
+    """Where an item's expected quantity came from (`expected_source`), highest precedence first."""
+
+    METADATA_JSON = "metadata_json"
+    OBJECT_METADATA = "object_metadata"
+    BIN_STATE = "bin_state"
+
+
+def format_timestamp(moment: datetime) -> str:
+    """`captured_at` / `processed_at` form: ISO-8601 UTC with fixed-width microseconds.
+
+    Every timestamp in the tables has this one width, so string order is time order in the
+    sort keys and in `--since` comparisons.
+    """
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # --- Inventory table: one item per processed image version -------------------------------
@@ -55,6 +73,23 @@ EVENT_DETAIL_TYPES = {
     Status.MISMATCH: "Bin count mismatch",
     Status.LOW_CONFIDENCE: "Bin count low confidence",
 }
+
+# --- Metrics (CloudWatch embedded metric format, written by the counting Lambda) ----------
+METRICS_NAMESPACE = "Binventory"
+
+
+class CounterMetric:
+    """Names of the counting Lambda's metrics (all counts), for dashboards and alarms."""
+
+    RECORDS_WRITTEN = "RecordsWritten"
+    DUPLICATE_DELIVERIES = "DuplicateDeliveries"
+    FAILED_MESSAGES = "FailedMessages"  # SQS retries them, then moves them to the DLQ
+    TEST_EVENTS = "S3TestEvents"
+
+    @staticmethod
+    def for_status(status: Status) -> str:
+        """`Status.LOW_CONFIDENCE` -> `StatusLowConfidence`: one count per reconciliation outcome."""
+        return "Status" + status.value.title().replace("_", "")
 
 
 class LambdaEnv:

@@ -6,7 +6,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from binventory.inventory.expected import load_expected_quantities
 from binventory.local.pipeline import LocalPipeline, Upload
 from binventory.local.report import join_outcomes, summarize
 from binventory.local.uploads import plan_from_dataset
@@ -18,8 +17,7 @@ COUNTED = {Status.MATCH.value, Status.MISMATCH.value, Status.LOW_CONFIDENCE.valu
 def run_plan(pipeline: LocalPipeline, plan) -> list:
     assert pipeline.resources
     if plan.expected_rows:
-        load_expected_quantities(pipeline.session().resource("dynamodb"), pipeline.resources.bin_state_table,
-                                 plan.expected_rows)
+        pipeline.load_expected(plan.expected_rows)
     pipeline.upload(plan.sidecars)
     pipeline.upload(plan.uploads)
     pipeline.process(timeout_seconds=300)

@@ -1,0 +1,142 @@
+"""`binventory costs`: the instances running now (endpoint, training, transform) and their hourly cost.
+
+Prices are a small table in this module, not a live lookup: on-demand US East (N. Virginia) prices
+transcribed from https://aws.amazon.com/sagemaker/pricing/ in June 2024 and not re-checked since.
+Other regions, spot training (usually much cheaper) and savings plans differ; treat the figures as
+an order of magnitude and check the page before a budget decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import click
+from botocore.exceptions import ClientError
+from rich.console import Console
+from rich.table import Table
+
+from binventory.resources import StackResources
+from binventory.training.aws_errors import AwsCommand
+from stacks import outputs
+
+PRICES_AS_OF = "2024-06"
+PRICE_SOURCE = "https://aws.amazon.com/sagemaker/pricing/ (on-demand, us-east-1)"
+# USD per instance-hour: real-time inference (batch transform is billed at the same rates).
+HOSTING_HOURLY_USD = {
+    "ml.t2.medium": 0.056, "ml.m5.large": 0.115, "ml.m5.xlarge": 0.23, "ml.m5.2xlarge": 0.461,
+    "ml.c5.large": 0.102, "ml.c5.xlarge": 0.204, "ml.c5.2xlarge": 0.408, "ml.g4dn.xlarge": 0.736,
+    "ml.g4dn.2xlarge": 0.94, "ml.g5.xlarge": 1.408, "ml.g5.2xlarge": 1.515,
+}
+# USD per instance-hour: training jobs (on-demand; managed spot bills less).
+TRAINING_HOURLY_USD = {
+    "ml.m5.large": 0.115, "ml.m5.xlarge": 0.23, "ml.c5.xlarge": 0.204, "ml.c5.2xlarge": 0.408,
+    "ml.g4dn.xlarge": 0.736, "ml.g4dn.2xlarge": 0.94, "ml.g5.xlarge": 1.408, "ml.g5.2xlarge": 1.515,
+    "ml.p3.2xlarge": 3.825,
+}
+# Serverless inference: USD per second of compute for each GB of memory configured.
+SERVERLESS_USD_PER_GB_SECOND = 0.00002
+
+
+@dataclass(frozen=True)
+class RunningCost:
+    """One thing that costs money while it runs, and its hourly estimate (None: not in the table)."""
+
+    what: str
+    capacity: str
+    usd_per_hour: float | None
+    note: str = ""
+
+
+def instance_cost(what: str, instance_type: str, count: int, prices: dict[str, float],
+                  note: str = "") -> RunningCost:
+    price = prices.get(instance_type)
+    return RunningCost(what, f"{count} x {instance_type}", None if price is None else price * count, note)
+
+
+def endpoint_costs(sagemaker: Any, endpoint: str) -> list[RunningCost]:
+    """Each variant of the endpoint: instances cost by the hour, serverless only while it computes."""
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    current = {v["VariantName"]: v for v in described.get("ProductionVariants", [])}
+    costs = []
+    for variant in config["ProductionVariants"]:
+        what = f"endpoint {endpoint} ({variant['VariantName']}, {described['EndpointStatus']})"
+        serverless = variant.get("ServerlessConfig")
+        if serverless:
+            memory_gb = serverless["MemorySizeInMB"] / 1024
+            busy_hour = SERVERLESS_USD_PER_GB_SECOND * memory_gb * 3600
+            capacity = (f"serverless {serverless['MemorySizeInMB']} MB, "
+                        f"up to {serverless['MaxConcurrency']} at once")
+            note = (f"idle costs nothing; ${busy_hour:.3f} per hour of one request computing "
+                    f"(at most ${busy_hour * serverless['MaxConcurrency']:.2f}/h), plus data processed")
+            costs.append(RunningCost(what, capacity, 0.0, note))
+            continue
+        count = current.get(variant["VariantName"], {}).get("CurrentInstanceCount",
+                                                             variant.get("InitialInstanceCount", 1))
+        costs.append(instance_cost(what, variant["InstanceType"], int(count), HOSTING_HOURLY_USD))
+    return costs
+
+
+def training_costs(sagemaker: Any) -> list[RunningCost]:
+    costs = []
+    for summary in _in_progress(sagemaker.list_training_jobs, "TrainingJobSummaries"):
+        job = sagemaker.describe_training_job(TrainingJobName=summary["TrainingJobName"])
+        resources = job["ResourceConfig"]
+        note = "managed spot: billed less than this" if job.get("EnableManagedSpotTraining") else ""
+        costs.append(instance_cost(f"training job {job['TrainingJobName']}", resources["InstanceType"],
+                                   int(resources["InstanceCount"]), TRAINING_HOURLY_USD, note))
+    return costs
+
+
+def transform_costs(sagemaker: Any) -> list[RunningCost]:
+    costs = []
+    for summary in _in_progress(sagemaker.list_transform_jobs, "TransformJobSummaries"):
+        job = sagemaker.describe_transform_job(TransformJobName=summary["TransformJobName"])
+        resources = job["TransformResources"]
+        costs.append(instance_cost(f"transform job {job['TransformJobName']}", resources["InstanceType"],
+                                   int(resources["InstanceCount"]), HOSTING_HOURLY_USD))
+    return costs
+
+
+def _in_progress(list_call: Any, summaries_key: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"StatusEquals": "InProgress", "MaxResults": 100}
+    while True:
+        response = list_call(**request)
+        found += response.get(summaries_key, [])
+        if not response.get("NextToken"):
+            return found
+        request["NextToken"] = response["NextToken"]
+
+
+@click.command("costs", cls=AwsCommand)
+@click.pass_obj
+def costs(resources: StackResources) -> None:
+    """Show the instances running now (endpoint, training, transform) and their estimated hourly cost."""
+    sagemaker = resources.client("sagemaker")
+    running: list[RunningCost] = []
+    try:
+        endpoint = resources.output("counting", outputs.ENDPOINT_NAME)
+        running += endpoint_costs(sagemaker, endpoint)
+    except click.ClickException as error:
+        click.echo(f"note: no endpoint counted ({error.message})", err=True)
+    except ClientError as error:
+        click.echo(f"note: no endpoint counted ({error.response['Error'].get('Message', error)})", err=True)
+    running += training_costs(sagemaker) + transform_costs(sagemaker)
+    _print(running)
+
+
+def _print(running: list[RunningCost]) -> None:
+    if not running:
+        click.echo("Nothing that bills by the hour is running.")
+    else:
+        table = Table("what", "capacity", "USD per hour", "note")
+        for cost in running:
+            price = "no price in the table" if cost.usd_per_hour is None else f"{cost.usd_per_hour:.3f}"
+            table.add_row(cost.what, cost.capacity, price, cost.note)
+        Console(width=200).print(table)
+        known = sum(cost.usd_per_hour or 0.0 for cost in running)
+        click.echo(f"estimated total: ${known:.2f} per hour "
+                   f"(${known * 24 * 30:.0f} per 30 days if it all kept running)")
+    click.echo(f"prices: {PRICE_SOURCE}, as of {PRICES_AS_OF}; spot, other regions and savings plans differ.")

@@ -1,0 +1,1 @@
+"""Operator commands that fetch, prepare, upload and synthesise bin-image datasets."""

@@ -1,0 +1,1 @@
+"""Operator commands that list published models and move the endpoint between them."""

@@ -1,0 +1,1 @@
+"""Operator commands that start, watch and read the logs of training and tuning runs."""

@@ -1,0 +1,103 @@
+"""Lambda entry point: SQS batches of S3 upload notifications in, partial batch failures out.
+
+It only adapts: each SQS message is parsed and its uploads handed to `ImageCounter.count`.
+A message that raises is reported in `batchItemFailures`, so SQS delivers it again and, after
+the queue's maxReceiveCount, moves it to the dead-letter queue; the rest of the batch is kept.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .dal.inventory import KnownState, SaveOutcome
+from .logic.notifications import MalformedMessage, UploadedObject, parse_notification
+from .observability import logger, metrics, tracer
+from .schema import CounterMetric
+from .service import CountResult, ImageCounter
+from .settings import load_settings
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@functools.cache
+def image_counter() -> ImageCounter:
+    """This execution environment's counter: settings are read and validated once, on first use."""
+    return ImageCounter.from_settings(load_settings(os.environ))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Count every upload in the batch; return the messages to retry as `batchItemFailures`."""
+    counter = image_counter()
+    known = counter.read_known_state(_uploads_in(event))
+    return process_partial_response(
+        event=event,
+        record_handler=functools.partial(_handle_message, counter=counter, known=known),
+        processor=processor,
+        context=context,
+    )
+
+
+def _handle_message(record: SQSRecord, *, counter: ImageCounter, known: KnownState) -> None:
+    try:
+        notification = parse_notification(record.body)
+        if notification.is_test_event:
+            logger.info("S3 test event acknowledged", extra={"message_id": record.message_id})
+            metrics.add_metric(name=CounterMetric.TEST_EVENTS, unit=MetricUnit.Count, value=1)
+            return
+        for event_name in notification.ignored_events:
+            logger.warning("ignored an S3 event that is not an upload", extra={"event_name": event_name})
+        for upload in notification.uploads:
+            _report(upload, counter.count(upload, known))
+    except Exception:
+        logger.exception(
+            "message failed; SQS will deliver it again, then move it to the dead-letter queue",
+            extra={
+                "message_id": record.message_id,
+                "receive_count": record.attributes.approximate_receive_count,
+            },
+        )
+        metrics.add_metric(name=CounterMetric.FAILED_MESSAGES, unit=MetricUnit.Count, value=1)
+        raise
+
+
+def _report(upload: UploadedObject, result: CountResult) -> None:
+    where = {"bucket": upload.bucket, "key": upload.key, "version": upload.version}
+    if result.outcome is SaveOutcome.DUPLICATE or result.record is None:
+        logger.info("duplicate delivery acknowledged: this image version is already recorded", extra=where)
+        metrics.add_metric(name=CounterMetric.DUPLICATE_DELIVERIES, unit=MetricUnit.Count, value=1)
+        return
+    record = result.record
+    logger.info(
+        "image recorded",
+        extra={
+            **where,
+            "bin_id": record.bin_id,
+            "status": record.status.value,
+            "reason": record.reason,
+            "predicted_count": record.predicted_count,
+            "expected_quantity": record.expected_quantity,
+            "bin_state_updated": result.outcome is SaveOutcome.WRITTEN,
+        },
+    )
+    metrics.add_metric(name=CounterMetric.RECORDS_WRITTEN, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=CounterMetric.for_status(record.status), unit=MetricUnit.Count, value=1)
+
+
+def _uploads_in(event: dict[str, Any]) -> Iterator[UploadedObject]:
+    """Every upload in the batch that parses; the others fail later, in their own record."""
+    for record in event.get("Records", []):
+        try:
+            yield from parse_notification(record.get("body", "")).uploads
+        except MalformedMessage:
+            continue

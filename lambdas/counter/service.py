@@ -1,0 +1,164 @@
+"""Count one uploaded bin image end to end: read, check, predict, reconcile, announce, record.
+
+Knows nothing of Lambda or SQS: the handler adapts events to `ImageCounter.count`, and the
+benchmark and tests can drive it directly. Exceptions that escape `count` are transient (or a
+message nobody can act on): the caller fails the record so SQS redelivers it, then dead-letters it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .dal.clients import make_client
+from .dal.endpoint import CountingEndpoint, ImageRejected
+from .dal.events import EventPublisher, needs_event
+from .dal.images import ImageStore, ObjectMissing, StoredImage
+from .dal.inventory import InventoryRepository, KnownState, SaveOutcome
+from .logic.expected import ExpectedLookup, quantity_in_metadata_document, resolve_expected_quantity
+from .logic.image_check import endpoint_content_type, format_problem, size_problem
+from .logic.keys import UnroutableKey, abid_metadata_key, bin_id_for_key
+from .logic.notifications import UploadedObject
+from .logic.reconcile import reconcile
+from .logic.records import ImageVersion, InventoryRecord
+from .observability import logger
+from .schema import EXPECTED_QUANTITY_METADATA_KEY, ExpectedSource, format_timestamp
+from .settings import CounterSettings
+
+
+@dataclass(frozen=True)
+class CountResult:
+    """What counting one upload did; `record` is None when it was skipped as already recorded."""
+
+    outcome: SaveOutcome
+    record: InventoryRecord | None
+
+
+class ImageCounter:
+    """Turns one uploaded object version into one inventory record (and an event when it needs one)."""
+
+    def __init__(
+        self,
+        *,
+        images: ImageStore,
+        endpoint: CountingEndpoint,
+        inventory: InventoryRepository,
+        events: EventPublisher,
+        settings: CounterSettings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.images = images
+        self.endpoint = endpoint
+        self.inventory = inventory
+        self.events = events
+        self.settings = settings
+        self.clock = clock
+
+    @classmethod
+    def from_settings(
+        cls, settings: CounterSettings, session: boto3.session.Session | None = None
+    ) -> ImageCounter:
+        """A counter talking to the tables, endpoint and bus the settings name."""
+        return cls(
+            images=ImageStore(make_client("s3", session)),
+            endpoint=CountingEndpoint(make_client("sagemaker-runtime", session), settings.endpoint_name),
+            inventory=InventoryRepository(
+                make_client("dynamodb", session),
+                inventory_table=settings.inventory_table,
+                bin_state_table=settings.bin_state_table,
+            ),
+            events=EventPublisher(make_client("events", session), settings.event_bus_name),
+            settings=settings,
+        )
+
+    def read_known_state(self, uploads: Iterable[UploadedObject]) -> KnownState:
+        """One read for a whole batch: bins' expected quantities and versions already recorded.
+
+        Only a shortcut: when the read fails, every record falls back to its own lookups and the
+        conditional write still stops duplicates.
+        """
+        versions = []
+        for upload in uploads:
+            try:
+                versions.append(self._image_version(upload))
+            except UnroutableKey:
+                continue  # reported when that record is counted
+        try:
+            return self.inventory.read_known_state(
+                (v.bin_id for v in versions), ((v.bin_id, v.record_key) for v in versions)
+            )
+        except (ClientError, BotoCoreError) as error:
+            logger.warning("batch read failed; each record looks up on its own", extra={"error": str(error)})
+            return KnownState()
+
+    def count(self, upload: UploadedObject, known: KnownState | None = None) -> CountResult:
+        """Record one upload exactly once; raise on transient failures so the caller can retry."""
+        known = known or KnownState()
+        image = self._image_version(upload)
+        if known.is_recorded(image.bin_id, image.record_key):
+            return CountResult(SaveOutcome.DUPLICATE, None)
+        record = self._build_record(upload, image, known)
+        # Announce before writing: a failed announcement then leaves nothing written, and the retry
+        # announces again. Events are at least once; subscribers tell repeats apart by record_key.
+        if needs_event(record):
+            self.events.publish(record)
+        return CountResult(self.inventory.save(record), record)
+
+    def _image_version(self, upload: UploadedObject) -> ImageVersion:
+        return ImageVersion(
+            bin_id=bin_id_for_key(upload.key),
+            bucket=upload.bucket,
+            key=upload.key,
+            version=upload.version,
+            captured_at=upload.event_time,
+        )
+
+    def _build_record(
+        self, upload: UploadedObject, image: ImageVersion, known: KnownState
+    ) -> InventoryRecord:
+        try:
+            stored = self.images.read_image(upload, read_limit=self.settings.max_image_bytes)
+        except ObjectMissing as missing:
+            return InventoryRecord.object_missing(image, missing.reason, self._now())
+        problem = size_problem(stored.size, self.settings.max_image_bytes) or format_problem(stored.data)
+        if problem:
+            return InventoryRecord.invalid_image(image, problem, self._now())
+        expected = resolve_expected_quantity(self._expected_lookups(upload, image, stored, known))
+        content_type = endpoint_content_type(stored.content_type, stored.data)
+        try:
+            prediction = self.endpoint.predict(stored.data, content_type)
+        except ImageRejected as rejected:
+            return InventoryRecord.invalid_image(image, rejected.reason, self._now())
+        reconciliation = reconcile(prediction, expected.quantity, self.settings.confidence_threshold)
+        return InventoryRecord.counted(image, reconciliation, expected, self._now())
+
+    def _expected_lookups(
+        self, upload: UploadedObject, image: ImageVersion, stored: StoredImage, known: KnownState
+    ) -> list[ExpectedLookup]:
+        """The sources of the expected quantity in precedence order, each read only if needed."""
+        lookups: list[ExpectedLookup] = []
+        metadata_key = abid_metadata_key(upload.key)
+        if metadata_key:
+
+            def metadata_json() -> object:
+                document = self.images.read_document(upload.bucket, metadata_key)
+                return None if document is None else quantity_in_metadata_document(document, metadata_key)
+
+            lookups.append((ExpectedSource.METADATA_JSON, metadata_json))
+        object_metadata = stored.metadata.get(EXPECTED_QUANTITY_METADATA_KEY)
+        lookups.append((ExpectedSource.OBJECT_METADATA, lambda: object_metadata))
+
+        def bin_state() -> object:
+            if known.knows_bin(image.bin_id):
+                return known.expected_quantities[image.bin_id]
+            return self.inventory.expected_quantity(image.bin_id)
+
+        lookups.append((ExpectedSource.BIN_STATE, bin_state))
+        return lookups
+
+    def _now(self) -> str:
+        return format_timestamp(self.clock())

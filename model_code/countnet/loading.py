@@ -1,0 +1,117 @@
+"""PyTorch datasets and loaders over labelled samples, skipping unreadable images instead of crashing.
+
+An image that fails to decode mid-epoch is dropped from its batch and its id travels back with the
+batch (so it is also reported from DataLoader worker processes); the training loop names each one
+once and gives a count at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from countnet.data import Sample
+from countnet.preprocessing import (
+    ImageTooLargeError,
+    ImageToTensor,
+    Preprocessing,
+    UnreadableImageError,
+    open_image,
+    prepare_image,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class BinImageDataset(Dataset):
+    """(image tensor, class index, image id) per sample; None in place of the tensor when unreadable."""
+
+    def __init__(
+        self, samples: Sequence[Sample], targets: Sequence[int], preprocessing: Preprocessing, augment: bool
+    ) -> None:
+        if len(samples) != len(targets):
+            raise ValueError(f"{len(samples)} samples but {len(targets)} targets")
+        self.samples = list(samples)
+        self.targets = list(targets)
+        self.preprocessing = preprocessing
+        self.to_tensor = ImageToTensor(preprocessing, augment=augment)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor | None, int, str, str]:
+        sample = self.samples[index]
+        try:
+            image = prepare_image(open_image(sample.path), self.preprocessing)
+        except (UnreadableImageError, ImageTooLargeError, OSError) as error:
+            return None, self.targets[index], sample.image_id, f"{sample.path}: {error}"
+        return self.to_tensor(image), self.targets[index], sample.image_id, ""
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor
+    targets: torch.Tensor
+    image_ids: list[str]
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (image id, what went wrong)
+
+
+def collate_readable(items: list[tuple[torch.Tensor | None, int, str, str]]) -> Batch:
+    """Stack the readable images; keep the failures' descriptions for the report."""
+    readable = [item for item in items if item[0] is not None]
+    unreadable = [(image_id, problem) for tensor, _, image_id, problem in items if tensor is None]
+    if not readable:
+        return Batch(torch.empty(0), torch.empty(0, dtype=torch.long), [], unreadable)
+    return Batch(
+        images=torch.stack([item[0] for item in readable]),
+        targets=torch.tensor([item[1] for item in readable], dtype=torch.long),
+        image_ids=[item[2] for item in readable],
+        unreadable=unreadable,
+    )
+
+
+def make_loader(
+    dataset: BinImageDataset,
+    batch_size: int,
+    workers: int,
+    *,
+    shuffle: bool = False,
+    sampler: Sampler | None = None,
+    seed: int = 0,
+    pin_memory: bool = False,
+) -> DataLoader:
+    """A DataLoader with seeded shuffling that reports unreadable images through its batches."""
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
+        num_workers=workers,
+        collate_fn=collate_readable,
+        generator=generator,
+        pin_memory=pin_memory,
+        persistent_workers=workers > 0,
+    )
+
+
+class UnreadableImageLog:
+    """Names each unreadable image the first time it is met, and counts them."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, str] = {}
+
+    def record(self, unreadable: Sequence[tuple[str, str]]) -> None:
+        for image_id, problem in unreadable:
+            if image_id not in self.seen:
+                self.seen[image_id] = problem
+                logger.warning("skipping unreadable image %s (%s)", image_id, problem)
+
+    def summary(self) -> str | None:
+        if not self.seen:
+            return None
+        return f"skipped {len(self.seen)} unreadable image(s): {', '.join(sorted(self.seen))}"

@@ -1,0 +1,206 @@
+"""Serving logic behind inference.py: load a model directory, read a request, predict, write the JSON answer.
+
+The model runs on ONNX Runtime when the directory holds `model.onnx` and onnxruntime is installed,
+otherwise on PyTorch (same weights, same answers). Images are prepared by `countnet.preprocessing`,
+exactly as in training. Every problem with a request raises a `countnet.errors` exception that the
+container answers with a 4xx status and a message, and the process stays up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from countnet.errors import (
+    BadImageError,
+    NotAcceptableError,
+    PayloadTooLargeError,
+    UnsupportedContentTypeError,
+)
+from countnet.model_config import ONNX_FILE, WEIGHTS_FILE, ModelConfig
+from countnet.preprocessing import (
+    DEFAULT_MAX_PIXELS,
+    ImageTooLargeError,
+    UnreadableImageError,
+    open_image,
+    prepare_image,
+    to_tensor,
+)
+
+logger = logging.getLogger(__name__)
+
+IMAGE_CONTENT_TYPES = ("image/jpeg", "image/png", "application/x-image")
+JSON_CONTENT_TYPE = "application/json"
+SUPPORTED_CONTENT_TYPES = (*IMAGE_CONTENT_TYPES, JSON_CONTENT_TYPE)
+ACCEPTED_RESPONSE_TYPES = ("", "*/*", JSON_CONTENT_TYPE, "application/*")
+# SageMaker real-time endpoints take at most 6 MB per request; an S3 object can be larger.
+MAX_BODY_BYTES = 25 * 1024 * 1024
+THREADS_ENV = "COUNTNET_INFERENCE_THREADS"
+
+
+class _OnnxRunner:
+    def __init__(self, path: Path, threads: int | None) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def logits(self, batch: torch.Tensor) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch.numpy()})[0]
+
+
+class _TorchRunner:
+    def __init__(self, model_dir: Path, config: ModelConfig, threads: int | None) -> None:
+        from countnet.model import create_network
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.network = create_network(config.backbone, config.label_space.num_classes)
+        state = torch.load(model_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        self.network.load_state_dict(state)
+        self.network.eval()
+
+    def logits(self, batch: torch.Tensor) -> np.ndarray:
+        with torch.inference_mode():
+            return self.network(batch).numpy()
+
+
+@dataclass
+class CountModel:
+    """A loaded model and its settings; what model_fn returns and predict_fn receives."""
+
+    config: ModelConfig
+    runner: _OnnxRunner | _TorchRunner
+    runtime: str
+
+    def probabilities(self, batch: torch.Tensor) -> np.ndarray:
+        logits = self.runner.logits(batch).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        exponentials = np.exp(logits)
+        return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+
+def load_count_model(model_dir: str | Path, runtime: str = "auto") -> CountModel:
+    """Load a model directory written by train.py; `runtime` is auto, onnx or torch."""
+    model_dir = Path(model_dir)
+    config = ModelConfig.read(model_dir)
+    threads = int(os.environ[THREADS_ENV]) if os.environ.get(THREADS_ENV) else None
+    onnx_path = model_dir / ONNX_FILE
+    if runtime in ("auto", "onnx") and onnx_path.is_file():
+        try:
+            runner: _OnnxRunner | _TorchRunner = _OnnxRunner(onnx_path, threads)
+            chosen = "onnx"
+        except ImportError:
+            if runtime == "onnx":
+                raise
+            logger.warning("onnxruntime is not installed: serving %s with PyTorch", model_dir)
+            runner, chosen = _TorchRunner(model_dir, config, threads), "torch"
+    elif runtime == "onnx":
+        raise FileNotFoundError(f"{onnx_path} not found; serve with runtime 'torch' or re-export the model")
+    else:
+        runner, chosen = _TorchRunner(model_dir, config, threads), "torch"
+    logger.info("loaded %s (%s, runtime %s)", config.model_version, config.backbone, chosen)
+    return CountModel(config=config, runner=runner, runtime=chosen)
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _fetch_s3_object(body: bytes | str) -> bytes:
+    try:
+        request = json.loads(body)
+        uri = request["s3_uri"]
+    except (ValueError, TypeError, KeyError) as error:
+        raise BadImageError(
+            'a JSON request must be an object like {"s3_uri": "s3://bucket/key.jpg"}'
+        ) from error
+    if not isinstance(uri, str) or not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise BadImageError(f"s3_uri must look like s3://bucket/key, got {uri!r}")
+    bucket, key = uri[5:].split("/", 1)
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = boto3.client("s3").get_object(Bucket=bucket, Key=key)
+        if response.get("ContentLength", 0) > MAX_BODY_BYTES:
+            raise PayloadTooLargeError(f"{uri} is larger than {MAX_BODY_BYTES // 2**20} MB")
+        return response["Body"].read()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "error")
+        raise BadImageError(
+            f"could not read {uri} ({code}); check the URI and the endpoint's S3 permissions"
+        ) from error
+    except BotoCoreError as error:
+        raise BadImageError(f"could not read {uri}: {error}") from error
+
+
+def parse_request(body: bytes | bytearray | str | None, content_type: str | None) -> Image.Image:
+    """Check the request and open its image (header only); decoding happens in `predict`."""
+    media_type = _media_type(content_type)
+    if media_type not in SUPPORTED_CONTENT_TYPES:
+        raise UnsupportedContentTypeError(
+            f"content type {content_type!r} is not supported; send image bytes as "
+            f"{', '.join(IMAGE_CONTENT_TYPES)}, or {JSON_CONTENT_TYPE} with an s3_uri"
+        )
+    if not body:
+        raise BadImageError("the request body is empty; send the bytes of a JPEG or PNG image")
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(
+            f"the request body is over {MAX_BODY_BYTES // 2**20} MB; send a smaller image"
+        )
+    if media_type == JSON_CONTENT_TYPE:
+        data = _fetch_s3_object(body)
+    elif isinstance(body, str):
+        raise BadImageError(
+            f"the body arrived as text, not image bytes; check the content type ({content_type})"
+        )
+    else:
+        data = bytes(body)
+    try:
+        return open_image(data, DEFAULT_MAX_PIXELS)
+    except ImageTooLargeError as error:
+        raise PayloadTooLargeError(str(error)) from error
+    except UnreadableImageError as error:
+        raise BadImageError(f"the body is not a readable JPEG or PNG image: {error}") from error
+
+
+def predict(image: Image.Image, model: CountModel) -> dict[str, Any]:
+    """Decode, prepare and count one image; returns the endpoint's JSON answer as a dict."""
+    preprocessing = model.config.preprocessing
+    try:
+        tensor = to_tensor(prepare_image(image, preprocessing), preprocessing)
+    except UnreadableImageError as error:
+        raise BadImageError(f"the image could not be decoded: {error}") from error
+    probabilities = model.probabilities(tensor.unsqueeze(0))[0]
+    label_space = model.config.label_space
+    best = int(probabilities.argmax())
+    return {
+        "predicted_count": label_space.count_of(best),
+        "predicted_label": label_space.labels[best],
+        "confidence": round(float(probabilities[best]), 6),
+        "probabilities": {
+            label: round(float(p), 6) for label, p in zip(label_space.labels, probabilities, strict=True)
+        },
+        "model_version": model.config.model_version,
+    }
+
+
+def render_response(prediction: dict[str, Any], accept: str | None) -> str:
+    """The prediction as JSON; JSON is the only response type."""
+    if _media_type(accept) not in ACCEPTED_RESPONSE_TYPES:
+        raise NotAcceptableError(
+            f"accept type {accept!r} is not available; this endpoint answers {JSON_CONTENT_TYPE}"
+        )
+    return json.dumps(prediction)

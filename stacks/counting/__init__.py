@@ -1,0 +1,1 @@
+"""The counting pipeline: ingest queue, counting Lambda, event bus and SageMaker endpoint."""

@@ -1,0 +1,110 @@
+"""The counting Lambda: Python 3.12, `lambdas/` as a plain asset, Powertools from its public layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from lambdas.counter import schema
+from stacks import nag
+from stacks.settings import LOG_RETENTION_DAYS, CountingSettings
+
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+HANDLER = "counter.handler.lambda_handler"
+# Tests, caches and local litter stay out of the deployment package.
+ASSET_EXCLUDES = ["**/tests", "**/tests/**", "**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.DS_Store"]
+# AWS publishes the newest Powertools layer ARN per runtime and architecture in this public parameter;
+# CloudFormation resolves it at deploy time, so synth stays offline.
+POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/x86_64/python3.12/latest"
+SERVICE_NAME = "binventory-counter"
+# The settings' allowed retention periods pair up with RetentionDays' members in order (INFINITE last).
+RETENTION_BY_DAYS = dict(zip(LOG_RETENTION_DAYS, list(logs.RetentionDays)[:-1], strict=True))
+
+
+class CounterFunction(Construct):
+    """The Lambda that counts the items in each queued photo and writes the reconciliation."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: CountingSettings,
+        queue: sqs.IQueue,
+        environment: Mapping[str, str],
+        log_removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=RETENTION_BY_DAYS[settings.log_retention_days],
+            removal_policy=log_removal_policy,
+        )
+        # A role of its own, so the function gets only its log group rather than the managed
+        # AWSLambdaBasicExecutionRole policy (which allows writing to any log group).
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Binventory counting Lambda",
+        )
+        self.log_group.grant_write(self.role)
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "Powertools",
+            ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER),
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Counts the items in bin photos and reconciles them with the expected quantity",
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.X86_64,
+            code=lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES),
+            handler=HANDLER,
+            layers=[powertools],
+            role=self.role,
+            memory_size=settings.lambda_memory_mb,
+            timeout=cdk.Duration.seconds(settings.lambda_timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            environment={
+                **environment,
+                schema.LambdaEnv.CONFIDENCE_THRESHOLD: str(settings.confidence_threshold),
+                schema.LambdaEnv.MAX_IMAGE_BYTES: str(settings.max_image_bytes),
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": schema.METRICS_NAMESPACE,
+            },
+        )
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                queue,
+                batch_size=settings.batch_size,
+                max_batching_window=cdk.Duration.seconds(settings.max_batching_window_seconds),
+                # Only the failed records return to the queue; the rest of the batch is done.
+                report_batch_item_failures=True,
+                # Caps parallel invocations, and so concurrent endpoint calls.
+                max_concurrency=settings.max_concurrency,
+            )
+        )
+        nag.acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray trace segment APIs (granted for active tracing) support no resource-level permissions.",
+        )
+        nag.acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            "Pinned to Python 3.12: the runtime the handler is tested on, matching the Powertools "
+            "layer path above.",
+        )

@@ -1,0 +1,149 @@
+"""The counting stack: ingest queue, counting Lambda, event bus, endpoint and their alarms."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from lambdas.counter import schema
+from stacks import nag, outputs
+from stacks.counting.counter_function import CounterFunction
+from stacks.counting.endpoint import VARIANT_NAME, CountingEndpoint, deploy_command
+from stacks.counting.ingest_queue import IngestQueue
+from stacks.monitoring.alarms import CountingAlarms
+from stacks.monitoring.topic import NotificationTopic
+from stacks.settings import Settings
+from stacks.storage.access import grant_read_objects
+from stacks.storage.buckets import StorageBuckets
+from stacks.storage.tables import InventoryTables
+
+# The Lambda reads the photo and the ABID metadata JSON beside it, nothing else in the bucket.
+LAMBDA_READ_PREFIXES = (*schema.NOTIFIED_PREFIXES, schema.ABID_METADATA_PREFIX)
+# The conditional put of one record per image (and redelivery checks on it).
+INVENTORY_WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
+# The expected quantity is read from the bin's state, and the latest reconciliation written back.
+BIN_STATE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+)
+# The BucketNotifications custom resource CDK adds for S3 -> SQS notifications (fixed construct id).
+NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
+
+
+class CountingStack(cdk.Stack):
+    """Photo in the ingest bucket -> queue -> Lambda -> endpoint -> tables (+ events for people)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        buckets: StorageBuckets,
+        tables: InventoryTables,
+        sagemaker_role: iam.IRole,
+        env: cdk.Environment,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=env,
+            description="Binventory counting: ingest queue, Lambda, endpoint, alarms",
+        )
+        retain = cdk.RemovalPolicy.RETAIN if settings.storage.retain else cdk.RemovalPolicy.DESTROY
+        ingest = IngestQueue(self, "Ingest", settings=settings.counting)
+        # Imported here so the notification resource lives in this stack: a notification added to the
+        # storage stack's bucket would make storage depend on this stack's queue, a dependency cycle.
+        ingest_bucket = s3.Bucket.from_bucket_attributes(
+            self, "IngestBucket", bucket_arn=buckets.ingest.bucket_arn, bucket_name=buckets.ingest.bucket_name
+        )
+        ingest.receive_objects_created(ingest_bucket, prefixes=schema.NOTIFIED_PREFIXES)
+        self._acknowledge_notifications_handler()
+
+        self.event_bus = events.EventBus(self, "Events", description="Binventory count mismatches for people")
+        self.endpoint = CountingEndpoint(
+            self,
+            "Endpoint",
+            settings=settings,
+            execution_role=sagemaker_role,
+            artifacts_bucket=buckets.artifacts,
+        )
+        self.counter = CounterFunction(
+            self,
+            "Counter",
+            settings=settings.counting,
+            queue=ingest.queue,
+            log_removal_policy=retain,
+            environment={
+                schema.LambdaEnv.INVENTORY_TABLE: tables.inventory.table_name,
+                schema.LambdaEnv.BIN_STATE_TABLE: tables.bin_state.table_name,
+                schema.LambdaEnv.ENDPOINT_NAME: self.endpoint.endpoint_name,
+                schema.LambdaEnv.EVENT_BUS_NAME: self.event_bus.event_bus_name,
+            },
+        )
+        function = self.counter.function
+        grant_read_objects(
+            buckets.ingest,
+            function,
+            prefixes=LAMBDA_READ_PREFIXES,
+            reason="The Lambda reads each notified photo and the ABID metadata JSON beside it; uploaders "
+            "choose the keys, and the grant is limited to the incoming/, bin-images/ and metadata/ prefixes.",
+        )
+        # Table ARNs only: `Table.grant` would add the indexes, which these item writes never touch.
+        for table, actions in (
+            (tables.inventory, INVENTORY_WRITE_ACTIONS),
+            (tables.bin_state, BIN_STATE_ACTIONS),
+        ):
+            iam.Grant.add_to_principal(
+                grantee=function, actions=list(actions), resource_arns=[table.table_arn]
+            )
+        self.endpoint.grant_invoke(function)
+        self.event_bus.grant_put_events_to(function)
+
+        alarm_topic = NotificationTopic(
+            self, "Alarms", display_name=f"Binventory {settings.stage} alarms", email=settings.alarms.email
+        )
+        self.alarms = CountingAlarms(self, "Monitoring", topic=alarm_topic.topic)
+        self.alarms.watch_queues(queue=ingest.queue, dead_letter_queue=ingest.dead_letter_queue)
+        self.alarms.watch_function(function)
+        if self.endpoint.endpoint is not None:
+            self.alarms.watch_endpoint(
+                endpoint_name=self.endpoint.endpoint_name, variant_name=VARIANT_NAME, settings=settings.alarms
+            )
+
+        for output_id, value in (
+            (outputs.ENDPOINT_NAME, self.endpoint.endpoint_name),
+            (outputs.INGEST_QUEUE_URL, ingest.queue.queue_url),
+            (outputs.DEAD_LETTER_QUEUE_URL, ingest.dead_letter_queue.queue_url),
+            (outputs.COUNTER_FUNCTION_NAME, function.function_name),
+            (outputs.EVENT_BUS_NAME, self.event_bus.event_bus_name),
+        ):
+            cdk.CfnOutput(self, output_id, value=value)
+        if self.endpoint.model is not None:
+            cdk.CfnOutput(self, outputs.COUNTER_MODEL_NAME, value=self.endpoint.model.attr_model_name)
+        else:
+            cdk.CfnOutput(
+                self,
+                outputs.ENDPOINT_DEPLOY_HINT,
+                value="Endpoint not deployed: no model package yet. Train one, then: "
+                + deploy_command(settings.stage),
+            )
+
+    def _acknowledge_notifications_handler(self) -> None:
+        handler = self.node.find_child(NOTIFICATIONS_HANDLER_ID)
+        nag.acknowledge(
+            handler,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "CDK's own S3 notification custom resource; it runs only during deployments and needs only logs.",
+        )
+        nag.acknowledge(
+            handler,
+            "AwsSolutions-IAM5[Resource::*]",
+            "CDK's S3 notification custom resource calls s3:PutBucketNotification, and its role is shared by "
+            "every bucket it configures; it runs only during deployments.",
+        )

@@ -1,0 +1,1 @@
+"""Notification topics and alarms."""

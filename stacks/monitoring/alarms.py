@@ -1,0 +1,108 @@
+"""CloudWatch alarms on the counting pipeline: stuck photos, Lambda failures, endpoint errors, latency."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.settings import AlarmSettings
+
+# A photo waiting this long in the ingest queue means counting has stalled or fallen behind.
+QUEUE_AGE_ALARM_SECONDS = 15 * 60
+
+
+class CountingAlarms(Construct):
+    """Each alarm notifies the topic; missing data (no traffic) never alarms."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, topic: sns.ITopic) -> None:
+        super().__init__(scope, construct_id)
+        self._action = actions.SnsAction(topic)
+        self.alarms: list[cloudwatch.Alarm] = []
+
+    def watch_queues(self, *, queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> None:
+        self._alarm(
+            "DeadLettersWaiting",
+            dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=1,
+            description="Photos failed counting repeatedly and wait in the dead-letter queue.",
+        )
+        self._alarm(
+            "IngestBacklog",
+            queue.metric_approximate_age_of_oldest_message(
+                period=cdk.Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=QUEUE_AGE_ALARM_SECONDS,
+            description="The oldest photo in the ingest queue has waited over 15 minutes.",
+        )
+
+    def watch_function(self, function: lambda_.IFunction) -> None:
+        self._alarm(
+            "CounterErrors",
+            function.metric_errors(period=cdk.Duration.minutes(5), statistic="Sum"),
+            threshold=1,
+            description="The counting Lambda failed whole invocations (not single records).",
+        )
+        self._alarm(
+            "CounterThrottles",
+            function.metric_throttles(period=cdk.Duration.minutes(5), statistic="Sum"),
+            threshold=1,
+            description="The counting Lambda was throttled.",
+        )
+
+    def watch_endpoint(self, *, endpoint_name: str, variant_name: str, settings: AlarmSettings) -> None:
+        dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
+        self._alarm(
+            "EndpointServerErrors",
+            cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="Invocation5XXErrors",
+                dimensions_map=dimensions,
+                period=cdk.Duration.minutes(5),
+                statistic="Sum",
+            ),
+            threshold=1,
+            description="The model endpoint answered with server errors.",
+        )
+        self._alarm(
+            "EndpointSlow",
+            cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="ModelLatency",
+                dimensions_map=dimensions,
+                period=cdk.Duration.minutes(5),
+                statistic="p90",
+            ),
+            # ModelLatency is reported in microseconds.
+            threshold=settings.endpoint_latency_p90_ms * 1000,
+            evaluation_periods=3,
+            description=f"The model's p90 latency exceeded {settings.endpoint_latency_p90_ms} ms "
+            "for 15 minutes.",
+        )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        evaluation_periods: int = 1,
+    ) -> None:
+        alarm = metric.create_alarm(
+            self,
+            construct_id,
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(self._action)
+        self.alarms.append(alarm)

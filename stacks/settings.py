@@ -1,0 +1,615 @@
+"""Binventory's typed, validated configuration, built from the `binventory` key of cdk.json's context.
+
+Plain Python on purpose (no aws_cdk import): the CDK app, the operator CLI and the local pipeline all
+read the same object. Every value is required in cdk.json, which is the one place defaults live;
+a missing or bad value raises `SettingsError` naming the key and what it accepts.
+
+Precedence, lowest first: `binventory` in cdk.json, then `binventory.stages.<stage>` (a partial
+override per stage), then dotted `-c binventory.<section>.<key>=value` overrides, then the short
+`-c stage=... / region=... / account=... / model_package_arn=...` keys.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT_KEY = "binventory"
+# Top-level context keys that override `binventory.<key>`, e.g. `npx cdk deploy -c model_package_arn=arn:...`.
+SHORT_OVERRIDES = ("stage", "region", "account", "model_package_arn")
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+
+# train.py's flags (docs/ARCHITECTURE.md, "Hyperparameters").
+HYPERPARAMETER_NAMES = (
+    "backbone",
+    "pretrained",
+    "epochs",
+    "batch-size",
+    "lr",
+    "weight-decay",
+    "warmup-epochs",
+    "label-smoothing",
+    "loss",
+    "image-size",
+    "max-count",
+    "over-max",
+    "balance",
+    "patience",
+    "seed",
+    "workers",
+)
+_HYPERPARAMETER_LIST = ", ".join(HYPERPARAMETER_NAMES)
+REMOVAL_POLICIES = ("retain", "destroy")
+ENDPOINT_MODES = ("serverless", "realtime")
+APPROVAL_STATUSES = ("Approved", "PendingManualApproval")
+RANGE_TYPES = ("continuous", "integer", "categorical")
+SCALING_TYPES = ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic")
+# Memory sizes a SageMaker serverless endpoint accepts.
+SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+_STAGE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+_MODEL_PACKAGE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]+):\d{12}:model-package/[A-Za-z0-9-]+(/\d+)?$"
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_FRAMEWORK_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
+_PY_VERSION = re.compile(r"^py3\d+$")
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or invalid; the message names the key and what it accepts."""
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Buckets and tables: what survives a `cdk destroy`, and how long old object versions are kept."""
+
+    removal_policy: str
+    deletion_protection: bool
+    noncurrent_version_expiration_days: int
+    incomplete_upload_expiration_days: int
+    access_log_expiration_days: int
+
+    @property
+    def retain(self) -> bool:
+        """True when buckets and tables outlive their stack."""
+        return self.removal_policy == "retain"
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """The GPU training job the state machine runs, and how its model is published."""
+
+    instance_type: str
+    instance_count: int
+    volume_size_gb: int
+    max_runtime_seconds: int
+    use_spot: bool
+    max_wait_seconds: int
+    framework_version: str
+    py_version: str
+    model_approval_status: str
+    default_hyperparameters: Mapping[str, str]
+
+
+def _plain_number(value: float | int | None) -> str:
+    """`1e-06` -> `"0.000001"`: SageMaker reads range bounds as decimal strings."""
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.12f}".rstrip("0").rstrip(".") or "0"
+
+
+@dataclass(frozen=True)
+class ParameterRange:
+    """One tuned hyperparameter: a numeric interval or a list of categories."""
+
+    name: str
+    kind: str
+    min_value: float | int | None = None
+    max_value: float | int | None = None
+    scaling: str = "Auto"
+    values: tuple[str, ...] = ()
+
+    def api_shape(self) -> dict[str, Any]:
+        """This range as one entry of the SageMaker `ParameterRanges` lists (values are strings)."""
+        if self.kind == "categorical":
+            return {"Name": self.name, "Values": list(self.values)}
+        return {
+            "Name": self.name,
+            "MinValue": _plain_number(self.min_value),
+            "MaxValue": _plain_number(self.max_value),
+            "ScalingType": self.scaling,
+        }
+
+
+@dataclass(frozen=True)
+class TuningSettings:
+    """Default budget and search space of the hyperparameter tuning job (the CLI may override them)."""
+
+    max_jobs: int
+    max_parallel_jobs: int
+    ranges: tuple[ParameterRange, ...]
+
+    def parameter_ranges_api(self) -> dict[str, list[dict[str, Any]]]:
+        """The ranges in SageMaker's `ParameterRanges` shape, as the state machine input carries them."""
+        lists: dict[str, list[dict[str, Any]]] = {
+            "ContinuousParameterRanges": [],
+            "IntegerParameterRanges": [],
+            "CategoricalParameterRanges": [],
+        }
+        for parameter in self.ranges:
+            lists[f"{parameter.kind.title()}ParameterRanges"].append(parameter.api_shape())
+        return lists
+
+    @property
+    def tuned_names(self) -> tuple[str, ...]:
+        """Hyperparameters the tuner chooses (they must not also be passed as static values)."""
+        return tuple(parameter.name for parameter in self.ranges)
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    """The SageMaker endpoint: serverless (pay per request) or real-time (instances, autoscaling)."""
+
+    mode: str
+    serverless_memory_mb: int
+    serverless_max_concurrency: int
+    instance_type: str
+    min_instances: int
+    max_instances: int
+    target_invocations_per_instance: int
+    data_capture: bool
+    data_capture_sampling_percent: int
+    transform_instance_type: str
+
+    @property
+    def serverless(self) -> bool:
+        return self.mode == "serverless"
+
+
+@dataclass(frozen=True)
+class CountingSettings:
+    """The ingest queue and the counting Lambda."""
+
+    confidence_threshold: float
+    max_image_bytes: int
+    batch_size: int
+    max_batching_window_seconds: int
+    max_concurrency: int
+    max_receive_count: int
+    lambda_timeout_seconds: int
+    lambda_memory_mb: int
+    log_retention_days: int
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        """How long a received message stays hidden from other consumers.
+
+        Six times the function timeout, as AWS recommends for Lambda event sources: a batch whose
+        invocation is throttled or retried must not reappear (and be counted twice) while the first
+        attempt may still be running.
+        """
+        return 6 * self.lambda_timeout_seconds
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """Who hears about alarms and training runs, and when the endpoint counts as slow."""
+
+    email: str | None
+    endpoint_latency_p90_ms: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the stacks, the CLI and the local pipeline are configured with."""
+
+    stage: str
+    region: str
+    account: str | None
+    model_package_arn: str | None
+    storage: StorageSettings
+    training: TrainingSettings
+    tuning: TuningSettings
+    endpoint: EndpointSettings
+    counting: CountingSettings
+    alarms: AlarmSettings
+
+
+class _Section:
+    """Reads one mapping of the context, naming each key by its full dotted path in errors."""
+
+    def __init__(self, values: Any, path: str) -> None:
+        if not isinstance(values, Mapping):
+            raise SettingsError(f"{path}: expected an object of settings, got {values!r}.")
+        self.values = values
+        self.path = path
+        self._read: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}"
+
+    def raw(self, name: str, expected: str, *, optional: bool = False) -> Any:
+        self._read.add(name)
+        value = self.values.get(name)
+        if value is None and not optional:
+            raise SettingsError(f"{self.key(name)}: missing; expected {expected}. Set it in cdk.json.")
+        return value
+
+    def section(self, name: str) -> _Section:
+        return _Section(self.raw(name, "an object of settings"), self.key(name))
+
+    def choice(self, name: str, allowed: tuple[str, ...]) -> str:
+        options = ", ".join(repr(option) for option in allowed)
+        value = self.raw(name, f"one of {options}")
+        if value not in allowed:
+            raise SettingsError(f"{self.key(name)}: got {value!r}; allowed values: {options}.")
+        return str(value)
+
+    def pattern(
+        self, name: str, regex: re.Pattern[str], expected: str, *, optional: bool = False
+    ) -> str | None:
+        value = self.raw(name, expected, optional=optional)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not regex.match(value):
+            raise SettingsError(f"{self.key(name)}: got {value!r}; expected {expected}.")
+        return value
+
+    def required_pattern(self, name: str, regex: re.Pattern[str], expected: str) -> str:
+        value = self.pattern(name, regex, expected)
+        assert value is not None
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self.raw(name, "true or false")
+        if not isinstance(value, bool):
+            raise SettingsError(f"{self.key(name)}: got {value!r}; allowed values: true, false.")
+        return value
+
+    def integer(self, name: str, low: int, high: int) -> int:
+        expected = f"a whole number from {low} to {high}"
+        value = self.raw(name, expected)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SettingsError(f"{self.key(name)}: got {value!r}; expected {expected}.")
+        return value
+
+    def integer_in(self, name: str, allowed: tuple[int, ...]) -> int:
+        options = ", ".join(str(option) for option in allowed)
+        value = self.raw(name, f"one of {options}")
+        if isinstance(value, bool) or value not in allowed:
+            raise SettingsError(f"{self.key(name)}: got {value!r}; allowed values: {options}.")
+        return int(value)
+
+    def number(self, name: str, low: float, high: float) -> float:
+        expected = f"a number from {low} to {high}"
+        value = self.raw(name, expected)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise SettingsError(f"{self.key(name)}: got {value!r}; expected {expected}.")
+        return float(value)
+
+    def reject_unknown(self) -> None:
+        """Fail on keys nobody reads: a typo would otherwise be silently ignored."""
+        unknown = sorted(set(self.values) - self._read)
+        if unknown:
+            raise SettingsError(
+                f"{self.key(unknown[0])}: unknown setting; the keys of {self.path} are: "
+                f"{', '.join(sorted(self._read))}."
+            )
+
+
+def _read(section: _Section, build: Callable[[_Section], T]) -> T:
+    value = build(section)
+    section.reject_unknown()
+    return value
+
+
+def _storage(section: _Section) -> StorageSettings:
+    return StorageSettings(
+        removal_policy=section.choice("removal_policy", REMOVAL_POLICIES),
+        deletion_protection=section.boolean("deletion_protection"),
+        noncurrent_version_expiration_days=section.integer("noncurrent_version_expiration_days", 1, 3650),
+        incomplete_upload_expiration_days=section.integer("incomplete_upload_expiration_days", 1, 365),
+        access_log_expiration_days=section.integer("access_log_expiration_days", 1, 3650),
+    )
+
+
+def _hyperparameters(section: _Section, name: str) -> dict[str, str]:
+    raw = section.raw(name, "an object of train.py flags and string values")
+    key = section.key(name)
+    if not isinstance(raw, Mapping):
+        raise SettingsError(f'{key}: expected an object such as {{"epochs": "30"}}, got {raw!r}.')
+    values: dict[str, str] = {}
+    for flag, value in raw.items():
+        if flag not in HYPERPARAMETER_NAMES:
+            raise SettingsError(
+                f"{key}.{flag}: not a train.py hyperparameter; allowed names: {_HYPERPARAMETER_LIST}."
+            )
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise SettingsError(f'{key}.{flag}: got {value!r}; expected a string such as "30".')
+        values[flag] = str(value)
+    return values
+
+
+def _training(section: _Section) -> TrainingSettings:
+    instance = "an ML instance type such as 'ml.g5.xlarge'"
+    settings = TrainingSettings(
+        instance_type=section.required_pattern("instance_type", _INSTANCE_TYPE, instance),
+        instance_count=section.integer("instance_count", 1, 16),
+        volume_size_gb=section.integer("volume_size_gb", 1, 16384),
+        max_runtime_seconds=section.integer("max_runtime_seconds", 60, 28 * 24 * 3600),
+        use_spot=section.boolean("use_spot"),
+        max_wait_seconds=section.integer("max_wait_seconds", 60, 28 * 24 * 3600),
+        framework_version=section.required_pattern(
+            "framework_version", _FRAMEWORK_VERSION, "a PyTorch DLC version such as '2.6'"
+        ),
+        py_version=section.required_pattern("py_version", _PY_VERSION, "a DLC Python tag such as 'py312'"),
+        model_approval_status=section.choice("model_approval_status", APPROVAL_STATUSES),
+        default_hyperparameters=_hyperparameters(section, "default_hyperparameters"),
+    )
+    if settings.use_spot and settings.max_wait_seconds < settings.max_runtime_seconds:
+        raise SettingsError(
+            f"{section.key('max_wait_seconds')}: got {settings.max_wait_seconds}; with use_spot it must be "
+            f"at least max_runtime_seconds ({settings.max_runtime_seconds})."
+        )
+    return settings
+
+
+def _parameter_range(section: _Section, hyperparameter: str) -> ParameterRange:
+    if hyperparameter not in HYPERPARAMETER_NAMES:
+        raise SettingsError(
+            f"{section.path}: not a train.py hyperparameter; allowed names: {_HYPERPARAMETER_LIST}."
+        )
+    kind = section.choice("type", RANGE_TYPES)
+    if kind == "categorical":
+        values = section.raw("values", "a non-empty list of strings")
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise SettingsError(
+                f"{section.key('values')}: got {values!r}; expected a non-empty list of strings."
+            )
+        return ParameterRange(name=hyperparameter, kind=kind, values=tuple(values))
+    if kind == "integer":
+        low = section.integer("min", -(10**9), 10**9)
+        high = section.integer("max", -(10**9), 10**9)
+        bounds: tuple[float | int, float | int] = (low, high)
+    else:
+        bounds = (section.number("min", -1e9, 1e9), section.number("max", -1e9, 1e9))
+    scaling = section.choice("scaling", SCALING_TYPES)
+    if bounds[0] >= bounds[1]:
+        raise SettingsError(
+            f"{section.key('max')}: got {bounds[1]}; it must be greater than min ({bounds[0]})."
+        )
+    if scaling in ("Logarithmic", "ReverseLogarithmic") and bounds[0] <= 0:
+        raise SettingsError(f"{section.key('min')}: got {bounds[0]}; {scaling} scaling needs min > 0.")
+    if scaling == "ReverseLogarithmic" and bounds[1] >= 1:
+        raise SettingsError(
+            f"{section.key('max')}: got {bounds[1]}; ReverseLogarithmic scaling needs max < 1."
+        )
+    return ParameterRange(
+        name=hyperparameter, kind=kind, min_value=bounds[0], max_value=bounds[1], scaling=scaling
+    )
+
+
+def _tuning(section: _Section) -> TuningSettings:
+    max_jobs = section.integer("max_jobs", 1, 500)
+    max_parallel_jobs = section.integer("max_parallel_jobs", 1, 100)
+    if max_parallel_jobs > max_jobs:
+        raise SettingsError(
+            f"{section.key('max_parallel_jobs')}: got {max_parallel_jobs}; "
+            f"it cannot exceed max_jobs ({max_jobs})."
+        )
+    ranges_section = section.section("ranges")
+    ranges = tuple(
+        _read(ranges_section.section(name), lambda s, name=name: _parameter_range(s, name))
+        for name in list(ranges_section.values)
+    )
+    if not ranges:
+        raise SettingsError(f"{ranges_section.path}: empty; name at least one hyperparameter to tune.")
+    return TuningSettings(max_jobs=max_jobs, max_parallel_jobs=max_parallel_jobs, ranges=ranges)
+
+
+def _endpoint(section: _Section) -> EndpointSettings:
+    instance = "an ML instance type such as 'ml.m5.large'"
+    settings = EndpointSettings(
+        mode=section.choice("mode", ENDPOINT_MODES),
+        serverless_memory_mb=section.integer_in("serverless_memory_mb", SERVERLESS_MEMORY_MB),
+        serverless_max_concurrency=section.integer("serverless_max_concurrency", 1, 200),
+        instance_type=section.required_pattern("instance_type", _INSTANCE_TYPE, instance),
+        min_instances=section.integer("min_instances", 1, 100),
+        max_instances=section.integer("max_instances", 1, 100),
+        target_invocations_per_instance=section.integer("target_invocations_per_instance", 1, 100_000),
+        data_capture=section.boolean("data_capture"),
+        data_capture_sampling_percent=section.integer("data_capture_sampling_percent", 1, 100),
+        transform_instance_type=section.required_pattern("transform_instance_type", _INSTANCE_TYPE, instance),
+    )
+    if settings.max_instances < settings.min_instances:
+        raise SettingsError(
+            f"{section.key('max_instances')}: got {settings.max_instances}; it cannot be below "
+            f"min_instances ({settings.min_instances})."
+        )
+    if settings.serverless and settings.data_capture:
+        raise SettingsError(
+            f"{section.key('data_capture')}: got true; SageMaker serverless endpoints cannot capture data. "
+            f"Set {section.key('mode')} to 'realtime' or data_capture to false."
+        )
+    return settings
+
+
+def _counting(section: _Section) -> CountingSettings:
+    settings = CountingSettings(
+        confidence_threshold=section.number("confidence_threshold", 0.0, 1.0),
+        max_image_bytes=section.integer("max_image_bytes", 1, 100 * 1024 * 1024),
+        batch_size=section.integer("batch_size", 1, 10_000),
+        max_batching_window_seconds=section.integer("max_batching_window_seconds", 0, 300),
+        max_concurrency=section.integer("max_concurrency", 2, 1000),
+        max_receive_count=section.integer("max_receive_count", 1, 1000),
+        # The visibility timeout (6x this) must stay within SQS's 12-hour maximum.
+        lambda_timeout_seconds=section.integer("lambda_timeout_seconds", 1, 900),
+        lambda_memory_mb=section.integer("lambda_memory_mb", 128, 10240),
+        log_retention_days=section.integer_in("log_retention_days", LOG_RETENTION_DAYS),
+    )
+    if settings.batch_size > 10 and settings.max_batching_window_seconds == 0:
+        raise SettingsError(
+            f"{section.key('max_batching_window_seconds')}: got 0; Lambda needs a batching window of at "
+            f"least 1 second for a batch_size above 10 ({settings.batch_size})."
+        )
+    return settings
+
+
+def _alarms(section: _Section) -> AlarmSettings:
+    return AlarmSettings(
+        email=section.pattern(
+            "email", _EMAIL, "an e-mail address, or null for no subscription", optional=True
+        ),
+        endpoint_latency_p90_ms=section.integer("endpoint_latency_p90_ms", 1, 600_000),
+    )
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _command_line_value(value: Any) -> Any:
+    """`-c` values arrive as strings: `"5"` -> 5, `"true"` -> True, `"null"` -> None, `"realtime"` stays."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _apply_dotted_overrides(config: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply `-c binventory.endpoint.mode=realtime` style overrides to the nested settings."""
+    for dotted, value in sorted(context.items()):
+        if not dotted.startswith(ROOT_KEY + "."):
+            continue
+        *parents, leaf = dotted.split(".")[1:]
+        target = config
+        for part in parents:
+            child = target.get(part)
+            if not isinstance(child, dict):
+                raise SettingsError(
+                    f"{dotted}: {part!r} is not a settings section; check the key's spelling."
+                )
+            target = child
+        target[leaf] = _command_line_value(value)
+    return config
+
+
+def load_settings(context: Mapping[str, Any]) -> Settings:
+    """Build and validate the settings from a CDK context mapping (cdk.json `context` plus `-c` values)."""
+    base = context.get(ROOT_KEY)
+    if base is None:
+        raise SettingsError(
+            f"{ROOT_KEY}: missing from the CDK context; cdk.json must hold a '{ROOT_KEY}' object."
+        )
+    if not isinstance(base, Mapping):
+        raise SettingsError(f"{ROOT_KEY}: expected an object of settings, got {base!r}.")
+    config: dict[str, Any] = copy.deepcopy(dict(base))
+    stage_overrides = config.pop("stages", {}) or {}
+    if not isinstance(stage_overrides, Mapping):
+        raise SettingsError(f"{ROOT_KEY}.stages: expected an object mapping a stage name to overrides.")
+    stage = context.get("stage") or config.get("stage")
+    if isinstance(stage, str) and stage in stage_overrides:
+        override = stage_overrides[stage]
+        if not isinstance(override, Mapping):
+            raise SettingsError(f"{ROOT_KEY}.stages.{stage}: expected an object of settings to override.")
+        config = _deep_merge(config, override)
+    config = _apply_dotted_overrides(config, context)
+    for key in SHORT_OVERRIDES:
+        if context.get(key) is not None:
+            config[key] = _command_line_value(context[key]) if key != "account" else str(context[key])
+
+    root = _Section(config, ROOT_KEY)
+    settings = Settings(
+        stage=root.required_pattern(
+            "stage", _STAGE, "a lower-case name of at most 16 characters such as 'dev' or 'prod'"
+        ),
+        region=root.required_pattern("region", _REGION, "an AWS region such as 'us-east-1'"),
+        account=root.pattern("account", _ACCOUNT, "a 12-digit AWS account id, or null", optional=True),
+        model_package_arn=root.pattern(
+            "model_package_arn",
+            _MODEL_PACKAGE_ARN,
+            "a versioned model package ARN such as "
+            "'arn:aws:sagemaker:us-east-1:123456789012:model-package/binventory-dev-countnet/1', or null",
+            optional=True,
+        ),
+        storage=_read(root.section("storage"), _storage),
+        training=_read(root.section("training"), _training),
+        tuning=_read(root.section("tuning"), _tuning),
+        endpoint=_read(root.section("endpoint"), _endpoint),
+        counting=_read(root.section("counting"), _counting),
+        alarms=_read(root.section("alarms"), _alarms),
+    )
+    root.reject_unknown()
+    _check_model_region(settings)
+    return settings
+
+
+def _check_model_region(settings: Settings) -> None:
+    if settings.model_package_arn is None:
+        return
+    match = _MODEL_PACKAGE_ARN.match(settings.model_package_arn)
+    assert match is not None
+    if match.group("region") != settings.region:
+        raise SettingsError(
+            f"{ROOT_KEY}.model_package_arn: the package is in {match.group('region')} but the stacks "
+            f"deploy to {settings.region}; publish the model in {settings.region} or set region to match."
+        )
+
+
+def load_settings_from_cdk_json(path: Path | None = None) -> Settings:
+    """The settings of the repository's cdk.json (no `-c` overrides): what the local pipeline uses."""
+    cdk_json = path or CDK_JSON
+    try:
+        document = json.loads(cdk_json.read_text())
+    except OSError as error:
+        raise SettingsError(f"cannot read {cdk_json}: {error.strerror}.") from error
+    except ValueError as error:
+        raise SettingsError(f"{cdk_json} is not valid JSON: {error}.") from error
+    context = document.get("context") if isinstance(document, dict) else None
+    if not isinstance(context, Mapping):
+        raise SettingsError(f"{cdk_json}: no 'context' object; it must hold the '{ROOT_KEY}' settings.")
+    return load_settings(context)

@@ -1,0 +1,1 @@
+"""Buckets and tables: the data Binventory keeps."""

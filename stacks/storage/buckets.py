@@ -1,0 +1,75 @@
+"""The four S3 buckets: ingest (bin photos), dataset (training data), artifacts (models), access logs."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks import nag
+from stacks.settings import StorageSettings
+
+
+class StorageBuckets(Construct):
+    """Private, SSL-only, encrypted buckets; the data buckets are versioned and log their access."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: StorageSettings) -> None:
+        super().__init__(scope, construct_id)
+        self._settings = settings
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            **self._common_props(),
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-old-logs",
+                    expiration=cdk.Duration.days(settings.access_log_expiration_days),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(
+                        settings.incomplete_upload_expiration_days
+                    ),
+                )
+            ],
+        )
+        nag.acknowledge(
+            self.access_logs,
+            "AwsSolutions-S1",
+            "This is the server access log destination of the other buckets; logging it into itself "
+            "would loop.",
+        )
+        self.ingest = self._data_bucket("Ingest", "ingest/")
+        self.dataset = self._data_bucket("Dataset", "dataset/")
+        self.artifacts = self._data_bucket("Artifacts", "artifacts/")
+
+    def _common_props(self) -> dict[str, object]:
+        retain = self._settings.retain
+        return {
+            "encryption": s3.BucketEncryption.S3_MANAGED,
+            "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+            "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            "enforce_ssl": True,
+            "removal_policy": cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY,
+            # A stage that destroys its buckets empties them first, or CloudFormation cannot delete them.
+            "auto_delete_objects": not retain,
+        }
+
+    def _data_bucket(self, construct_id: str, log_prefix: str) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            construct_id,
+            **self._common_props(),
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=log_prefix,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-old-versions-and-uploads",
+                    noncurrent_version_expiration=cdk.Duration.days(
+                        self._settings.noncurrent_version_expiration_days
+                    ),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(
+                        self._settings.incomplete_upload_expiration_days
+                    ),
+                    expired_object_delete_marker=True,
+                )
+            ],
+        )

@@ -1,0 +1,36 @@
+"""The storage stack: buckets and tables, and the outputs the CLI reads their names from."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from stacks import outputs
+from stacks.settings import Settings
+from stacks.storage.buckets import StorageBuckets
+from stacks.storage.tables import InventoryTables
+
+
+class StorageStack(cdk.Stack):
+    """Everything that holds data; the other stacks reference it."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: Settings, env: cdk.Environment
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=env,
+            description="Binventory storage: image, dataset and model buckets; tables",
+        )
+        self.buckets = StorageBuckets(self, "Buckets", settings=settings.storage)
+        self.tables = InventoryTables(self, "Tables", settings=settings.storage)
+
+        for output_id, value in (
+            (outputs.INGEST_BUCKET_NAME, self.buckets.ingest.bucket_name),
+            (outputs.DATASET_BUCKET_NAME, self.buckets.dataset.bucket_name),
+            (outputs.ARTIFACTS_BUCKET_NAME, self.buckets.artifacts.bucket_name),
+            (outputs.INVENTORY_TABLE_NAME, self.tables.inventory.table_name),
+            (outputs.BIN_STATE_TABLE_NAME, self.tables.bin_state.table_name),
+        ):
+            cdk.CfnOutput(self, output_id, value=value)

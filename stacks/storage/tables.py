@@ -1,0 +1,88 @@
+"""The inventory and bin state tables, built from the key definitions in `lambdas/counter/schema.py`.
+
+The local pipeline creates the same tables in moto from the same functions, so the deployed keys
+and indexes cannot drift from the ones the Lambda and the CLI are tested against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from lambdas.counter import schema
+from stacks.settings import StorageSettings
+
+_ATTRIBUTE_TYPES = {
+    "S": dynamodb.AttributeType.STRING,
+    "N": dynamodb.AttributeType.NUMBER,
+    "B": dynamodb.AttributeType.BINARY,
+}
+
+
+class InventoryTables(Construct):
+    """One item per processed image (inventory) and one per bin (expected quantity, latest state)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: StorageSettings) -> None:
+        super().__init__(scope, construct_id)
+        self.inventory = table_from_definition(
+            self, "Inventory", schema.inventory_table_definition(), settings=settings
+        )
+        self.bin_state = table_from_definition(
+            self, "BinState", schema.bin_state_table_definition(), settings=settings
+        )
+
+
+def table_from_definition(
+    scope: Construct, construct_id: str, definition: Mapping[str, Any], *, settings: StorageSettings
+) -> dynamodb.Table:
+    """A table whose keys, indexes and billing mode are exactly `definition` (`create_table` form)."""
+    types = {item["AttributeName"]: item["AttributeType"] for item in definition["AttributeDefinitions"]}
+
+    def key(key_schema: list[Mapping[str, str]], key_type: str) -> dynamodb.Attribute | None:
+        for element in key_schema:
+            if element["KeyType"] == key_type:
+                name = element["AttributeName"]
+                return dynamodb.Attribute(name=name, type=_ATTRIBUTE_TYPES[types[name]])
+        return None
+
+    def projection(index: Mapping[str, Any]) -> dict[str, Any]:
+        spec = index["Projection"]
+        return {
+            "projection_type": dynamodb.ProjectionType(spec["ProjectionType"]),
+            "non_key_attributes": spec.get("NonKeyAttributes"),
+        }
+
+    partition_key = key(definition["KeySchema"], "HASH")
+    if partition_key is None:
+        raise ValueError(f"table definition for {construct_id} has no HASH key")
+    table = dynamodb.Table(
+        scope,
+        construct_id,
+        partition_key=partition_key,
+        sort_key=key(definition["KeySchema"], "RANGE"),
+        billing_mode=dynamodb.BillingMode(definition["BillingMode"]),
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        deletion_protection=settings.deletion_protection,
+        removal_policy=cdk.RemovalPolicy.RETAIN if settings.retain else cdk.RemovalPolicy.DESTROY,
+    )
+    for index in definition.get("LocalSecondaryIndexes", []):
+        sort_key = key(index["KeySchema"], "RANGE")
+        assert sort_key is not None, "a local secondary index always has a sort key"
+        table.add_local_secondary_index(index_name=index["IndexName"], sort_key=sort_key, **projection(index))
+    for index in definition.get("GlobalSecondaryIndexes", []):
+        index_partition_key = key(index["KeySchema"], "HASH")
+        assert index_partition_key is not None, "a global secondary index always has a partition key"
+        table.add_global_secondary_index(
+            index_name=index["IndexName"],
+            partition_key=index_partition_key,
+            sort_key=key(index["KeySchema"], "RANGE"),
+            **projection(index),
+        )
+    return table

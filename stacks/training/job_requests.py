@@ -1,0 +1,204 @@
+"""The SageMaker API requests the training state machine sends, as plain dicts.
+
+Kept apart from the CDK states so tests can check each request against the SageMaker API's own
+input shapes (botocore's service model). Strings wrapped in `{% ... %}` are JSONata expressions
+that Step Functions evaluates per execution; everything else is fixed at synth time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from countnet import metric_lines
+
+from stacks import outputs
+from stacks.settings import EndpointSettings, TrainingSettings
+
+TRAINING_ENTRY_POINT = "train.py"
+INFERENCE_ENTRY_POINT = "inference.py"
+# Where the PyTorch serving container finds inference.py: train.py writes it into the model dir's code/.
+INFERENCE_CODE_DIR = "/opt/ml/model/code"
+CONTENT_TYPES = ("image/jpeg", "image/png", "application/x-image", "application/json")
+RESPONSE_TYPES = ("application/json",)
+
+
+def jsonata(expression: str) -> str:
+    """Mark `expression` for Step Functions to evaluate (JSONata query language)."""
+    return "{% " + expression + " %}"
+
+
+@dataclass(frozen=True)
+class TrainingJobTemplate:
+    """What every training job shares, whether the state machine starts it or a tuning job does."""
+
+    settings: TrainingSettings
+    role_arn: str
+    image_uri: str
+    source_uri: str
+    region: str
+    dataset_bucket: str
+    artifacts_bucket: str
+
+    def sagemaker_hyperparameters(self) -> dict[str, str]:
+        """The PyTorch container's own hyperparameters: which script to run, from which archive."""
+        return {
+            "sagemaker_program": TRAINING_ENTRY_POINT,
+            "sagemaker_submit_directory": self.source_uri,
+            "sagemaker_region": self.region,
+            "sagemaker_container_log_level": "20",
+        }
+
+    def algorithm_specification(self) -> dict[str, Any]:
+        return {
+            "TrainingImage": self.image_uri,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": metric_lines.metric_definitions(),
+        }
+
+    def input_data_config(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "ChannelName": channel,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": f"s3://{self.dataset_bucket}/{channel}/",
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+            for channel in outputs.DATASET_CHANNELS
+        ]
+
+    def shared_job_settings(self) -> dict[str, Any]:
+        """Role, data, output, instances, time limits and spot settings (no names, no checkpoints)."""
+        settings = self.settings
+        stopping: dict[str, int] = {"MaxRuntimeInSeconds": settings.max_runtime_seconds}
+        if settings.use_spot:
+            stopping["MaxWaitTimeInSeconds"] = settings.max_wait_seconds
+        return {
+            "AlgorithmSpecification": self.algorithm_specification(),
+            "RoleArn": self.role_arn,
+            "InputDataConfig": self.input_data_config(),
+            "OutputDataConfig": {
+                "S3OutputPath": f"s3://{self.artifacts_bucket}/{outputs.ARTIFACTS_MODELS_PREFIX}"
+            },
+            "ResourceConfig": {
+                "InstanceType": settings.instance_type,
+                "InstanceCount": settings.instance_count,
+                "VolumeSizeInGB": settings.volume_size_gb,
+            },
+            "StoppingCondition": stopping,
+            "EnableManagedSpotTraining": settings.use_spot,
+        }
+
+
+def training_job_request(
+    template: TrainingJobTemplate, *, job_name: str, hyperparameters: str
+) -> dict[str, Any]:
+    """`CreateTrainingJob` arguments; `job_name` and `hyperparameters` are JSONata expressions."""
+    request = {
+        "TrainingJobName": job_name,
+        "HyperParameters": hyperparameters,
+        **template.shared_job_settings(),
+    }
+    if template.settings.use_spot:
+        # An interrupted spot job resumes from the last checkpoint train.py wrote to /opt/ml/checkpoints.
+        checkpoint_prefix = f"s3://{template.artifacts_bucket}/{outputs.ARTIFACTS_CHECKPOINTS_PREFIX}"
+        request["CheckpointConfig"] = {"S3Uri": jsonata(f"'{checkpoint_prefix}' & {_unwrap(job_name)}")}
+    return request
+
+
+def tuning_job_request(
+    template: TrainingJobTemplate, *, job_name: str, static_hyperparameters: str, tuning: str
+) -> dict[str, Any]:
+    """`CreateHyperParameterTuningJob` arguments: Bayesian search on the metric train.py logs.
+
+    `tuning` is the JSONata expression for the input's `tuning` object (budget and ranges).
+    Trials run without a checkpoint location: they share one job definition, so a fixed
+    checkpoint URI would be shared by parallel trials; an interrupted spot trial restarts instead.
+    """
+    tuning_value = _unwrap(tuning)
+    return {
+        "HyperParameterTuningJobName": job_name,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Bayesian",
+            "HyperParameterTuningJobObjective": {
+                "Type": metric_lines.OBJECTIVE_TYPE,
+                "MetricName": metric_lines.OBJECTIVE_METRIC,
+            },
+            "ResourceLimits": {
+                "MaxNumberOfTrainingJobs": jsonata(f"{tuning_value}.max_jobs"),
+                "MaxParallelTrainingJobs": jsonata(f"{tuning_value}.max_parallel_jobs"),
+            },
+            "ParameterRanges": jsonata(f"{tuning_value}.parameter_ranges"),
+            # Stop trials whose objective trails the others' at the same epoch.
+            "TrainingJobEarlyStoppingType": "Auto",
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": static_hyperparameters,
+            **template.shared_job_settings(),
+        },
+    }
+
+
+def model_package_request(
+    *,
+    group_name: str,
+    approval_status: str,
+    image_uri: str,
+    framework_version: str,
+    region: str,
+    endpoint: EndpointSettings,
+    training_job: str,
+) -> dict[str, Any]:
+    """`CreateModelPackage` arguments for the DescribeTrainingJob result `training_job` (JSONata).
+
+    The package carries the job's final metrics in `CustomerMetadataProperties`, so `model list`
+    and a promotion gate can read them without opening the training job.
+    """
+    job = _unwrap(training_job)
+    # One object, metric name -> final value as a string (the API wants string values).
+    metrics = f"{job}.FinalMetricDataList{{MetricName: $string(Value)}}"
+    return {
+        "ModelPackageGroupName": group_name,
+        "ModelPackageDescription": jsonata(f"'CountNet trained by SageMaker job ' & {job}.TrainingJobName"),
+        "ModelApprovalStatus": approval_status,
+        "InferenceSpecification": {
+            "Containers": [
+                {
+                    "Image": image_uri,
+                    "ModelDataUrl": jsonata(f"{job}.ModelArtifacts.S3ModelArtifacts"),
+                    "Environment": inference_environment(region),
+                    "Framework": "PYTORCH",
+                    "FrameworkVersion": framework_version,
+                }
+            ],
+            "SupportedContentTypes": list(CONTENT_TYPES),
+            "SupportedResponseMIMETypes": list(RESPONSE_TYPES),
+            "SupportedTransformInstanceTypes": [endpoint.transform_instance_type],
+        },
+        "MetadataProperties": {"GeneratedBy": jsonata(f"{job}.TrainingJobArn")},
+        "CustomerMetadataProperties": jsonata(
+            f"$merge([{{'training_job_name': {job}.TrainingJobName}}, {metrics}])"
+        ),
+    }
+
+
+def inference_environment(region: str) -> Mapping[str, str]:
+    """Environment of the serving container: run code/inference.py from the model archive."""
+    return {
+        "SAGEMAKER_PROGRAM": INFERENCE_ENTRY_POINT,
+        "SAGEMAKER_SUBMIT_DIRECTORY": INFERENCE_CODE_DIR,
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        "SAGEMAKER_REGION": region,
+    }
+
+
+def _unwrap(expression: str) -> str:
+    """`{% $x %}` -> `$x`, to compose one JSONata expression into another."""
+    if not (expression.startswith("{% ") and expression.endswith(" %}")):
+        raise ValueError(f"not a JSONata expression: {expression!r}")
+    return expression[3:-3]

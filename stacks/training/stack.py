@@ -1,0 +1,110 @@
+"""The training stack: SageMaker role, training source, state machine and model package group."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from stacks import outputs
+from stacks.monitoring.topic import NotificationTopic
+from stacks.settings import Settings
+from stacks.storage.access import grant_read_objects, grant_write_objects
+from stacks.storage.buckets import StorageBuckets
+from stacks.training import images
+from stacks.training.execution_role import SageMakerExecutionRole
+from stacks.training.job_requests import TrainingJobTemplate
+from stacks.training.pipeline import TrainingPipeline
+from stacks.training.source_bundle import TrainingSourceBundle
+
+# What SageMaker writes: training output, spot checkpoints, batch transform results, endpoint capture.
+SAGEMAKER_WRITE_PREFIXES = (
+    outputs.ARTIFACTS_MODELS_PREFIX,
+    outputs.ARTIFACTS_CHECKPOINTS_PREFIX,
+    outputs.ARTIFACTS_TRANSFORM_PREFIX,
+    outputs.ARTIFACTS_DATA_CAPTURE_PREFIX,
+)
+
+
+class TrainingStack(cdk.Stack):
+    """Trains, tunes and publishes CountNet models; owns the role SageMaker uses everywhere."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        buckets: StorageBuckets,
+        env: cdk.Environment,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=env,
+            description="Binventory training: SageMaker training and tuning pipeline",
+        )
+        training_image = images.training_image(settings)
+        self.inference_image = images.inference_image(settings)
+        self.sagemaker_role = SageMakerExecutionRole(
+            self, "SageMakerRole", images=(training_image, self.inference_image)
+        ).role
+        source = TrainingSourceBundle(self, "TrainingSource")
+
+        source.grant_read(self.sagemaker_role)
+        grant_read_objects(
+            buckets.dataset,
+            self.sagemaker_role,
+            reason="Training channels download every object of the dataset bucket; `binventory data upload` "
+            "names the objects at run time.",
+        )
+        grant_read_objects(
+            buckets.artifacts,
+            self.sagemaker_role,
+            reason="Models, endpoints and transform jobs load model archives and checkpoints that SageMaker "
+            "wrote under per-job keys it names at run time.",
+        )
+        grant_write_objects(
+            buckets.artifacts,
+            self.sagemaker_role,
+            prefixes=SAGEMAKER_WRITE_PREFIXES,
+            reason="SageMaker writes job output under keys it names per job; writes are limited to the "
+            "models/, checkpoints/, transform/ and data-capture/ prefixes.",
+        )
+        grant_read_objects(
+            buckets.ingest,
+            self.sagemaker_role,
+            reason="Batch transform backfills (`binventory count backfill`) read bin photos already in the "
+            "ingest bucket, under any key an uploader chose.",
+        )
+
+        notifications = NotificationTopic(
+            self,
+            "Notifications",
+            display_name=f"Binventory {settings.stage} training",
+            email=settings.alarms.email,
+        )
+        self.pipeline = TrainingPipeline(
+            self,
+            "Pipeline",
+            settings=settings,
+            job_template=TrainingJobTemplate(
+                settings=settings.training,
+                role_arn=self.sagemaker_role.role_arn,
+                image_uri=training_image.uri,
+                source_uri=source.s3_uri,
+                region=settings.region,
+                dataset_bucket=buckets.dataset.bucket_name,
+                artifacts_bucket=buckets.artifacts.bucket_name,
+            ),
+            execution_role=self.sagemaker_role,
+            inference_image_uri=self.inference_image.uri,
+            notifications=notifications.topic,
+        )
+
+        for output_id, value in (
+            (outputs.TRAINING_STATE_MACHINE_ARN, self.pipeline.state_machine.state_machine_arn),
+            (outputs.MODEL_PACKAGE_GROUP_NAME, self.pipeline.model_package_group_name),
+            (outputs.SAGEMAKER_ROLE_ARN, self.sagemaker_role.role_arn),
+            (outputs.INFERENCE_IMAGE_URI, self.inference_image.uri),
+        ):
+            cdk.CfnOutput(self, output_id, value=value)

@@ -1,0 +1,126 @@
+"""Fixtures for the counting Lambda's tests: moto for S3, SQS, DynamoDB and EventBridge, a fake endpoint."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from counter_world import (
+    ACCOUNT,
+    BIN_STATE_TABLE,
+    CONFIDENCE_THRESHOLD,
+    ENDPOINT,
+    EVENT_BUS,
+    INVENTORY_TABLE,
+    MAX_IMAGE_BYTES,
+    REGION,
+    CountingWorld,
+    FakeEndpoint,
+    Faults,
+)
+from moto import mock_aws
+
+from lambdas.counter import handler as counter_handler
+from lambdas.counter import schema
+
+
+@dataclass
+class FakeLambdaContext:
+    """The fields of Lambda's context object that Powertools reads."""
+
+    function_name: str = "binventory-test-counter"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:binventory-test-counter"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = "/aws/lambda/binventory-test-counter"
+    log_stream_name: str = "2026/11/21/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials, one moto account, and a fresh default boto3 session for the handler's clients."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
+    with mock_aws():
+        boto3.setup_default_session(region_name=REGION)
+        yield
+    boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture
+def world(aws: None) -> CountingWorld:
+    return CountingWorld()
+
+
+@pytest.fixture
+def fake_endpoint(aws: None) -> FakeEndpoint:
+    endpoint = FakeEndpoint()
+    boto3.DEFAULT_SESSION.events.register("before-call.sagemaker-runtime.InvokeEndpoint", endpoint)
+    return endpoint
+
+
+@pytest.fixture
+def faults(aws: None) -> Faults:
+    injected = Faults()
+    boto3.DEFAULT_SESSION.events.register("before-call.dynamodb.TransactWriteItems", injected.dynamodb_write)
+    boto3.DEFAULT_SESSION.events.register("before-call.events.PutEvents", injected.put_events)
+    boto3.DEFAULT_SESSION.events.register("before-call.dynamodb.BatchGetItem", injected.dynamodb_batch_read)
+    return injected
+
+
+@pytest.fixture
+def lambda_environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment the counting stack gives the function."""
+    values = {
+        schema.LambdaEnv.INVENTORY_TABLE: INVENTORY_TABLE,
+        schema.LambdaEnv.BIN_STATE_TABLE: BIN_STATE_TABLE,
+        schema.LambdaEnv.ENDPOINT_NAME: ENDPOINT,
+        schema.LambdaEnv.EVENT_BUS_NAME: EVENT_BUS,
+        schema.LambdaEnv.CONFIDENCE_THRESHOLD: str(CONFIDENCE_THRESHOLD),
+        schema.LambdaEnv.MAX_IMAGE_BYTES: str(MAX_IMAGE_BYTES),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def invoke(
+    world: CountingWorld,
+    fake_endpoint: FakeEndpoint,
+    faults: Faults,
+    lambda_environment: dict[str, str],
+    lambda_context: FakeLambdaContext,
+) -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
+    """Call the deployed handler as Lambda does, in a fresh execution environment (a cold start)."""
+    counter_handler.image_counter.cache_clear()
+
+    def call(event: dict[str, Any]) -> dict[str, Any]:
+        return counter_handler.lambda_handler(event, lambda_context)
+
+    yield call
+    counter_handler.image_counter.cache_clear()

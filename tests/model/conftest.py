@@ -1,0 +1,95 @@
+"""Fixtures for the count model: generated data, a quickly trained model and an untrained packaged one."""
+
+from __future__ import annotations
+
+import io
+import random
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import train
+from countnet.labels import LabelSpace
+from countnet.model import create_network, default_preprocessing
+from countnet.model_config import ModelConfig
+from countnet.packaging import write_model_dir
+from countnet.synthetic import render_bin_image, write_synthetic_dataset
+from model_testkit import TEST_IMAGE_SIZE, TRAINING_FLAGS, TrainedModel, load_inference_module
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """35 generated bin photos of every count 0..5 (ABID layout, labelled synthetic)."""
+    return write_synthetic_dataset(tmp_path_factory.mktemp("synthetic"), per_class=35, max_count=5, seed=7)
+
+
+@pytest.fixture(scope="session")
+def trained_model(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
+    """train.py run in-process on the generated images, with its printed output."""
+    root = tmp_path_factory.mktemp("trained")
+    capture = io.StringIO()
+    stdout, sys.stdout = sys.stdout, capture
+    try:
+        exit_code = train.main(
+            [
+                "--train",
+                str(synthetic_dir),
+                "--model-dir",
+                str(root / "model"),
+                "--output-data-dir",
+                str(root / "output"),
+                *TRAINING_FLAGS,
+            ]
+        )
+    finally:
+        sys.stdout = stdout
+    assert exit_code == 0, capture.getvalue()
+    return TrainedModel(root / "model", root / "output", capture.getvalue())
+
+
+@pytest.fixture(scope="session")
+def packaged_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained lite0 written exactly as train.py writes a model: enough to exercise serving."""
+    model_dir = tmp_path_factory.mktemp("packaged")
+    label_space = LabelSpace(max_count=5)
+    config = ModelConfig(
+        backbone="tf_efficientnet_lite0",
+        label_space=label_space,
+        preprocessing=default_preprocessing("tf_efficientnet_lite0", TEST_IMAGE_SIZE),
+        model_version="countnet-tf_efficientnet_lite0-20260101T000000Z",
+    )
+    evaluation = {
+        "samples": 1,
+        "accuracy": 1.0,
+        "labels": label_space.labels,
+        "confusion_matrix": [[1 if i == j == 0 else 0 for j in range(6)] for i in range(6)],
+    }
+    write_model_dir(
+        model_dir, create_network("tf_efficientnet_lite0", label_space.num_classes), config, evaluation
+    )
+    return model_dir
+
+
+@pytest.fixture(scope="session")
+def inference(packaged_model_dir: Path) -> ModuleType:
+    return load_inference_module(packaged_model_dir)
+
+
+@pytest.fixture(scope="session")
+def served_model(inference: ModuleType, packaged_model_dir: Path) -> object:
+    return inference.model_fn(str(packaged_model_dir))
+
+
+@pytest.fixture
+def make_image_file(tmp_path: Path) -> Callable[..., Path]:
+    """Write a small real JPEG (or PNG) at a path relative to tmp_path."""
+
+    def make(relative: str, count: int = 1) -> Path:
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        render_bin_image(count, random.Random(relative), size=48).save(path)
+        return path
+
+    return make

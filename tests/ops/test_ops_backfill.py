@@ -1,0 +1,126 @@
+"""`binventory count backfill`: transform answers (emulated in moto) recorded as the Lambda records them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from lambdas.counter.dal.events import EventPublisher
+from lambdas.counter.dal.images import ImageStore
+from lambdas.counter.dal.inventory import InventoryRepository
+from lambdas.counter.logic.notifications import UploadedObject
+from lambdas.counter.schema import bin_state_table_definition, format_timestamp, inventory_table_definition
+from lambdas.counter.service import ImageCounter
+from lambdas.counter.settings import CounterSettings
+from stacks import outputs
+from stacks.settings import load_settings_from_cdk_json
+
+JPEG, PNG = b"\xff\xd8\xff\xe0fake-jpeg", b"\x89PNG\r\n\x1a\nfake-png"
+ENDPOINT = "binventory-dev-counter"
+
+
+def answer(count: int, confidence: float) -> dict[str, Any]:
+    """A prediction in the endpoint's documented response shape."""
+    others = (1 - confidence) / 5
+    return {"predicted_count": count, "predicted_label": str(count), "confidence": confidence,
+            "probabilities": {str(c): confidence if c == count else others for c in range(6)},
+            "model_version": "countnet-test"}
+
+
+# key -> (body, object metadata, model answer, status the Lambda's rules give)
+IMAGES: dict[str, tuple[bytes, dict[str, str], dict[str, Any] | None, str]] = {
+    "bin-images/00001.jpg": (JPEG + b"1", {}, answer(3, 0.9), "MATCH"),  # metadata/00001.json says 3
+    "bin-images/01013.jpg": (JPEG + b"2", {}, answer(4, 0.8), "MISMATCH"),  # metadata/01013.json says 2
+    "incoming/bin-7/a.jpg": (JPEG + b"3", {"expected-quantity": "5"}, answer(5, 0.3), "LOW_CONFIDENCE"),
+    "incoming/bin-8/b.png": (PNG, {}, answer(1, 0.95), "NO_EXPECTATION"),
+    "incoming/bin-9/notes.jpg": (b"not an image", {}, None, "INVALID_IMAGE"),  # never sent to the model
+}
+METADATA = {"metadata/00001.json": 3, "metadata/01013.json": 2}
+
+
+def create_tables(dynamodb: Any, prefix: str) -> tuple[str, str]:
+    dynamodb.create_table(TableName=f"{prefix}-inventory", **inventory_table_definition())
+    dynamodb.create_table(TableName=f"{prefix}-bin-state", **bin_state_table_definition())
+    return f"{prefix}-inventory", f"{prefix}-bin-state"
+
+
+def recorded(dynamodb: Any, table: str) -> dict[str, tuple[Any, ...]]:
+    """image key -> what a person reads in the record."""
+    items = dynamodb.scan(TableName=table)["Items"]
+    fields = ("status", "predicted_count", "expected_quantity", "expected_source", "delta", "record_key",
+              "captured_at")
+    return {item["image_key"]["S"]: tuple(next(iter(item[f].values()), None) if f in item else None
+                                          for f in fields) for item in items}
+
+
+@pytest.fixture
+def ingest(aws: None, stack_outputs: Any, transform_answers: dict[str, Any]) -> Any:
+    """An ingest bucket of bin images, the tables, the bus and the endpoint's model, all in moto."""
+    s3 = boto3.client("s3")
+    for bucket in ("ingest", "artifacts"):
+        s3.create_bucket(Bucket=bucket)
+    for key, (body, metadata, prediction, _) in IMAGES.items():
+        s3.put_object(Bucket="ingest", Key=key, Body=body, Metadata=metadata)
+        if prediction is not None:
+            transform_answers[key] = prediction
+    for key, quantity in METADATA.items():
+        s3.put_object(Bucket="ingest", Key=key, Body=json.dumps({"EXPECTED_QUANTITY": quantity}).encode())
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.create_model(ModelName="served-model", ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
+                           PrimaryContainer={"Image": "pytorch-inference:2.6"})
+    sagemaker.create_endpoint_config(EndpointConfigName="config", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "served-model", "InstanceType": "ml.m5.large",
+         "InitialInstanceCount": 1}])
+    sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="config")
+    boto3.client("events").create_event_bus(Name="bus")
+    inventory, bin_state = create_tables(boto3.client("dynamodb"), "backfill")
+    stack_outputs(**{outputs.INVENTORY_TABLE_NAME: inventory, outputs.BIN_STATE_TABLE_NAME: bin_state,
+                     outputs.ENDPOINT_NAME: ENDPOINT, outputs.EVENT_BUS_NAME: "bus",
+                     outputs.ARTIFACTS_BUCKET_NAME: "artifacts"})
+    return s3
+
+
+class EndpointAnsweringByImage:
+    """The endpoint's answer for each image's bytes (moto's sagemaker-runtime cannot take binary bodies)."""
+
+    def predict(self, image: bytes, content_type: str) -> dict[str, Any]:
+        return next(spec[2] for spec in IMAGES.values() if spec[0] == image)
+
+
+def count_as_the_lambda_does(s3: Any) -> dict[str, tuple[Any, ...]]:
+    """Each image through the Lambda's service, as its notification would arrive, into tables of its own."""
+    dynamodb = boto3.client("dynamodb")
+    inventory, bin_state = create_tables(dynamodb, "lambda")
+    settings = CounterSettings(
+        inventory_table=inventory, bin_state_table=bin_state, endpoint_name=ENDPOINT, event_bus_name="bus",
+        confidence_threshold=load_settings_from_cdk_json().counting.confidence_threshold,
+        max_image_bytes=load_settings_from_cdk_json().counting.max_image_bytes)
+    counter = ImageCounter(
+        images=ImageStore(s3), endpoint=EndpointAnsweringByImage(), settings=settings,
+        inventory=InventoryRepository(dynamodb, inventory_table=inventory, bin_state_table=bin_state),
+        events=EventPublisher(boto3.client("events"), "bus"))
+    for key in IMAGES:
+        head = s3.head_object(Bucket="ingest", Key=key)
+        counter.count(UploadedObject(bucket="ingest", key=key, version_id=None, etag=head["ETag"].strip('"'),
+                                     event_time=format_timestamp(head["LastModified"])))
+    return recorded(dynamodb, inventory)
+
+
+def test_backfill_records_each_image_with_the_status_the_lambda_gives(ingest: Any, invoke: Any) -> None:
+    # when the whole bucket is backfilled, then backfilled again
+    first = invoke("count", "backfill", "s3://ingest/")
+    again = invoke("count", "backfill", "s3://ingest/")
+
+    # then every bin image has one record, with the status the reconciliation rules give
+    assert first.exit_code == 0, first.output
+    assert "4 sent to transform job" in first.output
+    by_key = recorded(boto3.client("dynamodb"), "backfill-inventory")
+    assert {key: row[0] for key, row in by_key.items()} == {key: spec[3] for key, spec in IMAGES.items()}
+    # and exactly what the Lambda's own path records for the same images and answers
+    assert by_key == count_as_the_lambda_does(ingest)
+    # and a re-run writes nothing twice
+    assert again.exit_code == 0, again.output
+    assert f"already recorded before: {len(IMAGES)}" in again.output

@@ -1,0 +1,67 @@
+"""`binventory costs` against moto, and the help text of every operator command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import click
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sagemaker.models import sagemaker_backends
+
+from binventory.cli import cli
+from binventory.costs import HOSTING_HOURLY_USD, PRICES_AS_OF, TRAINING_HOURLY_USD
+from stacks import outputs
+
+OPERATOR_COMMANDS = {
+    "data": {"fetch", "prepare", "upload", "synth"},
+    "train": {"start", "status", "logs"},
+    "model": {"list", "promote", "rollback"},
+    "count": {"backfill"},
+}
+
+
+def test_costs_lists_what_runs_with_an_hourly_estimate_from_the_dated_table(
+    aws: None, stack_outputs: Any, invoke: Any
+) -> None:
+    # given an endpoint on two instances and a training job in progress
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
+                           PrimaryContainer={"Image": "pytorch-inference:2.6"})
+    sagemaker.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.m5.large",
+         "InitialInstanceCount": 2}])
+    sagemaker.create_endpoint(EndpointName="counter", EndpointConfigName="c")
+    sagemaker.create_training_job(
+        TrainingJobName="train-x", RoleArn="arn:aws:iam::123456789012:role/sm",
+        AlgorithmSpecification={"TrainingImage": "image", "TrainingInputMode": "File"},
+        OutputDataConfig={"S3OutputPath": "s3://artifacts/models/"},
+        ResourceConfig={"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+    )
+    backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][sagemaker.meta.region_name]
+    backend.training_jobs["train-x"].training_job_status = "InProgress"  # moto finishes jobs at once
+    stack_outputs(**{outputs.ENDPOINT_NAME: "counter"})
+
+    result = invoke("costs")
+
+    assert result.exit_code == 0, result.output
+    assert "2 x ml.m5.large" in result.output and "1 x ml.g5.xlarge" in result.output
+    total = 2 * HOSTING_HOURLY_USD["ml.m5.large"] + TRAINING_HOURLY_USD["ml.g5.xlarge"]
+    assert f"estimated total: ${total:.2f} per hour" in result.output
+    assert PRICES_AS_OF in result.output
+
+
+def test_help_covers_every_operator_command(invoke: Any) -> None:
+    top = invoke("--help")
+    assert top.exit_code == 0
+    assert all(name in top.output for name in (*OPERATOR_COMMANDS, "costs"))
+    for group_name, commands in OPERATOR_COMMANDS.items():
+        group = cli.commands[group_name]
+        assert isinstance(group, click.Group) and set(group.commands) == commands
+        listing = invoke(group_name, "--help")
+        assert listing.exit_code == 0 and all(command in listing.output for command in commands)
+        for command in commands:
+            detail = invoke(group_name, command, "--help")
+            assert detail.exit_code == 0 and "Usage:" in detail.output, (group_name, command)
+    assert invoke("costs", "--help").exit_code == 0

@@ -1,0 +1,146 @@
+"""Build, synthesize and read the Binventory CDK app for the stack tests."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Before aws_cdk starts its Node.js runtime: this machine's Node 20 prints an end-of-life banner otherwise.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk import assertions  # noqa: E402
+
+from stacks import outputs  # noqa: E402
+from stacks.composition import BinventoryStacks, build_stacks  # noqa: E402
+from stacks.settings import Settings, load_settings  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+MODEL_PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/binventory-prod-countnet/3"
+# A production stage with a published model: real-time endpoint, data capture, retained data.
+PROD_WITH_MODEL = {
+    "stage": "prod",
+    "model_package_arn": MODEL_PACKAGE_ARN,
+    "binventory.endpoint.data_capture": "true",
+}
+
+
+def context_with(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """cdk.json's context plus `-c`-style overrides (values as the CLI would pass them)."""
+    return {**CDK_CONTEXT, **overrides}
+
+
+@dataclass
+class SynthesizedApp:
+    """One synthesized app: its settings, stacks and the templates it wrote."""
+
+    settings: Settings
+    stacks: BinventoryStacks
+    outdir: Path
+    templates: dict[str, dict[str, Any]]
+
+    def template(self, kind: str) -> dict[str, Any]:
+        return self.templates[outputs.stack_name(self.settings.stage, kind)]
+
+    def assertions(self, kind: str) -> assertions.Template:
+        return assertions.Template.from_json(self.template(kind))
+
+
+class NagFindings(AssertionError):
+    """cdk-nag rejected the app; the message lists every finding."""
+
+
+def synthesize(overrides: Mapping[str, Any], outdir: Path) -> SynthesizedApp:
+    """Build the app as `npx cdk synth` would (same context and checks) and synthesize it into `outdir`."""
+    context = context_with(overrides)
+    settings = load_settings(context)
+    app = cdk.App(context=context, outdir=str(outdir))
+    stacks = build_stacks(app, settings)
+    try:
+        assembly = app.synth()
+    except RuntimeError as error:
+        if "ValidationFailed" not in str(error):
+            raise
+        raise NagFindings("cdk-nag findings:\n" + "\n".join(nag_violations(outdir))) from error
+    templates = {stack.stack_name: stack.template for stack in assembly.stacks}
+    return SynthesizedApp(settings=settings, stacks=stacks, outdir=outdir, templates=templates)
+
+
+def nag_violations(outdir: Path) -> list[str]:
+    """`<rule> at <construct path>` for every violation in the synthesized validation report."""
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return [
+        f"{violation['ruleName']} at {construct['constructPath']}"
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
+    ]
+
+
+def resources(template: Mapping[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    """Logical id -> resource, for every resource of one type."""
+    return {key: value for key, value in template["Resources"].items() if value["Type"] == resource_type}
+
+
+def only_resource(template: Mapping[str, Any], resource_type: str) -> dict[str, Any]:
+    found = list(resources(template, resource_type).values())
+    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
+    return found[0]
+
+
+def policy_statements(template: Mapping[str, Any], logical_id_prefix: str) -> list[dict[str, Any]]:
+    """Every statement of the IAM policies whose logical id starts with `logical_id_prefix`."""
+    return [
+        statement
+        for key, policy in resources(template, "AWS::IAM::Policy").items()
+        if key.startswith(logical_id_prefix)
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def render(value: Any) -> Any:
+    """Replace CloudFormation intrinsics with readable stand-ins, e.g. `<IngestBucket...>`, recursively."""
+    if isinstance(value, list):
+        return [render(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "Fn::Join" in value:
+        delimiter, parts = value["Fn::Join"]
+        return delimiter.join(str(render(part)) for part in parts)
+    if "Ref" in value:
+        pseudo = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+        return pseudo.get(value["Ref"], f"<{value['Ref']}>")
+    if "Fn::GetAtt" in value:
+        return "<{}.{}>".format(*value["Fn::GetAtt"])
+    if "Fn::GetStackOutput" in value:
+        return f"<{value['Fn::GetStackOutput']['OutputName']}>"
+    if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        return value["Fn::Sub"].replace("${AWS::AccountId}", "123456789012").replace("${AWS::Region}", "us-east-1")
+    return {key: render(item) for key, item in value.items()}
+
+
+def state_machine_definition(template: Mapping[str, Any]) -> dict[str, Any]:
+    """The training state machine's ASL, with intrinsics rendered as stand-ins."""
+    machine = only_resource(template, "AWS::StepFunctions::StateMachine")
+    return json.loads(render(machine["Properties"]["DefinitionString"]))
+
+
+def walk(definition: Mapping[str, Any], *, choose: str) -> Iterator[str]:
+    """State names from StartAt to the end, taking the choice branch `choose` ('first' or 'default')."""
+    name: str | None = definition["StartAt"]
+    while name is not None:
+        yield name
+        state = definition["States"][name]
+        if state["Type"] == "Choice":
+            name = state["Choices"][0]["Next"] if choose == "first" else state["Default"]
+        else:
+            name = None if state.get("End") else state.get("Next")
