@@ -14,10 +14,19 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+from stacks.context_reader import (
+    Section,
+    SettingsError,
+    apply_dotted_overrides,
+    command_line_value,
+    deep_merge,
+    read_section,
+)
 
 ROOT_KEY = "binventory"
 # Top-level context keys that override `binventory.<key>`, e.g. `npx cdk deploy -c model_package_arn=arn:...`.
@@ -87,12 +96,6 @@ _MODEL_PACKAGE_ARN = re.compile(
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FRAMEWORK_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 _PY_VERSION = re.compile(r"^py3\d+$")
-
-T = TypeVar("T")
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or invalid; the message names the key and what it accepts."""
 
 
 @dataclass(frozen=True)
@@ -251,95 +254,7 @@ class Settings:
     alarms: AlarmSettings
 
 
-class _Section:
-    """Reads one mapping of the context, naming each key by its full dotted path in errors."""
-
-    def __init__(self, values: Any, path: str) -> None:
-        if not isinstance(values, Mapping):
-            raise SettingsError(f"{path}: expected an object of settings, got {values!r}.")
-        self.values = values
-        self.path = path
-        self._read: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}"
-
-    def raw(self, name: str, expected: str, *, optional: bool = False) -> Any:
-        self._read.add(name)
-        value = self.values.get(name)
-        if value is None and not optional:
-            raise SettingsError(f"{self.key(name)}: missing; expected {expected}. Set it in cdk.json.")
-        return value
-
-    def section(self, name: str) -> _Section:
-        return _Section(self.raw(name, "an object of settings"), self.key(name))
-
-    def choice(self, name: str, allowed: tuple[str, ...]) -> str:
-        options = ", ".join(repr(option) for option in allowed)
-        value = self.raw(name, f"one of {options}")
-        if value not in allowed:
-            raise SettingsError(f"{self.key(name)}: got {value!r}; allowed values: {options}.")
-        return str(value)
-
-    def pattern(
-        self, name: str, regex: re.Pattern[str], expected: str, *, optional: bool = False
-    ) -> str | None:
-        value = self.raw(name, expected, optional=optional)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not regex.match(value):
-            raise SettingsError(f"{self.key(name)}: got {value!r}; expected {expected}.")
-        return value
-
-    def required_pattern(self, name: str, regex: re.Pattern[str], expected: str) -> str:
-        value = self.pattern(name, regex, expected)
-        assert value is not None
-        return value
-
-    def boolean(self, name: str) -> bool:
-        value = self.raw(name, "true or false")
-        if not isinstance(value, bool):
-            raise SettingsError(f"{self.key(name)}: got {value!r}; allowed values: true, false.")
-        return value
-
-    def integer(self, name: str, low: int, high: int) -> int:
-        expected = f"a whole number from {low} to {high}"
-        value = self.raw(name, expected)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise SettingsError(f"{self.key(name)}: got {value!r}; expected {expected}.")
-        return value
-
-    def integer_in(self, name: str, allowed: tuple[int, ...]) -> int:
-        options = ", ".join(str(option) for option in allowed)
-        value = self.raw(name, f"one of {options}")
-        if isinstance(value, bool) or value not in allowed:
-            raise SettingsError(f"{self.key(name)}: got {value!r}; allowed values: {options}.")
-        return int(value)
-
-    def number(self, name: str, low: float, high: float) -> float:
-        expected = f"a number from {low} to {high}"
-        value = self.raw(name, expected)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            raise SettingsError(f"{self.key(name)}: got {value!r}; expected {expected}.")
-        return float(value)
-
-    def reject_unknown(self) -> None:
-        """Fail on keys nobody reads: a typo would otherwise be silently ignored."""
-        unknown = sorted(set(self.values) - self._read)
-        if unknown:
-            raise SettingsError(
-                f"{self.key(unknown[0])}: unknown setting; the keys of {self.path} are: "
-                f"{', '.join(sorted(self._read))}."
-            )
-
-
-def _read(section: _Section, build: Callable[[_Section], T]) -> T:
-    value = build(section)
-    section.reject_unknown()
-    return value
-
-
-def _storage(section: _Section) -> StorageSettings:
+def _storage(section: Section) -> StorageSettings:
     return StorageSettings(
         removal_policy=section.choice("removal_policy", REMOVAL_POLICIES),
         deletion_protection=section.boolean("deletion_protection"),
@@ -349,7 +264,7 @@ def _storage(section: _Section) -> StorageSettings:
     )
 
 
-def _hyperparameters(section: _Section, name: str) -> dict[str, str]:
+def _hyperparameters(section: Section, name: str) -> dict[str, str]:
     raw = section.raw(name, "an object of train.py flags and string values")
     key = section.key(name)
     if not isinstance(raw, Mapping):
@@ -366,7 +281,7 @@ def _hyperparameters(section: _Section, name: str) -> dict[str, str]:
     return values
 
 
-def _training(section: _Section) -> TrainingSettings:
+def _training(section: Section) -> TrainingSettings:
     instance = "an ML instance type such as 'ml.g5.xlarge'"
     settings = TrainingSettings(
         instance_type=section.required_pattern("instance_type", _INSTANCE_TYPE, instance),
@@ -390,7 +305,7 @@ def _training(section: _Section) -> TrainingSettings:
     return settings
 
 
-def _parameter_range(section: _Section, hyperparameter: str) -> ParameterRange:
+def _parameter_range(section: Section, hyperparameter: str) -> ParameterRange:
     if hyperparameter not in HYPERPARAMETER_NAMES:
         raise SettingsError(
             f"{section.path}: not a train.py hyperparameter; allowed names: {_HYPERPARAMETER_LIST}."
@@ -425,7 +340,7 @@ def _parameter_range(section: _Section, hyperparameter: str) -> ParameterRange:
     )
 
 
-def _tuning(section: _Section) -> TuningSettings:
+def _tuning(section: Section) -> TuningSettings:
     max_jobs = section.integer("max_jobs", 1, 500)
     max_parallel_jobs = section.integer("max_parallel_jobs", 1, 100)
     if max_parallel_jobs > max_jobs:
@@ -435,7 +350,7 @@ def _tuning(section: _Section) -> TuningSettings:
         )
     ranges_section = section.section("ranges")
     ranges = tuple(
-        _read(ranges_section.section(name), lambda s, name=name: _parameter_range(s, name))
+        read_section(ranges_section.section(name), lambda s, name=name: _parameter_range(s, name))
         for name in list(ranges_section.values)
     )
     if not ranges:
@@ -443,7 +358,7 @@ def _tuning(section: _Section) -> TuningSettings:
     return TuningSettings(max_jobs=max_jobs, max_parallel_jobs=max_parallel_jobs, ranges=ranges)
 
 
-def _endpoint(section: _Section) -> EndpointSettings:
+def _endpoint(section: Section) -> EndpointSettings:
     instance = "an ML instance type such as 'ml.m5.large'"
     settings = EndpointSettings(
         mode=section.choice("mode", ENDPOINT_MODES),
@@ -470,7 +385,7 @@ def _endpoint(section: _Section) -> EndpointSettings:
     return settings
 
 
-def _counting(section: _Section) -> CountingSettings:
+def _counting(section: Section) -> CountingSettings:
     settings = CountingSettings(
         confidence_threshold=section.number("confidence_threshold", 0.0, 1.0),
         max_image_bytes=section.integer("max_image_bytes", 1, 100 * 1024 * 1024),
@@ -491,51 +406,13 @@ def _counting(section: _Section) -> CountingSettings:
     return settings
 
 
-def _alarms(section: _Section) -> AlarmSettings:
+def _alarms(section: Section) -> AlarmSettings:
     return AlarmSettings(
         email=section.pattern(
             "email", _EMAIL, "an e-mail address, or null for no subscription", optional=True
         ),
         endpoint_latency_p90_ms=section.integer("endpoint_latency_p90_ms", 1, 600_000),
     )
-
-
-def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _command_line_value(value: Any) -> Any:
-    """`-c` values arrive as strings: `"5"` -> 5, `"true"` -> True, `"null"` -> None, `"realtime"` stays."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-def _apply_dotted_overrides(config: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
-    """Apply `-c binventory.endpoint.mode=realtime` style overrides to the nested settings."""
-    for dotted, value in sorted(context.items()):
-        if not dotted.startswith(ROOT_KEY + "."):
-            continue
-        *parents, leaf = dotted.split(".")[1:]
-        target = config
-        for part in parents:
-            child = target.get(part)
-            if not isinstance(child, dict):
-                raise SettingsError(
-                    f"{dotted}: {part!r} is not a settings section; check the key's spelling."
-                )
-            target = child
-        target[leaf] = _command_line_value(value)
-    return config
 
 
 def load_settings(context: Mapping[str, Any]) -> Settings:
@@ -556,13 +433,13 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
         override = stage_overrides[stage]
         if not isinstance(override, Mapping):
             raise SettingsError(f"{ROOT_KEY}.stages.{stage}: expected an object of settings to override.")
-        config = _deep_merge(config, override)
-    config = _apply_dotted_overrides(config, context)
+        config = deep_merge(config, override)
+    config = apply_dotted_overrides(config, context, ROOT_KEY)
     for key in SHORT_OVERRIDES:
         if context.get(key) is not None:
-            config[key] = _command_line_value(context[key]) if key != "account" else str(context[key])
+            config[key] = command_line_value(context[key]) if key != "account" else str(context[key])
 
-    root = _Section(config, ROOT_KEY)
+    root = Section(config, ROOT_KEY)
     settings = Settings(
         stage=root.required_pattern(
             "stage", _STAGE, "a lower-case name of at most 16 characters such as 'dev' or 'prod'"
@@ -576,12 +453,12 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
             "'arn:aws:sagemaker:us-east-1:123456789012:model-package/binventory-dev-countnet/1', or null",
             optional=True,
         ),
-        storage=_read(root.section("storage"), _storage),
-        training=_read(root.section("training"), _training),
-        tuning=_read(root.section("tuning"), _tuning),
-        endpoint=_read(root.section("endpoint"), _endpoint),
-        counting=_read(root.section("counting"), _counting),
-        alarms=_read(root.section("alarms"), _alarms),
+        storage=read_section(root.section("storage"), _storage),
+        training=read_section(root.section("training"), _training),
+        tuning=read_section(root.section("tuning"), _tuning),
+        endpoint=read_section(root.section("endpoint"), _endpoint),
+        counting=read_section(root.section("counting"), _counting),
+        alarms=read_section(root.section("alarms"), _alarms),
     )
     root.reject_unknown()
     _check_model_region(settings)

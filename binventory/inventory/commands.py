@@ -33,12 +33,12 @@ HISTORY_COLUMNS = (
 
 
 def json_option(command: Command) -> Command:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")(
-        command
-    )
+    """`--json`: the same data as the table, for scripts."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(command)
 
 
 def tables_from(ctx: click.Context) -> InventoryTables:
+    """The tables of the stage chosen on the `binventory` command line (`--stage`, `--region`)."""
     resources = ctx.find_object(StackResources) or StackResources()
     return InventoryTables(resources)
 
@@ -55,8 +55,9 @@ def inventory_group() -> None:
 def load_expected(ctx: click.Context, csv_file: Path, as_json: bool) -> None:
     """Load expected quantities from a warehouse CSV.
 
-    FILE.csv has a header row naming the columns bin_id and expected_quantity. The whole file is checked first: one malformed row loads nothing. Loading again is safe;
-    it replaces the expected quantities and keeps each bin's latest count.
+    FILE.csv has a header row naming the columns bin_id and expected_quantity (others are
+    ignored). The whole file is checked first: one malformed row loads nothing. Loading again
+    is safe: it replaces the expected quantities and keeps each bin's latest count.
     """
     try:
         rows = read_expected_csv(csv_file)

@@ -22,7 +22,7 @@ from countnet.synthetic import write_synthetic_dataset
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_SCRIPT = PROJECT_ROOT / "model_code" / "train.py"
 # Small and quick on 2 CPU cores; the synthetic counts are visually obvious, so a tiny net learns them.
-DEMO_TRAINING_FLAGS = ("--backbone", "tiny", "--pretrained", "none", "--image-size", "96", "--epochs", "8",
+DEMO_TRAINING_FLAGS = ("--backbone", "tf_efficientnet_lite0", "--pretrained", "auto", "--image-size", "96", "--epochs", "8",
                        "--batch-size", "32", "--lr", "0.003", "--max-count", "5", "--workers", "0")
 DEMO_TRAIN_PER_CLASS = 80
 DEMO_EVAL_PER_CLASS = 6

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import importlib
+import logging
 import os
 import select
 import subprocess
@@ -295,10 +296,14 @@ class LocalPipeline:
         log_path = self.work_dir / "logs" / "lambda.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_file = self._stack.enter_context(open(log_path, "a"))
-        # Powertools binds its log stream at import: the Lambda's logs go to a file, not over the demo.
-        with contextlib.redirect_stdout(log_file):
-            module = importlib.import_module(HANDLER_MODULE)
+        module = importlib.import_module(HANDLER_MODULE)
         handler = module.lambda_handler
+        # The Lambda's JSON logs go to a file, not over the demo's output. Powertools keeps the stream of
+        # its first import, so the service logger's handlers are pointed at this run's file directly.
+        service_logger = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
+        for log_handler in service_logger.handlers:
+            if isinstance(log_handler, logging.StreamHandler):
+                log_handler.setStream(log_file)
 
         def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
             with contextlib.redirect_stdout(log_file):

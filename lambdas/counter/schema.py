@@ -12,7 +12,7 @@ from enum import Enum, StrEnum
 from typing import Any
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Reconciliation outcome of one bin image."""
 
     MATCH = "MATCH"

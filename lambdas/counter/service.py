@@ -106,7 +106,9 @@ class ImageCounter:
         # announces again. Events are at least once; subscribers tell repeats apart by record_key.
         if needs_event(record):
             self.events.publish(record)
-        return CountResult(self.inventory.save(record), record)
+        outcome = self.inventory.save(record)
+        known.remember(image.bin_id, image.record_key)  # a repeat later in this batch costs nothing
+        return CountResult(outcome, record)
 
     def _image_version(self, upload: UploadedObject) -> ImageVersion:
         return ImageVersion(

@@ -78,11 +78,11 @@ def create_network(backbone: str, num_classes: int) -> nn.Module:
 
 
 def load_matching_weights(network: nn.Module, state_dict: dict[str, torch.Tensor]) -> int:
-    """Copy every tensor whose name and shape match (the new head never does); returns how many."""
+    """Copy every tensor whose name and shape match (never the new head); returns how many learned ones."""
     own = network.state_dict()
     matching = {k: v for k, v in state_dict.items() if k in own and own[k].shape == v.shape}
     network.load_state_dict(matching, strict=False)
-    return len(matching)
+    return sum(1 for key in matching if not key.endswith("num_batches_tracked"))
 
 
 def _pair_in_order(network: nn.Module, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

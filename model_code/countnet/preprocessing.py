@@ -74,7 +74,8 @@ def open_image(source: bytes | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Im
         image = Image.open(stream)
     except Image.DecompressionBombError as error:
         raise ImageTooLargeError(
-            f"image dimensions are above the {max_pixels / 1e6:.0f} MP limit ({error}); downscale it before sending"
+            f"image dimensions are above the {max_pixels / 1e6:.0f} MP limit ({error}); "
+            "downscale it before sending"
         ) from error
     except (OSError, SyntaxError, ValueError) as error:
         raise UnreadableImageError(f"not a readable image ({error})") from error

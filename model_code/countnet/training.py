@@ -1,9 +1,11 @@
 """The training loop: AdamW with warmup + cosine, early stopping on validation accuracy, resumable.
 
 On a GPU it adds mixed precision (bf16 where supported, else fp16 with loss scaling) and
-channels_last; with several processes it wraps the model in DDP. Each epoch prints one METRICS line
-(countnet.metric_lines) that the SageMaker metric regexes parse; at the end it prints the line of
-the best epoch once more, so the job's final metric values are those of the model it ships.
+channels_last; on CPUs with native bf16 the training passes use bf16 autocast (validation stays
+fp32, as CPU serving computes); with several processes it wraps the model in DDP.
+Each epoch prints one METRICS line (countnet.metric_lines) that the SageMaker metric regexes parse;
+at the end it prints the best epoch's line once more, so the job's final metric values are those of
+the model it ships.
 """
 
 from __future__ import annotations
@@ -140,10 +142,29 @@ def auto_workers(device: torch.device) -> int:
     return 0 if cpus <= 4 else 2
 
 
-def _amp_dtype(device: torch.device) -> torch.dtype | None:
-    if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with bf16 instructions (AVX512-BF16, AMX), where bf16 autocast trains ~1.3x faster.
+
+    On older CPUs oneDNN emulates bf16, which is slower than fp32, so it stays off there.
+    """
+    cpuinfo = Path("/proc/cpuinfo")
+    try:
+        flags = cpuinfo.read_text() if cpuinfo.is_file() else ""
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def training_amp_dtype(device: torch.device) -> torch.dtype | None:
+    """Mixed precision for the training passes: bf16 where the hardware has it, fp16 on older GPUs."""
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if cpu_has_native_bf16() else None
+
+
+def evaluation_amp_dtype(device: torch.device) -> torch.dtype | None:
+    """Validation on CPU stays fp32, exactly as CPU serving computes; GPUs keep their mixed precision."""
+    return training_amp_dtype(device) if device.type == "cuda" else None
 
 
 def _train_sampler(
@@ -181,7 +202,8 @@ class Trainer:
         self.checkpoint_dir = checkpoint_dir
         self.label_space = hp.label_space()
         self.preprocessing = hp.preprocessing()
-        self.amp_dtype = _amp_dtype(device)
+        self.amp_dtype = training_amp_dtype(device)
+        self.eval_amp_dtype = evaluation_amp_dtype(device)
         self.channels_last = device.type == "cuda"
         self.unreadable = UnreadableImageLog()
         if hp.balance == "cap":
@@ -282,7 +304,7 @@ class Trainer:
             self.validation_loader,
             self.device,
             loss_fn=self.loss_fn,
-            amp_dtype=self.amp_dtype,
+            amp_dtype=self.eval_amp_dtype,
             channels_last=self.channels_last,
             unreadable=self.unreadable,
         )

@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from stacks import nag, outputs
+from stacks import outputs
 from stacks.settings import Settings
 
 VARIANT_NAME = "AllTraffic"
@@ -90,13 +90,6 @@ class CountingEndpoint(Construct):
             data_capture_config=self._data_capture(settings, artifacts_bucket)
             if endpoint.data_capture
             else None,
-        )
-        nag.acknowledge(
-            config,
-            "AwsSolutions-SM2",
-            "SageMaker encrypts the endpoint's storage with its own key; a customer key would be rejected "
-            "for the instance types with local NVMe storage (ml.g5, ml.*d) that endpoint.instance_type "
-            "may name.",
         )
         self.endpoint = sagemaker.CfnEndpoint(
             self,

@@ -65,7 +65,9 @@ class CountingStack(cdk.Stack):
         ingest.receive_objects_created(ingest_bucket, prefixes=schema.NOTIFIED_PREFIXES)
         self._acknowledge_notifications_handler()
 
-        self.event_bus = events.EventBus(self, "Events", description="Binventory count mismatches for people")
+        self.event_bus = events.EventBus(
+            self, "Events", description="MISMATCH and LOW_CONFIDENCE events from the counting Lambda"
+        )
         self.endpoint = CountingEndpoint(
             self,
             "Endpoint",
@@ -139,11 +141,6 @@ class CountingStack(cdk.Stack):
         nag.acknowledge(
             handler,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            "CDK's own S3 notification custom resource; it runs only during deployments and needs only logs.",
-        )
-        nag.acknowledge(
-            handler,
-            "AwsSolutions-IAM5[Resource::*]",
-            "CDK's S3 notification custom resource calls s3:PutBucketNotification, and its role is shared by "
-            "every bucket it configures; it runs only during deployments.",
+            "CDK's own S3 bucket-notification custom resource attaches this policy for its logs; it runs "
+            "only while a deployment changes the notifications, and CDK offers no way to replace its role.",
         )

@@ -14,6 +14,7 @@ from stacks.settings import AlarmSettings
 
 # A photo waiting this long in the ingest queue means counting has stalled or fallen behind.
 QUEUE_AGE_ALARM_SECONDS = 15 * 60
+REJECTED_SHARE_ALARM = 0.5
 
 
 class CountingAlarms(Construct):
@@ -57,28 +58,41 @@ class CountingAlarms(Construct):
         )
 
     def watch_endpoint(self, *, endpoint_name: str, variant_name: str, settings: AlarmSettings) -> None:
-        dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
+        def endpoint_metric(name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name=name,
+                dimensions_map={"EndpointName": endpoint_name, "VariantName": variant_name},
+                period=cdk.Duration.minutes(5),
+                statistic=statistic,
+            )
+
         self._alarm(
             "EndpointServerErrors",
-            cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="Invocation5XXErrors",
-                dimensions_map=dimensions,
-                period=cdk.Duration.minutes(5),
-                statistic="Sum",
-            ),
+            endpoint_metric("Invocation5XXErrors", "Sum"),
             threshold=1,
             description="The model endpoint answered with server errors.",
         )
+        # A few rejected photos are expected (the Lambda records them as INVALID_IMAGE); most requests
+        # rejected means the model and the Lambda disagree on the request format.
+        self._alarm(
+            "EndpointRejectingRequests",
+            cloudwatch.MathExpression(
+                expression="IF(calls > 0, rejected / calls, 0)",
+                using_metrics={
+                    "rejected": endpoint_metric("Invocation4XXErrors", "Sum"),
+                    "calls": endpoint_metric("Invocations", "Sum"),
+                },
+                period=cdk.Duration.minutes(5),
+                label="Share of requests the model rejected",
+            ),
+            threshold=REJECTED_SHARE_ALARM,
+            evaluation_periods=3,
+            description="The model rejected (4xx) at least half of the requests for 15 minutes.",
+        )
         self._alarm(
             "EndpointSlow",
-            cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="ModelLatency",
-                dimensions_map=dimensions,
-                period=cdk.Duration.minutes(5),
-                statistic="p90",
-            ),
+            endpoint_metric("ModelLatency", "p90"),
             # ModelLatency is reported in microseconds.
             threshold=settings.endpoint_latency_p90_ms * 1000,
             evaluation_periods=3,

@@ -31,5 +31,16 @@ class NotificationTopic(Construct):
         self.topic = sns.Topic(
             self, "Topic", display_name=display_name, master_key=self.key, enforce_ssl=True
         )
+        # The SSL-only topic policy replaces SNS's default one, so the publishers are allowed explicitly.
+        account = cdk.Stack.of(self).account
+        for service in PUBLISHING_SERVICES:
+            self.topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["sns:Publish"],
+                    resources=[self.topic.topic_arn],
+                    conditions={"StringEquals": {"aws:SourceAccount": account}},
+                )
+            )
         if email:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))

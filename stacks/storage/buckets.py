@@ -6,7 +6,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks import nag
 from stacks.settings import StorageSettings
 
 
@@ -29,12 +28,6 @@ class StorageBuckets(Construct):
                     ),
                 )
             ],
-        )
-        nag.acknowledge(
-            self.access_logs,
-            "AwsSolutions-S1",
-            "This is the server access log destination of the other buckets; logging it into itself "
-            "would loop.",
         )
         self.ingest = self._data_bucket("Ingest", "ingest/")
         self.dataset = self._data_bucket("Dataset", "dataset/")

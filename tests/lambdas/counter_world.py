@@ -71,8 +71,11 @@ class FakeEndpoint:
     calls: list[tuple[bytes, str]] = field(default_factory=list)
 
     def counts(self, image: bytes, count: int, confidence: float, label: str | None = None) -> None:
+        self.answers_with(image, json.dumps(prediction(count, confidence, label)).encode())
+
+    def answers_with(self, image: bytes, payload: bytes) -> None:
+        """A 200 response whose body is `payload`, whatever it holds."""
         assert image not in self.answers, "two test images have the same bytes: give them different seeds"
-        payload = json.dumps(prediction(count, confidence, label)).encode()
         self.answers[image] = lambda: _success(payload)
 
     def model_error(self, image: bytes, original_status: int, message: str = "cannot decode image") -> None:

@@ -437,6 +437,7 @@ def test_a_batch_where_every_record_fails_is_retried_whole(
     assert world.items() == {}
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_missing_configuration_fails_with_the_variable_name(
     invoke: Any, world: CountingWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:

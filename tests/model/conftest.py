@@ -21,8 +21,8 @@ from model_testkit import TEST_IMAGE_SIZE, TRAINING_FLAGS, TrainedModel, load_in
 
 @pytest.fixture(scope="session")
 def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """35 generated bin photos of every count 0..5 (ABID layout, labelled synthetic)."""
-    return write_synthetic_dataset(tmp_path_factory.mktemp("synthetic"), per_class=35, max_count=5, seed=7)
+    """40 generated bin photos of every count 0..5 (ABID layout, labelled synthetic)."""
+    return write_synthetic_dataset(tmp_path_factory.mktemp("synthetic"), per_class=40, max_count=5, seed=7)
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,13 @@ from typing import Any
 # Before aws_cdk starts its Node.js runtime: this machine's Node 20 prints an end-of-life banner otherwise.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk import assertions  # noqa: E402
+import aws_cdk as cdk
+import jsonata
+from aws_cdk import assertions
 
-from stacks import outputs  # noqa: E402
-from stacks.composition import BinventoryStacks, build_stacks  # noqa: E402
-from stacks.settings import Settings, load_settings  # noqa: E402
+from stacks import outputs
+from stacks.composition import BinventoryStacks, build_stacks
+from stacks.settings import Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
@@ -124,7 +125,11 @@ def render(value: Any) -> Any:
     if "Fn::GetStackOutput" in value:
         return f"<{value['Fn::GetStackOutput']['OutputName']}>"
     if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
-        return value["Fn::Sub"].replace("${AWS::AccountId}", "123456789012").replace("${AWS::Region}", "us-east-1")
+        return (
+            value["Fn::Sub"]
+            .replace("${AWS::AccountId}", "123456789012")
+            .replace("${AWS::Region}", "us-east-1")
+        )
     return {key: render(item) for key, item in value.items()}
 
 
@@ -144,3 +149,69 @@ def walk(definition: Mapping[str, Any], *, choose: str) -> Iterator[str]:
             name = state["Choices"][0]["Next"] if choose == "first" else state["Default"]
         else:
             name = None if state.get("End") else state.get("Next")
+
+
+@dataclass(frozen=True)
+class TaskCall:
+    """One Task state's evaluated request, as Step Functions would send it."""
+
+    state: str
+    api: str
+    arguments: dict[str, Any]
+
+
+def sagemaker_api(resource: str) -> str:
+    """`arn:aws:states:::sagemaker:createTrainingJob.sync` or `...:aws-sdk:sagemaker:createTrainingJob`
+    -> `CreateTrainingJob`."""
+    action = resource.rsplit(":", 1)[1].removesuffix(".sync")
+    return action[0].upper() + action[1:]
+
+
+def run_state_machine(
+    definition: Mapping[str, Any],
+    execution_input: Mapping[str, Any],
+    task_results: Mapping[str, Any],
+    *,
+    execution_name: str,
+) -> tuple[list[TaskCall], Any]:
+    """Walk a JSONata state machine the way Step Functions does, answering each Task from `task_results`.
+
+    Evaluates every `{% ... %}` expression (Arguments, Assign, Output, Choice conditions) with
+    `$states` and the workflow variables bound; returns the task calls made and the final output.
+    """
+    variables: dict[str, Any] = {}
+    calls: list[TaskCall] = []
+    context = {"Execution": {"Name": execution_name}}
+    name: str | None = definition["StartAt"]
+    state_input: Any = dict(execution_input)
+    while name is not None:
+        state = definition["States"][name]
+        bindings = {**variables, "states": {"input": state_input, "context": context}}
+        next_name = state.get("Next")
+        result = state_input
+        if state["Type"] == "Task":
+            arguments = _evaluate(state.get("Arguments", {}), bindings)
+            calls.append(TaskCall(name, sagemaker_api(state["Resource"]), arguments))
+            result = task_results[name]
+        elif state["Type"] == "Choice":
+            next_name = state["Default"]
+            for choice in state["Choices"]:
+                if _evaluate(choice["Condition"], bindings) is True:
+                    next_name = choice["Next"]
+                    break
+        with_result = {**bindings, "states": {**bindings["states"], "result": result}}
+        if "Assign" in state:
+            variables.update(_evaluate(state["Assign"], with_result))
+        state_input = _evaluate(state["Output"], with_result) if "Output" in state else result
+        name = None if state.get("End") else next_name
+    return calls, state_input
+
+
+def _evaluate(value: Any, bindings: Mapping[str, Any]) -> Any:
+    if isinstance(value, str) and value.startswith("{%") and value.endswith("%}"):
+        return jsonata.Jsonata(value[2:-2]).evaluate({}, dict(bindings))
+    if isinstance(value, list):
+        return [_evaluate(item, bindings) for item in value]
+    if isinstance(value, dict):
+        return {key: _evaluate(item, bindings) for key, item in value.items()}
+    return value

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stacks_testkit import CDK_CONTEXT, MODEL_PACKAGE_ARN, REPO_ROOT, context_with
 
 from stacks.settings import SettingsError, load_settings, load_settings_from_cdk_json
-from stacks_testkit import CDK_CONTEXT, MODEL_PACKAGE_ARN, REPO_ROOT, context_with
 
 
 def test_committed_cdk_json_gives_the_documented_defaults() -> None:
@@ -37,11 +37,17 @@ def test_tuning_ranges_convert_to_the_sagemaker_parameter_ranges_shape() -> None
 
     ranges = tuning.parameter_ranges_api()
 
-    assert set(ranges) == {"ContinuousParameterRanges", "IntegerParameterRanges", "CategoricalParameterRanges"}
+    assert set(ranges) == {
+        "ContinuousParameterRanges",
+        "IntegerParameterRanges",
+        "CategoricalParameterRanges",
+    }
     lr = next(item for item in ranges["ContinuousParameterRanges"] if item["Name"] == "lr")
     assert lr == {"Name": "lr", "MinValue": "0.0001", "MaxValue": "0.003", "ScalingType": "Logarithmic"}
     assert {"Name": "loss", "Values": ["ce", "ordinal"]} in ranges["CategoricalParameterRanges"]
-    assert sorted(item["Name"] for entries in ranges.values() for item in entries) == sorted(tuning.tuned_names)
+    assert sorted(item["Name"] for entries in ranges.values() for item in entries) == sorted(
+        tuning.tuned_names
+    )
 
 
 def test_stage_override_applies_that_stages_settings() -> None:
@@ -86,25 +92,56 @@ def _without(path: str) -> dict[str, Any]:
     ("overrides", "named_key", "hint"),
     [
         ({"binventory.endpoint.mode": "fast"}, "binventory.endpoint.mode", "'serverless', 'realtime'"),
-        ({"binventory.storage.removal_policy": "keep"}, "binventory.storage.removal_policy", "'retain', 'destroy'"),
-        ({"binventory.counting.confidence_threshold": "1.5"}, "binventory.counting.confidence_threshold", "0.0 to 1.0"),
-        ({"binventory.training.instance_type": "g5.xlarge"}, "binventory.training.instance_type", "ml.g5.xlarge"),
-        ({"binventory.endpoint.serverless_memory_mb": "1000"}, "binventory.endpoint.serverless_memory_mb", "1024"),
+        (
+            {"binventory.storage.removal_policy": "keep"},
+            "binventory.storage.removal_policy",
+            "'retain', 'destroy'",
+        ),
+        (
+            {"binventory.counting.confidence_threshold": "1.5"},
+            "binventory.counting.confidence_threshold",
+            "0.0 to 1.0",
+        ),
+        (
+            {"binventory.training.instance_type": "g5.xlarge"},
+            "binventory.training.instance_type",
+            "ml.g5.xlarge",
+        ),
+        (
+            {"binventory.endpoint.serverless_memory_mb": "1000"},
+            "binventory.endpoint.serverless_memory_mb",
+            "1024",
+        ),
         ({"binventory.counting.log_retention_days": "31"}, "binventory.counting.log_retention_days", "30"),
         ({"binventory.tuning.max_parallel_jobs": "9"}, "binventory.tuning.max_parallel_jobs", "max_jobs"),
         ({"binventory.tuning.ranges.lr.min": "0.5"}, "binventory.tuning.ranges.lr.max", "greater than min"),
-        ({"binventory.tuning.ranges.lr.scaling": "Cubic"}, "binventory.tuning.ranges.lr.scaling", "'Logarithmic'"),
-        ({"binventory.training.default_hyperparameters.depth": "5"}, "default_hyperparameters.depth", "backbone"),
+        (
+            {"binventory.tuning.ranges.lr.scaling": "Cubic"},
+            "binventory.tuning.ranges.lr.scaling",
+            "'Logarithmic'",
+        ),
+        (
+            {"binventory.training.default_hyperparameters.depth": "5"},
+            "default_hyperparameters.depth",
+            "backbone",
+        ),
         ({"binventory.training.max_wait_seconds": "600"}, "binventory.training.max_wait_seconds", "use_spot"),
         ({"binventory.endpoint.data_capture": "true"}, "binventory.endpoint.data_capture", "serverless"),
-        ({"binventory.counting.max_batching_window_seconds": "0", "binventory.counting.batch_size": "50"},
-         "binventory.counting.max_batching_window_seconds", "batch_size"),
+        (
+            {"binventory.counting.max_batching_window_seconds": "0", "binventory.counting.batch_size": "50"},
+            "binventory.counting.max_batching_window_seconds",
+            "batch_size",
+        ),
         ({"binventory.counting.batchsize": "5"}, "binventory.counting.batchsize", "batch_size"),
         ({"stage": "Prod!"}, "binventory.stage", "lower-case"),
         ({"region": "moon-1"}, "binventory.region", "us-east-1"),
         ({"account": "12345"}, "binventory.account", "12-digit"),
         ({"model_package_arn": "my-model"}, "binventory.model_package_arn", "model-package/"),
-        ({"model_package_arn": MODEL_PACKAGE_ARN.replace("us-east-1", "eu-west-1")}, "model_package_arn", "us-east-1"),
+        (
+            {"model_package_arn": MODEL_PACKAGE_ARN.replace("us-east-1", "eu-west-1")},
+            "model_package_arn",
+            "us-east-1",
+        ),
     ],
 )
 def test_a_bad_value_fails_with_a_message_naming_the_key_and_what_it_accepts(
@@ -123,7 +160,7 @@ def test_a_missing_value_fails_naming_the_key() -> None:
 
 
 def test_context_without_binventory_settings_says_what_cdk_json_needs() -> None:
-    with pytest.raises(SettingsError, match="cdk.json must hold a 'binventory' object"):
+    with pytest.raises(SettingsError, match=r"cdk\.json must hold a 'binventory' object"):
         load_settings({"@aws-cdk/core:target-partitions": ["aws"]})
 
 
@@ -139,11 +176,19 @@ def test_unreadable_cdk_json_is_reported_with_its_path(tmp_path: Path) -> None:
 
 def test_app_py_stops_synth_with_the_settings_message_and_no_traceback() -> None:
     # given: the context `npx cdk synth -c binventory.endpoint.mode=fast` would hand the app
-    environment = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context_with({"binventory.endpoint.mode": "fast"}))}
+    environment = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(context_with({"binventory.endpoint.mode": "fast"})),
+    }
 
     # when
     result = subprocess.run(
-        [sys.executable, "app.py"], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=120
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     # then

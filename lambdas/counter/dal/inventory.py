@@ -46,7 +46,7 @@ class SaveOutcome(StrEnum):
 
 @dataclass
 class KnownState:
-    """What one read at the start of a batch found; anything not in it is simply unknown."""
+    """What the read at the start of a batch found, plus what the batch wrote; the rest is unknown."""
 
     expected_quantities: dict[str, Any] = field(default_factory=dict)  # bin id -> raw value or None
     recorded: set[tuple[str, str]] = field(default_factory=set)  # (bin id, record key)
@@ -56,6 +56,10 @@ class KnownState:
 
     def is_recorded(self, bin_id: str, record_key: str) -> bool:
         return (bin_id, record_key) in self.recorded
+
+    def remember(self, bin_id: str, record_key: str) -> None:
+        """Note a record written (or found) since the read."""
+        self.recorded.add((bin_id, record_key))
 
 
 class InventoryRepository:

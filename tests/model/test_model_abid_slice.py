@@ -1,0 +1,79 @@
+"""A small slice of the real ABID sample (../shared/abid) through train.py and the serving handlers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import train
+from model_testkit import load_inference_module
+
+IMAGES_PER_COUNT = 16
+
+
+def _write_slice(abid_dir: Path, root: Path) -> Path:
+    """labels.csv with the first images of counts 1..5 (ids as written), images/ linked to the sample."""
+    picked: dict[int, list[str]] = defaultdict(list)
+    with (abid_dir / "labels.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            count = int(row["expected_quantity"])
+            if 1 <= count <= 5 and len(picked[count]) < IMAGES_PER_COUNT:
+                picked[count].append(row["image_id"])
+    root.mkdir()
+    (root / "images").symlink_to(abid_dir / "images", target_is_directory=True)
+    with (root / "labels.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image_id", "expected_quantity"])
+        writer.writerows((image_id, count) for count, ids in sorted(picked.items()) for image_id in ids)
+    return root
+
+
+@pytest.mark.slow
+def test_a_slice_of_real_abid_trains_and_serves(abid_dir: Path, tmp_path: Path) -> None:
+    # given 80 real bin photos, 16 of each count 1..5
+    data = _write_slice(abid_dir, tmp_path / "slice")
+    model_dir = tmp_path / "model"
+    # when train.py runs on them, splitting them itself
+    capture = io.StringIO()
+    stdout, sys.stdout = sys.stdout, capture
+    try:
+        code = train.main(
+            [
+                "--train",
+                str(data),
+                "--model-dir",
+                str(model_dir),
+                "--image-size",
+                "64",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "16",
+                "--workers",
+                "0",
+                "--val-fraction",
+                "0.25",
+                "--test-fraction",
+                "0.25",
+            ]
+        )
+    finally:
+        sys.stdout = stdout
+    # then it writes a servable model with figures on the held-out real images
+    assert code == 0, capture.getvalue()
+    evaluation = json.loads((model_dir / "evaluation.json").read_text())
+    assert evaluation["split"] == "test" and evaluation["samples"] == 20
+    assert 0.0 <= evaluation["accuracy"] <= 1.0 and evaluation["rmse"] > 0
+    inference = load_inference_module(model_dir)
+    model = inference.model_fn(str(model_dir))
+    image_id = next(iter(sorted(p.stem for p in (abid_dir / "images").glob("0*.jpg"))))
+    body = (abid_dir / "images" / f"{image_id}.jpg").read_bytes()
+    answer = json.loads(
+        inference.output_fn(inference.predict_fn(inference.input_fn(body, "image/jpeg"), model), "*/*")
+    )
+    assert answer["predicted_label"] in {"0", "1", "2", "3", "4", "5"}

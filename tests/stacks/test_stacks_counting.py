@@ -1,0 +1,341 @@
+"""The counting stack: queue, Lambda, its least-privilege role, the endpoint in both modes, alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import assertions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from stacks_testkit import (
+    MODEL_PACKAGE_ARN,
+    SynthesizedApp,
+    as_list,
+    context_with,
+    only_resource,
+    policy_statements,
+    render,
+    resources,
+)
+
+from lambdas.counter import schema
+from stacks import outputs
+from stacks.counting.counter_function import HANDLER, POWERTOOLS_LAYER_PARAMETER
+from stacks.counting.endpoint import CountingEndpoint
+from stacks.settings import load_settings
+
+ENDPOINT_RESOURCES = ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint")
+
+
+def _function(app: SynthesizedApp) -> dict[str, Any]:
+    (function,) = [
+        resource
+        for key, resource in resources(app.template("counting"), "AWS::Lambda::Function").items()
+        if key.startswith("CounterFunction")
+    ]
+    return function["Properties"]
+
+
+def _lambda_statements(app: SynthesizedApp) -> list[dict[str, Any]]:
+    return policy_statements(app.template("counting"), "CounterRoleDefaultPolicy")
+
+
+def _resources_for(statements: list[dict[str, Any]], action: str) -> list[str]:
+    return sorted(
+        render(resource)
+        for statement in statements
+        if action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    )
+
+
+def test_lambda_runs_the_counter_handler_on_python_312_with_the_public_powertools_layer(
+    dev_app: SynthesizedApp,
+) -> None:
+    function = _function(dev_app)
+    template = dev_app.template("counting")
+
+    assert function["Runtime"] == "python3.12"
+    assert function["Handler"] == HANDLER == "counter.handler.lambda_handler"
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    (layer,) = function["Layers"]
+    parameter = template["Parameters"][layer["Ref"]]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert parameter["Default"] == POWERTOOLS_LAYER_PARAMETER
+
+
+def test_lambda_environment_names_its_resources_by_the_schema_variables(dev_app: SynthesizedApp) -> None:
+    variables = _function(dev_app)["Environment"]["Variables"]
+    settings = dev_app.settings.counting
+
+    assert set(variables) == {
+        schema.LambdaEnv.INVENTORY_TABLE,
+        schema.LambdaEnv.BIN_STATE_TABLE,
+        schema.LambdaEnv.ENDPOINT_NAME,
+        schema.LambdaEnv.EVENT_BUS_NAME,
+        schema.LambdaEnv.CONFIDENCE_THRESHOLD,
+        schema.LambdaEnv.MAX_IMAGE_BYTES,
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+    }
+    assert variables[schema.LambdaEnv.ENDPOINT_NAME] == "binventory-dev-counter"
+    assert variables[schema.LambdaEnv.CONFIDENCE_THRESHOLD] == str(settings.confidence_threshold)
+    assert variables[schema.LambdaEnv.MAX_IMAGE_BYTES] == str(settings.max_image_bytes)
+
+
+def test_lambda_reads_the_queue_in_batches_and_reports_single_failures(dev_app: SynthesizedApp) -> None:
+    mapping = only_resource(dev_app.template("counting"), "AWS::Lambda::EventSourceMapping")["Properties"]
+    settings = dev_app.settings.counting
+
+    assert mapping["BatchSize"] == settings.batch_size
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": settings.max_concurrency}
+
+
+def test_ingest_queue_redrives_to_an_encrypted_dead_letter_queue(dev_app: SynthesizedApp) -> None:
+    queues = resources(dev_app.template("counting"), "AWS::SQS::Queue")
+    (queue,) = [q["Properties"] for key, q in queues.items() if key.startswith("IngestQueue")]
+    settings = dev_app.settings.counting
+
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == settings.max_receive_count
+    assert (
+        queue["VisibilityTimeout"]
+        == settings.visibility_timeout_seconds
+        == 6 * settings.lambda_timeout_seconds
+    )
+    for properties in (q["Properties"] for q in queues.values()):
+        assert properties["SqsManagedSseEnabled"] is True
+
+
+def test_queues_refuse_requests_without_tls(dev_app: SynthesizedApp) -> None:
+    policies = resources(dev_app.template("counting"), "AWS::SQS::QueuePolicy").values()
+    guarded = {
+        queue["Ref"]
+        for policy in policies
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Deny"
+        and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        for queue in policy["Properties"]["Queues"]
+    }
+
+    assert guarded == set(resources(dev_app.template("counting"), "AWS::SQS::Queue"))
+
+
+def test_photos_under_the_notified_prefixes_and_nothing_else_reach_the_queue(dev_app: SynthesizedApp) -> None:
+    notifications = only_resource(dev_app.template("counting"), "Custom::S3BucketNotifications")["Properties"]
+
+    configurations = notifications["NotificationConfiguration"]["QueueConfigurations"]
+    prefixes = sorted(
+        rule["Value"] for config in configurations for rule in config["Filter"]["Key"]["FilterRules"]
+    )
+    assert prefixes == sorted(schema.NOTIFIED_PREFIXES)
+    assert schema.ABID_METADATA_PREFIX not in prefixes
+    assert {config["Events"][0] for config in configurations} == {"s3:ObjectCreated:*"}
+
+
+def test_lambda_role_has_no_wildcard_actions(dev_app: SynthesizedApp) -> None:
+    actions = [action for statement in _lambda_statements(dev_app) for action in as_list(statement["Action"])]
+
+    assert actions
+    assert not [action for action in actions if "*" in action]
+
+
+def test_lambda_may_invoke_only_this_stages_endpoint_by_name(dev_app: SynthesizedApp) -> None:
+    statements = _lambda_statements(dev_app)
+
+    assert _resources_for(statements, "sagemaker:InvokeEndpoint") == [
+        "arn:aws:sagemaker:us-east-1:123456789012:endpoint/binventory-dev-counter"
+    ]
+    assert [a for s in statements for a in as_list(s["Action"]) if a.startswith("sagemaker:")] == [
+        "sagemaker:InvokeEndpoint"
+    ]
+
+
+def test_lambda_reads_only_photos_and_metadata_of_the_ingest_bucket(dev_app: SynthesizedApp) -> None:
+    statements = _lambda_statements(dev_app)
+
+    s3_actions = sorted({a for s in statements for a in as_list(s["Action"]) if a.startswith("s3:")})
+    assert s3_actions == ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"]
+    object_resources = _resources_for(statements, "s3:GetObject")
+    bucket = "<PublishOutputFnGetAttBucketsIngest"
+    assert all(resource.startswith(bucket) for resource in object_resources)
+    assert sorted(resource.split(">/", 1)[1] for resource in object_resources) == sorted(
+        f"{prefix}*" for prefix in (*schema.NOTIFIED_PREFIXES, schema.ABID_METADATA_PREFIX)
+    )
+
+
+def test_lambda_writes_only_its_two_tables(dev_app: SynthesizedApp) -> None:
+    statements = _lambda_statements(dev_app)
+
+    dynamodb_resources = {
+        render(resource)
+        for statement in statements
+        if any(action.startswith("dynamodb:") for action in as_list(statement["Action"]))
+        for resource in as_list(statement["Resource"])
+    }
+    # Cross-stack references to the two table ARNs, and no index ARNs.
+    assert len(dynamodb_resources) == 2
+    assert any("TablesInventory" in resource for resource in dynamodb_resources)
+    assert any("TablesBinState" in resource for resource in dynamodb_resources)
+    assert not [resource for resource in dynamodb_resources if "index" in resource]
+    assert "dynamodb:PutItem" in [a for s in statements for a in as_list(s["Action"])]
+
+
+def test_events_go_only_to_the_stacks_own_bus(dev_app: SynthesizedApp) -> None:
+    (bus_id,) = resources(dev_app.template("counting"), "AWS::Events::EventBus")
+
+    assert _resources_for(_lambda_statements(dev_app), "events:PutEvents") == [f"<{bus_id}.Arn>"]
+
+
+def test_without_a_model_the_endpoint_is_skipped_and_the_deploy_command_explained(
+    dev_app: SynthesizedApp,
+) -> None:
+    counting = dev_app.assertions("counting")
+
+    for resource_type in ENDPOINT_RESOURCES:
+        counting.resource_count_is(resource_type, 0)
+    hint = dev_app.template("counting")["Outputs"][outputs.ENDPOINT_DEPLOY_HINT]["Value"]
+    assert "npx cdk deploy binventory-dev-counting -c model_package_arn=" in hint
+    assert outputs.COUNTER_MODEL_NAME not in dev_app.template("counting")["Outputs"]
+    alarmed = {
+        alarm["Properties"]["MetricName"]
+        for alarm in resources(dev_app.template("counting"), "AWS::CloudWatch::Alarm").values()
+    }
+    assert not alarmed & {"Invocation5XXErrors", "ModelLatency"}
+
+
+def test_with_a_model_the_package_is_deployed_behind_the_stable_endpoint_name(
+    prod_app: SynthesizedApp,
+) -> None:
+    template = prod_app.template("counting")
+
+    model = only_resource(template, "AWS::SageMaker::Model")["Properties"]
+    assert model["Containers"] == [{"ModelPackageName": MODEL_PACKAGE_ARN}]
+    assert render(model["ExecutionRoleArn"]).startswith("<PublishOutputFnGetAttSageMakerRole")
+    config = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"]
+    # Unnamed, so a new model replaces the configuration and the endpoint updates blue/green.
+    assert "EndpointConfigName" not in config
+    endpoint = only_resource(template, "AWS::SageMaker::Endpoint")["Properties"]
+    assert endpoint["EndpointName"] == "binventory-prod-counter"
+    assert (
+        _function(prod_app)["Environment"]["Variables"][schema.LambdaEnv.ENDPOINT_NAME]
+        == "binventory-prod-counter"
+    )
+    assert outputs.COUNTER_MODEL_NAME in template["Outputs"]
+
+
+def test_real_time_endpoint_scales_on_invocations_and_captures_data(prod_app: SynthesizedApp) -> None:
+    template = prod_app.template("counting")
+    settings = prod_app.settings.endpoint
+
+    (variant,) = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"]["ProductionVariants"]
+    assert variant["InstanceType"] == settings.instance_type
+    assert "ServerlessConfig" not in variant
+    capture = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"]["DataCaptureConfig"]
+    assert render(capture["DestinationS3Uri"]).endswith(f"/{outputs.ARTIFACTS_DATA_CAPTURE_PREFIX}")
+    assert capture["InitialSamplingPercentage"] == settings.data_capture_sampling_percent
+    target = only_resource(template, "AWS::ApplicationAutoScaling::ScalableTarget")["Properties"]
+    assert target["ResourceId"] == "endpoint/binventory-prod-counter/variant/AllTraffic"
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (settings.min_instances, settings.max_instances)
+    policy = only_resource(template, "AWS::ApplicationAutoScaling::ScalingPolicy")["Properties"]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert (
+        tracking["PredefinedMetricSpecification"]["PredefinedMetricType"]
+        == "SageMakerVariantInvocationsPerInstance"
+    )
+    assert tracking["TargetValue"] == settings.target_invocations_per_instance
+
+
+def test_serverless_endpoint_uses_the_configured_memory_and_concurrency() -> None:
+    # given: the dev settings with a published model, the endpoint construct in a stack of its own
+    settings = load_settings(context_with({"model_package_arn": MODEL_PACKAGE_ARN}))
+    stack = cdk.Stack(cdk.App(), "EndpointUnderTest", env=cdk.Environment(region="us-east-1"))
+    role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/sagemaker")
+    bucket = s3.Bucket.from_bucket_name(stack, "Artifacts", "artifacts")
+
+    # when
+    CountingEndpoint(stack, "Endpoint", settings=settings, execution_role=role, artifacts_bucket=bucket)
+
+    # then
+    template = assertions.Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ServerlessConfig": {
+                        "MaxConcurrency": settings.endpoint.serverless_max_concurrency,
+                        "MemorySizeInMB": settings.endpoint.serverless_memory_mb,
+                    },
+                }
+            ],
+            "DataCaptureConfig": assertions.Match.absent(),
+        },
+    )
+    template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
+
+
+def _alarms_by_metric(app: SynthesizedApp) -> dict[str, dict[str, Any]]:
+    """Alarm properties by metric name; a metric-math alarm is listed under each metric it reads."""
+    alarms: dict[str, dict[str, Any]] = {}
+    for alarm in resources(app.template("counting"), "AWS::CloudWatch::Alarm").values():
+        properties = alarm["Properties"]
+        names = (
+            [properties["MetricName"]]
+            if "MetricName" in properties
+            else [
+                query["MetricStat"]["Metric"]["MetricName"]
+                for query in properties["Metrics"]
+                if "MetricStat" in query
+            ]
+        )
+        alarms.update(dict.fromkeys(names, properties))
+    return alarms
+
+
+def test_alarms_watch_the_dead_letters_the_lambda_and_the_endpoint(prod_app: SynthesizedApp) -> None:
+    alarms = _alarms_by_metric(prod_app)
+    (topic_id,) = resources(prod_app.template("counting"), "AWS::SNS::Topic")
+
+    assert {
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+        "Errors",
+        "Throttles",
+        "Invocation5XXErrors",
+        "Invocation4XXErrors",
+        "ModelLatency",
+    } <= set(alarms)
+    assert alarms["Invocation4XXErrors"] is alarms["Invocations"], "4xx alarm watches the rejected share"
+    assert alarms["ModelLatency"]["Threshold"] == prod_app.settings.alarms.endpoint_latency_p90_ms * 1000
+    assert alarms["Invocation5XXErrors"]["Dimensions"] == [
+        {"Name": "EndpointName", "Value": "binventory-prod-counter"},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+    topic = only_resource(prod_app.template("counting"), "AWS::SNS::Topic")["Properties"]
+    assert "KmsMasterKeyId" in topic
+    topic_policy = only_resource(prod_app.template("counting"), "AWS::SNS::TopicPolicy")["Properties"]
+    publishers = [
+        service
+        for statement in topic_policy["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow" and statement["Action"] == "sns:Publish"
+        for service in as_list(statement["Principal"]["Service"])
+    ]
+    assert "cloudwatch.amazonaws.com" in publishers
+
+
+def test_counting_outputs_carry_what_the_cli_reads(dev_app: SynthesizedApp) -> None:
+    template_outputs = dev_app.template("counting")["Outputs"]
+
+    assert template_outputs[outputs.ENDPOINT_NAME]["Value"] == "binventory-dev-counter"
+    for output_id in (
+        outputs.INGEST_QUEUE_URL,
+        outputs.DEAD_LETTER_QUEUE_URL,
+        outputs.COUNTER_FUNCTION_NAME,
+        outputs.EVENT_BUS_NAME,
+    ):
+        assert output_id in template_outputs

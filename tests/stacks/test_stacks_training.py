@@ -1,0 +1,319 @@
+"""The training stack: the state machine's steps and requests, its IAM, images and notifications."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+from countnet import metric_lines
+from stacks_testkit import (
+    SynthesizedApp,
+    TaskCall,
+    as_list,
+    only_resource,
+    policy_statements,
+    render,
+    run_state_machine,
+    state_machine_definition,
+    walk,
+)
+
+from stacks import outputs
+from stacks.training import images
+from stacks.training.source_bundle import write_source_archive
+
+EXECUTION_INPUT = {
+    "hyperparameters": {"backbone": "resnet34", "epochs": "30", "lr": "0.001"},
+    "tune": True,
+    "tuning": {
+        "max_jobs": 8,
+        "max_parallel_jobs": 2,
+        "parameter_ranges": {
+            "ContinuousParameterRanges": [
+                {"Name": "lr", "MinValue": "0.0001", "MaxValue": "0.01", "ScalingType": "Logarithmic"}
+            ],
+            "IntegerParameterRanges": [],
+            "CategoricalParameterRanges": [{"Name": "loss", "Values": ["ce", "ordinal"]}],
+        },
+    },
+}
+BEST_JOB = "tune-20261121-101500-tune-003-1a2b3c4d"
+TASK_RESULTS = {
+    "Train": {"TrainingJobName": "tune-20261121-101500-train"},
+    "Tune hyperparameters": {"BestTrainingJob": {"TrainingJobName": BEST_JOB}},
+    "Describe best training job": {
+        "TrainingJobName": BEST_JOB,
+        "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{BEST_JOB}",
+        "ModelArtifacts": {"S3ModelArtifacts": f"s3://artifacts/models/{BEST_JOB}/output/model.tar.gz"},
+        "FinalMetricDataList": [
+            {"MetricName": "validation:accuracy", "Value": 0.6125, "Timestamp": "2026-11-21T10:15:00Z"},
+            {"MetricName": "validation:rmse", "Value": 1.0213, "Timestamp": "2026-11-21T10:15:00Z"},
+        ],
+    },
+    "Publish model package": {
+        "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/binventory-dev-countnet/4"
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def definition(dev_app: SynthesizedApp) -> dict[str, Any]:
+    return state_machine_definition(dev_app.template("training"))
+
+
+@pytest.fixture(scope="module")
+def tuned_run(definition: dict[str, Any]) -> tuple[list[TaskCall], Any]:
+    return run_state_machine(definition, EXECUTION_INPUT, TASK_RESULTS, execution_name="tune-20261121-101500")
+
+
+def _call(calls: list[TaskCall], api: str) -> dict[str, Any]:
+    (arguments,) = [call.arguments for call in calls if call.api == api]
+    return arguments
+
+
+def test_steps_run_train_then_optional_tuning_then_describe_and_publish(definition: dict[str, Any]) -> None:
+    tuned = list(walk(definition, choose="first"))
+    untuned = list(walk(definition, choose="default"))
+
+    assert tuned[-5:] == [
+        "Train",
+        "Tune?",
+        "Tune hyperparameters",
+        "Describe best training job",
+        "Publish model package",
+    ]
+    assert untuned[-4:] == ["Train", "Tune?", "Describe best training job", "Publish model package"]
+    states = definition["States"]
+    assert states["Train"]["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
+    assert states["Tune hyperparameters"]["Resource"].endswith(
+        ":states:::sagemaker:createHyperParameterTuningJob.sync"
+    )
+    assert states["Publish model package"]["Resource"].endswith(":aws-sdk:sagemaker:createModelPackage")
+    assert definition["QueryLanguage"] == "JSONata"
+
+
+@pytest.mark.parametrize("state", ["Train", "Tune hyperparameters"])
+def test_job_steps_retry_quota_and_throttling_errors_with_backoff(
+    definition: dict[str, Any], state: str
+) -> None:
+    retries = {
+        error: retry for retry in definition["States"][state]["Retry"] for error in retry["ErrorEquals"]
+    }
+
+    for error in ("SageMaker.ResourceLimitExceededException", "SageMaker.AmazonSageMakerException"):
+        assert retries[error]["BackoffRate"] > 1
+        assert retries[error]["MaxAttempts"] >= 3
+
+
+def test_every_request_is_valid_for_the_sagemaker_api(tuned_run: tuple[list[TaskCall], Any]) -> None:
+    calls, _ = tuned_run
+    model = botocore.session.get_session().get_service_model("sagemaker")
+
+    assert [call.api for call in calls] == [
+        "CreateTrainingJob",
+        "CreateHyperParameterTuningJob",
+        "DescribeTrainingJob",
+        "CreateModelPackage",
+    ]
+    for call in calls:
+        report = ParamValidator().validate(call.arguments, model.operation_model(call.api).input_shape)
+        assert not report.has_errors(), f"{call.state}: {report.generate_report()}"
+
+
+def test_training_job_is_named_from_the_execution_and_runs_spot_with_checkpoints(
+    dev_app: SynthesizedApp, tuned_run: tuple[list[TaskCall], Any]
+) -> None:
+    settings = dev_app.settings.training
+    job = _call(tuned_run[0], "CreateTrainingJob")
+
+    assert job["TrainingJobName"] == "tune-20261121-101500-train"
+    assert job["EnableManagedSpotTraining"] is True
+    assert job["StoppingCondition"] == {
+        "MaxRuntimeInSeconds": settings.max_runtime_seconds,
+        "MaxWaitTimeInSeconds": settings.max_wait_seconds,
+    }
+    assert job["CheckpointConfig"]["S3Uri"].endswith(
+        f"/{outputs.ARTIFACTS_CHECKPOINTS_PREFIX}tune-20261121-101500-train"
+    )
+    assert job["ResourceConfig"] == {
+        "InstanceType": settings.instance_type,
+        "InstanceCount": settings.instance_count,
+        "VolumeSizeInGB": settings.volume_size_gb,
+    }
+    assert [channel["ChannelName"] for channel in job["InputDataConfig"]] == list(outputs.DATASET_CHANNELS)
+
+
+def test_training_job_runs_train_py_from_the_source_archive_with_the_input_hyperparameters(
+    tuned_run: tuple[list[TaskCall], Any],
+) -> None:
+    hyperparameters = _call(tuned_run[0], "CreateTrainingJob")["HyperParameters"]
+
+    assert {key: hyperparameters[key] for key in EXECUTION_INPUT["hyperparameters"]} == EXECUTION_INPUT[
+        "hyperparameters"
+    ]
+    assert hyperparameters["sagemaker_program"] == "train.py"
+    assert hyperparameters["sagemaker_submit_directory"].startswith("s3://cdk-")
+    assert hyperparameters["sagemaker_region"] == "us-east-1"
+
+
+def test_jobs_parse_the_metrics_train_py_prints_from_the_registry_image(
+    dev_app: SynthesizedApp, tuned_run: tuple[list[TaskCall], Any]
+) -> None:
+    calls, _ = tuned_run
+    training = _call(calls, "CreateTrainingJob")["AlgorithmSpecification"]
+    tuning = _call(calls, "CreateHyperParameterTuningJob")["TrainingJobDefinition"]["AlgorithmSpecification"]
+
+    for specification in (training, tuning):
+        assert specification["MetricDefinitions"] == metric_lines.metric_definitions()
+        assert specification["TrainingImage"] == images.training_image(dev_app.settings).uri
+    assert "pytorch-training" in training["TrainingImage"]
+
+
+def test_tuning_is_bayesian_on_the_logged_objective_with_the_inputs_budget_and_ranges(
+    tuned_run: tuple[list[TaskCall], Any],
+) -> None:
+    tuning = _call(tuned_run[0], "CreateHyperParameterTuningJob")
+    config = tuning["HyperParameterTuningJobConfig"]
+
+    assert len(tuning["HyperParameterTuningJobName"]) <= 32
+    assert config["Strategy"] == "Bayesian"
+    assert config["HyperParameterTuningJobObjective"] == {
+        "Type": metric_lines.OBJECTIVE_TYPE,
+        "MetricName": metric_lines.OBJECTIVE_METRIC,
+    }
+    assert config["ResourceLimits"] == {"MaxNumberOfTrainingJobs": 8, "MaxParallelTrainingJobs": 2}
+    assert config["ParameterRanges"] == EXECUTION_INPUT["tuning"]["parameter_ranges"]
+    static = tuning["TrainingJobDefinition"]["StaticHyperParameters"]
+    # lr is tuned, so it must not also be static (SageMaker rejects a name in both).
+    assert "lr" not in static
+    assert static["backbone"] == "resnet34" and static["sagemaker_program"] == "train.py"
+
+
+def test_the_best_job_is_published_with_its_final_metrics(
+    dev_app: SynthesizedApp, tuned_run: tuple[list[TaskCall], Any]
+) -> None:
+    calls, final_output = tuned_run
+    package = _call(calls, "CreateModelPackage")
+
+    assert _call(calls, "DescribeTrainingJob") == {"TrainingJobName": BEST_JOB}
+    assert package["ModelPackageGroupName"] == "binventory-dev-countnet"
+    assert package["ModelApprovalStatus"] == dev_app.settings.training.model_approval_status
+    assert package["CustomerMetadataProperties"] == {
+        "training_job_name": BEST_JOB,
+        "validation:accuracy": "0.6125",
+        "validation:rmse": "1.0213",
+    }
+    (container,) = package["InferenceSpecification"]["Containers"]
+    assert container["ModelDataUrl"] == f"s3://artifacts/models/{BEST_JOB}/output/model.tar.gz"
+    assert container["Image"] == images.inference_image(dev_app.settings).uri
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert final_output == {
+        "ModelPackageArn": TASK_RESULTS["Publish model package"]["ModelPackageArn"],
+        "TrainingJobName": BEST_JOB,
+    }
+
+
+def test_without_tuning_the_training_job_itself_is_published(definition: dict[str, Any]) -> None:
+    results = {**TASK_RESULTS, "Describe best training job": {**TASK_RESULTS["Describe best training job"]}}
+
+    calls, _ = run_state_machine(
+        definition, {"hyperparameters": {"epochs": "2"}, "tune": False}, results, execution_name="train-1"
+    )
+
+    assert [call.api for call in calls] == ["CreateTrainingJob", "DescribeTrainingJob", "CreateModelPackage"]
+    assert _call(calls, "DescribeTrainingJob") == {"TrainingJobName": "tune-20261121-101500-train"}
+
+
+def test_state_machine_logs_every_execution_and_traces_it(dev_app: SynthesizedApp) -> None:
+    machine = only_resource(dev_app.template("training"), "AWS::StepFunctions::StateMachine")["Properties"]
+
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+    assert machine["LoggingConfiguration"]["Level"] == "ALL"
+    assert machine["LoggingConfiguration"]["IncludeExecutionData"] is True
+
+
+def _statement_with(statements: list[dict[str, Any]], action: str) -> dict[str, Any]:
+    (statement,) = [statement for statement in statements if action in as_list(statement["Action"])]
+    return statement
+
+
+def test_custom_job_states_get_the_iam_their_sync_integrations_need(dev_app: SynthesizedApp) -> None:
+    statements = policy_statements(dev_app.template("training"), "PipelineStateMachineRoleDefaultPolicy")
+
+    tuning = _statement_with(statements, "sagemaker:CreateHyperParameterTuningJob")
+    assert sorted(tuning["Action"]) == [
+        "sagemaker:CreateHyperParameterTuningJob",
+        "sagemaker:DescribeHyperParameterTuningJob",
+        "sagemaker:ListTags",
+        "sagemaker:StopHyperParameterTuningJob",
+    ]
+    assert render(tuning["Resource"]).endswith(":hyper-parameter-tuning-job/*")
+    rules = _statement_with(statements, "events:PutTargets")
+    assert sorted(rules["Action"]) == ["events:DescribeRule", "events:PutRule", "events:PutTargets"]
+    assert sorted(resource.rsplit(":", 1)[1] for resource in render(as_list(rules["Resource"]))) == [
+        "rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule",
+        "rule/StepFunctionsGetEventsForSageMakerTuningJobsRule",
+    ]
+    pass_role = _statement_with(statements, "iam:PassRole")
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert render(pass_role["Resource"]).startswith("<SageMakerRole")
+
+
+def test_sagemaker_role_has_no_wildcard_actions_and_writes_only_its_prefixes(dev_app: SynthesizedApp) -> None:
+    statements = policy_statements(dev_app.template("training"), "SageMakerRole")
+
+    assert all("*" not in action for statement in statements for action in as_list(statement["Action"]))
+    writes = _statement_with(statements, "s3:PutObject")
+    prefixes = sorted(render(resource).split(">/", 1)[1] for resource in as_list(writes["Resource"]))
+    assert prefixes == ["checkpoints/*", "data-capture/*", "models/*", "transform/*"]
+
+
+def test_finished_runs_notify_an_encrypted_topic(dev_app: SynthesizedApp) -> None:
+    template = dev_app.template("training")
+    rule = only_resource(template, "AWS::Events::Rule")["Properties"]
+
+    assert rule["EventPattern"]["source"] == ["aws.states"]
+    assert rule["EventPattern"]["detail"]["status"] == ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+    topic = only_resource(template, "AWS::SNS::Topic")["Properties"]
+    assert rule["Targets"][0]["Arn"] == {"Ref": next(iter(_topic_ids(template)))}
+    assert "KmsMasterKeyId" in topic
+
+
+def _topic_ids(template: dict[str, Any]) -> list[str]:
+    return [key for key, value in template["Resources"].items() if value["Type"] == "AWS::SNS::Topic"]
+
+
+def test_training_outputs_carry_what_the_cli_reads(dev_app: SynthesizedApp) -> None:
+    template_outputs = dev_app.template("training")["Outputs"]
+
+    assert template_outputs[outputs.MODEL_PACKAGE_GROUP_NAME]["Value"] == "binventory-dev-countnet"
+    assert (
+        template_outputs[outputs.INFERENCE_IMAGE_URI]["Value"] == images.inference_image(dev_app.settings).uri
+    )
+    assert "pytorch-inference" in template_outputs[outputs.INFERENCE_IMAGE_URI]["Value"]
+    assert outputs.TRAINING_STATE_MACHINE_ARN in template_outputs
+    assert outputs.SAGEMAKER_ROLE_ARN in template_outputs
+
+
+def test_source_archive_is_reproducible_and_leaves_caches_out(tmp_path: Path) -> None:
+    # given
+    source = tmp_path / "model_code"
+    (source / "countnet" / "__pycache__").mkdir(parents=True)
+    (source / "train.py").write_text("print('train')\n")
+    (source / "countnet" / "model.py").write_text("X = 1\n")
+    (source / "countnet" / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"\0")
+
+    # when
+    first, second = tmp_path / "first.tar.gz", tmp_path / "second.tar.gz"
+    write_source_archive(source, first)
+    (source / "train.py").touch()
+    write_source_archive(source, second)
+
+    # then
+    assert first.read_bytes() == second.read_bytes()
+    with tarfile.open(first) as archive:
+        assert sorted(archive.getnames()) == ["countnet/model.py", "train.py"]
