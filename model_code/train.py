@@ -33,7 +33,7 @@ from countnet.model import BACKBONES
 from countnet.model_config import ModelConfig, make_model_version
 from countnet.packaging import write_evaluation, write_model_dir
 from countnet.splits import BALANCE_MODES, stratified_split
-from countnet.training import Hyperparameters, LabelledSamples, Trainer, assign_classes
+from countnet.training import Hyperparameters, LabelledSamples, Trainer, TrainingResult, assign_classes
 
 logger = logging.getLogger("train")
 DEFAULTS = Hyperparameters()
@@ -143,6 +143,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         logger.warning("ignoring arguments train.py does not know: %s", " ".join(unknown))
     if not args.train:
         parser.error("no training data: pass --train DIR (or set SM_CHANNEL_TRAIN)")
+    if (
+        not 0 <= args.val_fraction < 1
+        or not 0 <= args.test_fraction < 1
+        or args.val_fraction + args.test_fraction >= 1
+    ):
+        parser.error("--val-fraction and --test-fraction must be in [0, 1) and leave images for training")
+    try:
+        hp = hyperparameters_from(args)
+        hp.label_space()
+        hp.preprocessing()
+    except ValueError as error:
+        parser.error(str(error))
     return args
 
 
@@ -182,91 +194,106 @@ def _evaluate_split(model: torch.nn.Module, labelled: LabelledSamples, hp: Hyper
     return evaluate_predictions(predictions.y_true, predictions.y_pred, hp.label_space())
 
 
-def run(args: argparse.Namespace) -> None:
-    """Train (in this process, or as one DDP rank) and, on the main process, write the model directory."""
-    context = (
-        distributed.join_process_group()
-        if distributed.launched_by_torchrun()
-        else distributed.DistributedContext()
+def _final_evaluation(
+    result: TrainingResult, labelled: dict[str, LabelledSamples], hp: Hyperparameters, version: str
+) -> dict[str, Any]:
+    """evaluation.json: the test figures when there is a test split (else validation), plus the rest."""
+    label_space = hp.label_space()
+    evaluations = {
+        "validation": evaluate_predictions(result.validation.y_true, result.validation.y_pred, label_space)
+    }
+    if labelled.get("test") and labelled["test"].samples:
+        test = evaluations["test"] = _evaluate_split(result.model, labelled["test"], hp)
+        print(
+            f"test: accuracy={test['accuracy']:.4f} rmse={test['rmse']:.4f} mae={test['mae']:.4f} "
+            f"macro_f1={test['macro_f1']:.4f} ({test['samples']} images)",
+            flush=True,
+        )
+    headline = "test" if "test" in evaluations else "validation"
+    return {
+        **evaluations[headline],
+        "split": headline,
+        "model_version": version,
+        "best_epoch": result.best_epoch,
+        "training_seconds": round(result.seconds, 1),
+        "splits": evaluations,
+        "history": result.history,
+        "unreadable_images": result.unreadable,
+    }
+
+
+def _package(
+    args: argparse.Namespace,
+    hp: Hyperparameters,
+    result: TrainingResult,
+    labelled: dict[str, LabelledSamples],
+) -> None:
+    version = make_model_version(hp.backbone)
+    evaluation = _final_evaluation(result, labelled, hp, version)
+    config = ModelConfig(
+        backbone=hp.backbone,
+        label_space=hp.label_space(),
+        preprocessing=hp.preprocessing(),
+        model_version=version,
+        training={
+            "hyperparameters": asdict(hp),
+            "weights": result.weights_source,
+            "images": {name: len(items.samples) for name, items in labelled.items()},
+        },
     )
+    saved = write_model_dir(
+        Path(args.model_dir), result.model, config, evaluation, with_onnx=args.export_onnx
+    )
+    if args.output_data_dir:
+        write_evaluation(Path(args.output_data_dir), evaluation, f"{version}\n{evaluation['split']} set")
+    print(f"model {version} written to {args.model_dir} (serving runtime {saved.runtime})", flush=True)
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(levelname)s %(name)s: %(message)s")
+
+
+def run(args: argparse.Namespace) -> None:
+    """Train (in this process, or as one DDP rank); the main process then writes the model directory."""
+    configure_logging()
+    joined = distributed.launched_by_torchrun()
+    context = distributed.join_process_group() if joined else distributed.DistributedContext()
     try:
         hp = hyperparameters_from(args)
         device = torch.device(f"cuda:{context.local_rank}" if torch.cuda.is_available() else "cpu")
-        label_space = hp.label_space()
         splits = _load_splits(args)
-        labelled = {name: assign_classes(samples, label_space, name) for name, samples in splits.items()}
+        labelled = {name: assign_classes(samples, hp.label_space(), name) for name, samples in splits.items()}
         if context.is_main:
             for name, samples in splits.items():
                 print(
                     f"{name}: {len(labelled[name].samples)} images, counts {count_histogram(samples)}",
                     flush=True,
                 )
+        checkpoint_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else None
         trainer = Trainer(
             hp,
             labelled["train"],
             labelled["validation"],
             device=device,
             context=context,
-            checkpoint_dir=Path(args.checkpoint_dir) if args.checkpoint_dir else None,
+            checkpoint_dir=checkpoint_dir,
         )
         result = trainer.run()
-        if not context.is_main:
-            return
-        evaluations = {
-            "validation": evaluate_predictions(
-                result.validation.y_true, result.validation.y_pred, label_space
-            )
-        }
-        if labelled.get("test") and labelled["test"].samples:
-            evaluations["test"] = _evaluate_split(result.model, labelled["test"], hp)
-            test = evaluations["test"]
-            print(
-                f"test: accuracy={test['accuracy']:.4f} rmse={test['rmse']:.4f} mae={test['mae']:.4f} "
-                f"macro_f1={test['macro_f1']:.4f} ({test['samples']} images)",
-                flush=True,
-            )
-        headline = "test" if "test" in evaluations else "validation"
-        version = make_model_version(hp.backbone)
-        evaluation = {
-            **evaluations[headline],
-            "split": headline,
-            "model_version": version,
-            "best_epoch": result.best_epoch,
-            "training_seconds": round(result.seconds, 1),
-            "splits": evaluations,
-            "history": result.history,
-            "unreadable_images": result.unreadable,
-        }
-        config = ModelConfig(
-            backbone=hp.backbone,
-            label_space=label_space,
-            preprocessing=hp.preprocessing(),
-            model_version=version,
-            training={
-                "hyperparameters": asdict(hp),
-                "weights": result.weights_source,
-                "images": {name: len(items.samples) for name, items in labelled.items()},
-            },
-        )
-        saved = write_model_dir(
-            Path(args.model_dir), result.model, config, evaluation, with_onnx=args.export_onnx
-        )
-        if args.output_data_dir:
-            write_evaluation(Path(args.output_data_dir), evaluation, f"{version}\n{headline} set")
-        print(f"model {version} written to {args.model_dir} (serving runtime {saved.runtime})", flush=True)
+        if context.is_main:
+            _package(args, hp, result, labelled)
     finally:
         distributed.leave_process_group(context)
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     args = parse_args(argv)
     try:
         if args.num_gpus > 1 and not distributed.launched_by_torchrun():
             distributed.spawn_per_gpu(args.num_gpus, functools.partial(run, args))
         else:
             run(args)
-    except (DatasetLayoutError, FileNotFoundError, ValueError) as error:
+    except (DatasetLayoutError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 2
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -50,6 +51,8 @@ class AwsEmulator:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
+        # moto keeps its state per process: start every emulator empty, as a fresh account would be.
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10)
         return self
 
     def stop(self) -> None:

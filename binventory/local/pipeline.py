@@ -303,7 +303,8 @@ class LocalPipeline:
         service_logger = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
         for log_handler in service_logger.handlers:
             if isinstance(log_handler, logging.StreamHandler):
-                log_handler.setStream(log_file)
+                previous = log_handler.setStream(log_file)
+                self._stack.callback(log_handler.setStream, previous)
 
         def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
             with contextlib.redirect_stdout(log_file):

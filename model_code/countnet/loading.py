@@ -83,6 +83,7 @@ def make_loader(
     sampler: Sampler | None = None,
     seed: int = 0,
     pin_memory: bool = False,
+    drop_last: bool = False,
 ) -> DataLoader:
     """A DataLoader with seeded shuffling that reports unreadable images through its batches."""
     generator = torch.Generator().manual_seed(seed)
@@ -96,6 +97,7 @@ def make_loader(
         generator=generator,
         pin_memory=pin_memory,
         persistent_workers=workers > 0,
+        drop_last=drop_last,
     )
 
 

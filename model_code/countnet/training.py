@@ -27,7 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler, WeightedRandomSampler
 
 from countnet.checkpoints import load_checkpoint, save_checkpoint
-from countnet.data import Sample
+from countnet.data import DatasetLayoutError, Sample
 from countnet.distributed import DistributedContext
 from countnet.evaluation import Predictions, predict_loader
 from countnet.labels import LabelSpace
@@ -213,7 +213,7 @@ class Trainer:
             train_set = assign_classes(capped, self.label_space, "train (capped)")
             logger.info("balance=cap: %d training images after capping every class", len(train_set.samples))
         if not train_set.samples or not validation_set.samples:
-            raise ValueError(
+            raise DatasetLayoutError(
                 "training needs at least one training and one validation image in the label space"
             )
         self.train_set, self.validation_set = train_set, validation_set
@@ -236,6 +236,8 @@ class Trainer:
             sampler=self.train_sampler,
             seed=hp.seed,
             pin_memory=pin,
+            # a last batch of one image breaks batch norm in training mode; drop the remainder instead
+            drop_last=len(train_data) // self.context.world_size > hp.batch_size,
         )
         validation_data = BinImageDataset(
             self.validation_set.samples, self.validation_set.targets, self.preprocessing, augment=False

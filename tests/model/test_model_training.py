@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import random
 import re
 import sys
@@ -94,7 +95,7 @@ class _SpotInterruption(Exception):
 
 @pytest.mark.slow
 def test_an_interrupted_job_resumes_from_its_checkpoint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # given a 3-epoch job interrupted during its third epoch, its checkpoint kept
     data = write_synthetic_dataset(tmp_path / "data", per_class=6, max_count=2, seed=3)
@@ -138,12 +139,13 @@ def test_an_interrupted_job_resumes_from_its_checkpoint(
     assert (tmp_path / "checkpoints" / "last.pt").is_file()
     assert not (tmp_path / "model" / "model.pt").exists()
     # when the replacement job starts with the same arguments
-    code, stdout = _run_train(argv)
+    with caplog.at_level(logging.INFO, logger="countnet.checkpoints"):
+        code, stdout = _run_train(argv)
     # then it trains only the missing epoch and still ships a model
     assert code == 0
     epochs = [int(re.search(r"epoch=(\d+)", line).group(1)) for line in _metric_lines(stdout)]
     assert epochs[0] == 3 and len(epochs) == 2
-    assert "resuming from checkpoint" in stdout
+    assert "resuming from checkpoint" in caplog.text and "(epoch 2 done)" in caplog.text
     assert (tmp_path / "model" / "model.pt").is_file()
 
 

@@ -1,0 +1,313 @@
+"""Benchmark 2: CPU serving speed of the count model against the capstone-style serving path.
+
+Every variant answers the same requests end to end, bytes in and JSON out, one image per request,
+on the test part of the fixed ABID benchmark split (bench/abid_bench_data.py), so each also gets an
+accuracy figure. The baseline is the capstone serving path: torchvision ResNet50, fp32, eager,
+full PIL decode + resize to 224, batch 1 (its weights do not change its speed; its accuracy is the
+capstone-style row of benchmark 1). Variants run in interleaved rounds, so other load on the shared
+machine hits them alike; the speed ratio is the median of the per-round ratios.
+
+Needs the model trained by bench/bench_model_accuracy.py (bench/out/abid-model) or --model-dir.
+    python bench/bench_inference_speed.py [--rounds 5] [--requests 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+from abid_bench_data import PROJECT_ROOT, WORK_DIR, benchmark_split, load_average
+from countnet.model import create_network
+from countnet.model_config import ONNX_FILE, ModelConfig
+from countnet.preprocessing import prepare_image, to_tensor
+from countnet.serving import CountModel, load_count_model, parse_request, predict, render_response
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    QuantFormat,
+    QuantType,
+    quantize_dynamic,
+    quantize_static,
+)
+from onnxruntime.quantization.shape_inference import quant_pre_process
+from PIL import Image
+from results import machine_description, write_section
+
+SECTION = "model-inference-speed"
+ACCURACY_FILE = WORK_DIR / "model-accuracy.json"
+Answer = Callable[[bytes], dict]
+
+
+class _TorchLogits:
+    """A runner for CountModel from any callable network (channels_last, TorchScript variants)."""
+
+    def __init__(self, network: Callable[[torch.Tensor], torch.Tensor], channels_last: bool = False) -> None:
+        self.network = network
+        self.channels_last = channels_last
+
+    def logits(self, batch: torch.Tensor) -> np.ndarray:
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            return self.network(batch).numpy()
+
+
+class _OnnxLogits:
+    def __init__(self, path: Path) -> None:
+        import onnxruntime
+
+        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def logits(self, batch: torch.Tensor) -> np.ndarray:
+        return self.session.run(None, {"image": batch.numpy()})[0]
+
+
+def serving_chain(model: CountModel) -> Answer:
+    """The handler chain as the container runs it: parse -> predict -> JSON."""
+    return lambda body: json.loads(render_response(predict(parse_request(body, "image/jpeg"), model), "*/*"))
+
+
+def capstone_serving_path() -> Answer:
+    """ResNet50 fp32 eager, PIL full decode, resize to 224, batch 1 (what the capstones deployed)."""
+    network = torchvision.models.resnet50(weights=None).eval()
+    transform = torchvision.transforms.Compose(
+        [
+            torchvision.transforms.Resize((224, 224)),
+            torchvision.transforms.ToTensor(),
+            torchvision.transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+        ]
+    )
+
+    def answer(body: bytes) -> dict:
+        image = Image.open(io.BytesIO(body)).convert("RGB")
+        with torch.inference_mode():
+            probabilities = network(transform(image).unsqueeze(0)).softmax(1)[0]
+        best = int(probabilities.argmax())
+        return json.loads(json.dumps({"predicted_count": best, "confidence": float(probabilities[best])}))
+
+    return answer
+
+
+class _CalibrationImages(CalibrationDataReader):
+    """Feeds training images to ONNX Runtime's static quantization calibrator."""
+
+    def __init__(self, paths: list[Path], config: ModelConfig) -> None:
+        self.batches = iter(
+            [
+                {
+                    "image": to_tensor(
+                        prepare_image(Image.open(p), config.preprocessing), config.preprocessing
+                    )
+                    .unsqueeze(0)
+                    .numpy()
+                }
+                for p in paths
+            ]
+        )
+
+    def get_next(self) -> dict | None:
+        return next(self.batches, None)
+
+
+def quantized_models(
+    model_dir: Path, config: ModelConfig, calibration: list[Path], out: Path
+) -> dict[str, Path]:
+    """int8 ONNX variants: dynamic (weights only) and static QDQ calibrated on training images."""
+    out.mkdir(parents=True, exist_ok=True)
+    prepared = out / "model.pre.onnx"
+    quant_pre_process(str(model_dir / ONNX_FILE), str(prepared))
+    paths = {"dynamic": out / "model.int8-dynamic.onnx", "static": out / "model.int8-static.onnx"}
+    quantize_dynamic(prepared, paths["dynamic"], weight_type=QuantType.QInt8)
+    quantize_static(
+        prepared,
+        paths["static"],
+        _CalibrationImages(calibration, config),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+    return paths
+
+
+def build_variants(model_dir: Path, calibration: list[Path]) -> dict[str, Answer]:
+    config = ModelConfig.read(model_dir)
+    torch_model = load_count_model(model_dir, runtime="torch")
+    network = torch_model.runner.network
+    size = config.preprocessing.image_size
+    last = create_network(config.backbone, config.label_space.num_classes)
+    last.load_state_dict(network.state_dict())
+    last = last.eval().to(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        scripted = torch.jit.freeze(torch.jit.trace(network, torch.zeros(1, 3, size, size)))
+    quantized = quantized_models(model_dir, config, calibration, WORK_DIR / "quantized")
+    variants = {
+        "capstone-style: ResNet50 fp32 eager, PIL full decode, 224 px": capstone_serving_path(),
+        f"lite0 {size} px, PyTorch eager fp32": serving_chain(torch_model),
+        f"lite0 {size} px, PyTorch eager, channels_last": serving_chain(
+            CountModel(config, _TorchLogits(last, channels_last=True), "torch")
+        ),
+        f"lite0 {size} px, TorchScript (trace + freeze)": serving_chain(
+            CountModel(config, _TorchLogits(scripted), "torch")
+        ),
+        f"**shipped**: lite0 {size} px, ONNX Runtime fp32 (model.onnx)": serving_chain(
+            load_count_model(model_dir, runtime="onnx")
+        ),
+        f"lite0 {size} px, ONNX Runtime int8 dynamic (weights only)": serving_chain(
+            CountModel(config, _OnnxLogits(quantized["dynamic"]), "onnx")
+        ),
+        f"lite0 {size} px, ONNX Runtime int8 static QDQ (calibrated, 64 train images)": serving_chain(
+            CountModel(config, _OnnxLogits(quantized["static"]), "onnx")
+        ),
+    }
+    return variants
+
+
+def accuracy(answer: Answer, bodies: list[bytes], counts: list[int]) -> float:
+    return sum(
+        answer(body)["predicted_count"] == count for body, count in zip(bodies, counts, strict=True)
+    ) / len(counts)
+
+
+def time_rounds(
+    variants: dict[str, Answer], bodies: list[bytes], rounds: int, requests: int
+) -> dict[str, dict]:
+    """Interleaved rounds: each round runs `requests` requests through every variant in turn."""
+    timings: dict[str, dict] = {name: {"latencies": [], "rates": []} for name in variants}
+    for answer in variants.values():
+        for body in bodies[:3]:
+            answer(body)
+    for round_number in range(rounds):
+        for name, answer in variants.items():
+            chosen = [bodies[(round_number * requests + i) % len(bodies)] for i in range(requests)]
+            started = time.perf_counter()
+            for body in chosen:
+                request_started = time.perf_counter()
+                answer(body)
+                timings[name]["latencies"].append(time.perf_counter() - request_started)
+            timings[name]["rates"].append(requests / (time.perf_counter() - started))
+        print(f"round {round_number + 1}/{rounds} done", flush=True)
+    return timings
+
+
+def decode_costs(bodies: list[bytes], image_size: int) -> dict[str, float]:
+    """Milliseconds to turn JPEG bytes into the resized image: full decode vs draft (reduced-size) decode."""
+    from countnet.preprocessing import Preprocessing
+
+    preprocessing = Preprocessing(image_size=image_size, interpolation="bicubic")
+    photo = io.BytesIO()
+    Image.open(io.BytesIO(bodies[0])).convert("RGB").resize((4032, 3024)).save(
+        photo, format="JPEG", quality=90
+    )
+    cases = {"ABID test images (~380x260)": bodies[:60], "12 MP photo (4032x3024)": [photo.getvalue()] * 5}
+    costs = {}
+    for label, sample in cases.items():
+        for mode in ("full decode + resize", "draft decode + resize (shipped)"):
+            started = time.perf_counter()
+            for body in sample:
+                image = Image.open(io.BytesIO(body))
+                if mode.startswith("full"):
+                    image.convert("RGB").resize((image_size, image_size), Image.Resampling.BICUBIC)
+                else:
+                    prepare_image(image, preprocessing)
+            costs[f"{label}: {mode}"] = (time.perf_counter() - started) / len(sample) * 1000
+    return costs
+
+
+def _shown_path(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def render(args, model_dir: Path, accuracies: dict, timings: dict, decode: dict, load: str) -> str:
+    names = list(timings)
+    baseline, shipped = names[0], next(n for n in names if n.startswith("**shipped**"))
+    ratios = [s / b for s, b in zip(timings[shipped]["rates"], timings[baseline]["rates"], strict=True)]
+    reference = json.loads(ACCURACY_FILE.read_text()) if ACCURACY_FILE.is_file() else {}
+    capstone_accuracy = reference.get("capstone", {}).get("accuracy")
+    lines = [
+        "## Benchmark 2: CPU serving speed (batch 1, bytes in, JSON out)",
+        "",
+        f"Command: `python bench/bench_inference_speed.py --rounds {args.rounds} --requests {args.requests}` "
+        f"(model: `{_shown_path(model_dir)}`, trained by benchmark 1).",
+        f"Hardware: {machine_description()}, no GPU; library default threads. "
+        f"Load average (shared machine): {load}.",
+        f"Requests: the {len(accuracies[baseline]['counts'])} ABID test images of benchmark 1, one per "
+        "request, "
+        f"{args.rounds} interleaved rounds of {args.requests} requests per variant.",
+        "",
+        f"**Shipped path vs capstone-style path: {statistics.median(ratios):.1f}x the throughput** "
+        f"(median of per-round ratios; rounds ranged {min(ratios):.1f}x to {max(ratios):.1f}x).",
+        "",
+        "| serving variant | test accuracy | images/s | p50 ms | p95 ms | throughput vs baseline |",
+        "|---|---|---|---|---|---|",
+    ]
+    baseline_rate = statistics.median(timings[baseline]["rates"])
+    for name in names:
+        rate = statistics.median(timings[name]["rates"])
+        latencies = [1000 * v for v in timings[name]["latencies"]]
+        if name == baseline:
+            shown = (
+                f"{capstone_accuracy:.1%} (capstone-style row of benchmark 1)"
+                if capstone_accuracy
+                else "n/a (untrained weights)"
+            )
+        else:
+            shown = f"{accuracies[name]['accuracy']:.1%}"
+        lines.append(
+            f"| {name} | {shown} | {rate:.1f} | {_percentile(latencies, 0.5):.1f} | "
+            f"{_percentile(latencies, 0.95):.1f} | {rate / baseline_rate:.1f}x |"
+        )
+    lines += ["", "Decode + resize alone, ms per image:", "", "| case | ms |", "|---|---|"]
+    lines += [f"| {case} | {ms:.2f} |" for case, ms in decode.items()]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model-dir", type=Path, default=WORK_DIR / "abid-model")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=60)
+    args = parser.parse_args()
+    if not (args.model_dir / "model_config.json").is_file():
+        raise SystemExit(
+            f"no model at {args.model_dir}: run bench/bench_model_accuracy.py first or pass --model-dir"
+        )
+    load_before = load_average()
+    splits = benchmark_split()
+    bodies = [s.path.read_bytes() for s in splits["test"]]
+    counts = [s.count for s in splits["test"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        variants = build_variants(args.model_dir, [s.path for s in splits["train"][::19][:64]])
+    baseline = next(iter(variants))  # untrained ResNet50: its accuracy comes from benchmark 1
+    accuracies = {
+        name: {"accuracy": accuracy(answer, bodies, counts) if name != baseline else None, "counts": counts}
+        for name, answer in variants.items()
+    }
+    timings = time_rounds(variants, bodies, args.rounds, args.requests)
+    decode = decode_costs(bodies, ModelConfig.read(args.model_dir).preprocessing.image_size)
+    markdown = render(
+        args, args.model_dir, accuracies, timings, decode, f"{load_before} before, {load_average()} after"
+    )
+    write_section(SECTION, markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
