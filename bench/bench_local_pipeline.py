@@ -21,12 +21,12 @@ from typing import Any
 import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import machine_description, write_section  # noqa: E402
+from countnet.synthetic import write_synthetic_dataset
+from results import machine_description, write_section
 
-from binventory.local.demo import train_demo_model  # noqa: E402
-from binventory.local.pipeline import LocalPipeline  # noqa: E402
-from binventory.local.uploads import plan_from_dataset  # noqa: E402
-from countnet.synthetic import write_synthetic_dataset  # noqa: E402
+from binventory.local.demo import train_demo_model
+from binventory.local.pipeline import LocalPipeline
+from binventory.local.uploads import plan_from_dataset
 
 DEFAULT_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "abid"
 
@@ -73,7 +73,9 @@ def main() -> None:
     if model_dir is None:
         train_dir = write_synthetic_dataset(work / "train", per_class=80, max_count=5, seed=7)
         model_dir = train_demo_model(train_dir, work / "model", work / "output")
-    plan = plan_from_dataset(args.images, limit=args.limit, plant_error_fraction=0.0, seed=1, include_bad_files=False)
+    plan = plan_from_dataset(
+        args.images, limit=args.limit, plant_error_fraction=0.0, seed=1, include_bad_files=False
+    )
 
     timer = CallTimer()
     boto3.setup_default_session()
@@ -83,8 +85,11 @@ def main() -> None:
         baseline_client = boto3.session.Session().client("sagemaker-runtime")
         started = time.perf_counter()
         for upload in plan.uploads:
-            baseline_client.invoke_endpoint(EndpointName=pipeline.resources.endpoint_name,
-                                            ContentType=upload.content_type, Body=upload.body)
+            baseline_client.invoke_endpoint(
+                EndpointName=pipeline.resources.endpoint_name,
+                ContentType=upload.content_type,
+                Body=upload.body,
+            )
         baseline_seconds = time.perf_counter() - started
         timer.seconds.clear()
         timer.calls.clear()
@@ -92,18 +97,22 @@ def main() -> None:
         pipeline.upload(plan.sidecars)
         uploaded_at: dict[str, datetime] = {}
         started = time.perf_counter()
-        pipeline.upload(plan.uploads, on_each=lambda u: uploaded_at.__setitem__(u.key, datetime.now().astimezone()))
+        pipeline.upload(
+            plan.uploads, on_each=lambda u: uploaded_at.__setitem__(u.key, datetime.now().astimezone())
+        )
         pipeline.process(timeout_seconds=3600)
         pipeline_seconds = time.perf_counter() - started
         records = pipeline.records()
 
     latencies = [
         (datetime.fromisoformat(r["processed_at"]) - uploaded_at[r["image_key"]]).total_seconds()
-        for r in records if r["image_key"] in uploaded_at
+        for r in records
+        if r["image_key"] in uploaded_at
     ]
     n = len(plan.uploads)
     pipeline_rate = n / pipeline_seconds
     baseline_rate = n / baseline_seconds
+    ratio = pipeline_rate / baseline_rate
     service_rows = "\n".join(
         f"| {service} | {seconds:.2f} | {seconds / n * 1000:.1f} |"
         for service, seconds in sorted(timer.seconds.items(), key=lambda kv: -kv[1])
@@ -120,7 +129,7 @@ local model server, recorded in DynamoDB (moto). All in one process except the m
 | path | images/s | ratio |
 |---|---|---|
 | model server alone (baseline: InvokeEndpoint in a loop) | {baseline_rate:.1f} | 1.00 |
-| whole pipeline (upload -> S3 event -> SQS -> handler -> endpoint -> table) | {pipeline_rate:.1f} | {pipeline_rate / baseline_rate:.2f} |
+| whole pipeline (upload, S3 event, SQS, handler, endpoint, table) | {pipeline_rate:.1f} | {ratio:.2f} |
 
 Latency from upload to table item over {len(latencies)} images: p50 {percentile(latencies, 0.5):.2f} s,
 p95 {percentile(latencies, 0.95):.2f} s, max {max(latencies):.2f} s (uploads are made as fast as

@@ -17,32 +17,80 @@ def local_group() -> None:
 
 
 @local_group.command("demo")
-@click.option("--images", type=click.Path(path_type=Path), default=None,
-              help="Labelled images to upload: an ABID-style folder (e.g. ../shared/abid), a labels CSV folder, "
-                   "or one folder per count. Default: generated synthetic bin images.")
-@click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="A trained model directory or model.tar.gz. Default: train (or reuse) a small demo model.")
+@click.option(
+    "--images",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Labelled images to upload: an ABID-style folder (e.g. ../shared/abid), a labels CSV folder, "
+    "or one folder per count. Default: generated synthetic bin images.",
+)
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A trained model directory or model.tar.gz. Default: train (or reuse) a small demo model.",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Upload at most this many images.")
-@click.option("--plant-errors", type=click.FloatRange(0, 1), default=None,
-              help="Fraction of images whose expected quantity is made wrong on purpose "
-                   "(default 0.2 for synthetic data, 0 for --images).")
-@click.option("--keep-running", is_flag=True,
-              help="Leave moto and the model server up and print the AWS_ENDPOINT_URL_* exports.")
-@click.option("--report", type=click.Path(path_type=Path), default=None,
-              help="Where to write the HTML report (default: <work dir>/report/index.html).")
-@click.option("--work-dir", type=click.Path(path_type=Path), default=DEFAULT_WORK_DIR, show_default=True,
-              help="Where models, generated data, logs and reports go.")
-@click.option("--aws-port", type=click.IntRange(0, 65535), default=0, help="Port for moto (0: any free port).")
-@click.option("--model-port", type=click.IntRange(0, 65535), default=0,
-              help="Port for the model server (0: any free port).")
-def demo_command(images: Path | None, model: Path | None, limit: int | None, plant_errors: float | None,
-                 keep_running: bool, report: Path | None, work_dir: Path, aws_port: int, model_port: int) -> None:
+@click.option(
+    "--plant-errors",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Fraction of images whose expected quantity is made wrong on purpose "
+    "(default 0.2 for synthetic data, 0 for --images).",
+)
+@click.option(
+    "--keep-running",
+    is_flag=True,
+    help="Leave moto and the model server up and print the AWS_ENDPOINT_URL_* exports.",
+)
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write the HTML report (default: <work dir>/report/index.html).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_WORK_DIR,
+    show_default=True,
+    help="Where models, generated data, logs and reports go.",
+)
+@click.option(
+    "--aws-port", type=click.IntRange(0, 65535), default=0, help="Port for moto (0: any free port)."
+)
+@click.option(
+    "--model-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Port for the model server (0: any free port).",
+)
+def demo_command(
+    images: Path | None,
+    model: Path | None,
+    limit: int | None,
+    plant_errors: float | None,
+    keep_running: bool,
+    report: Path | None,
+    work_dir: Path,
+    aws_port: int,
+    model_port: int,
+) -> None:
     """Upload bin images, count them with the model, reconcile, and print the result."""
     from binventory.local.demo import DemoOptions, run_demo
     from binventory.local.pipeline import LocalPipelineError
 
-    options = DemoOptions(work_dir=work_dir, images=images, model=model, limit=limit, plant_errors=plant_errors,
-                          keep_running=keep_running, report=report, aws_port=aws_port, model_port=model_port)
+    options = DemoOptions(
+        work_dir=work_dir,
+        images=images,
+        model=model,
+        limit=limit,
+        plant_errors=plant_errors,
+        keep_running=keep_running,
+        report=report,
+        aws_port=aws_port,
+        model_port=model_port,
+    )
     try:
         exit_code = run_demo(options)
     except (PortInUseError, LocalPipelineError) as error:
@@ -53,8 +101,12 @@ def demo_command(images: Path | None, model: Path | None, limit: int | None, pla
 
 
 @local_group.command("serve-model")
-@click.option("--model", type=click.Path(path_type=Path), required=True,
-              help="A trained model directory or model.tar.gz.")
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="A trained model directory or model.tar.gz.",
+)
 @click.option("--endpoint-name", default="binventory-local-counter", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 def serve_model_command(model: Path, endpoint_name: str, port: int) -> None:

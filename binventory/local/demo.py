@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from countnet.synthetic import write_synthetic_dataset
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -17,13 +18,28 @@ from binventory.local.model_server import ModelPathError, resolve_model_dir
 from binventory.local.pipeline import LocalPipeline, ProcessingProgress
 from binventory.local.report import join_outcomes, render_summary, render_table, summarize, write_html_report
 from binventory.local.uploads import UploadPlan, plan_from_dataset
-from countnet.synthetic import write_synthetic_dataset
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_SCRIPT = PROJECT_ROOT / "model_code" / "train.py"
 # Small and quick on 2 CPU cores; the synthetic counts are visually obvious, so a tiny net learns them.
-DEMO_TRAINING_FLAGS = ("--backbone", "tf_efficientnet_lite0", "--pretrained", "auto", "--image-size", "96", "--epochs", "8",
-                       "--batch-size", "32", "--lr", "0.003", "--max-count", "5", "--workers", "0")
+DEMO_TRAINING_FLAGS = (
+    "--backbone",
+    "tf_efficientnet_lite0",
+    "--pretrained",
+    "auto",
+    "--image-size",
+    "96",
+    "--epochs",
+    "8",
+    "--batch-size",
+    "32",
+    "--lr",
+    "0.003",
+    "--max-count",
+    "5",
+    "--workers",
+    "0",
+)
 DEMO_TRAIN_PER_CLASS = 80
 DEMO_EVAL_PER_CLASS = 6
 
@@ -52,14 +68,19 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
     model_dir = _resolve_model(options, console)
     plan = _plan_uploads(options, console)
     console.rule("Starting moto and the model server")
-    with LocalPipeline(model_dir, work_dir=options.work_dir, aws_port=options.aws_port,
-                       model_port=options.model_port) as pipeline:
+    with LocalPipeline(
+        model_dir, work_dir=options.work_dir, aws_port=options.aws_port, model_port=options.model_port
+    ) as pipeline:
         assert pipeline.resources
-        console.print(f"moto on {pipeline.emulator.url if pipeline.emulator else '?'}, model server on "
-                      f"{pipeline.model_server.url if pipeline.model_server else '?'} serving {model_dir}")
+        console.print(
+            f"moto on {pipeline.emulator.url if pipeline.emulator else '?'}, model server on "
+            f"{pipeline.model_server.url if pipeline.model_server else '?'} serving {model_dir}"
+        )
         if plan.expected_rows:
             loaded = pipeline.load_expected(plan.expected_rows)
-            console.print(f"Loaded {loaded} expected quantities into the bin state table (the warehouse export)")
+            console.print(
+                f"Loaded {loaded} expected quantities into the bin state table (the warehouse export)"
+            )
         pipeline.upload(plan.sidecars)
         _upload_and_process(pipeline, plan, console)
         outcomes = join_outcomes(plan.images, pipeline.records())
@@ -67,16 +88,22 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         render_table(outcomes, console)
         render_summary(summary, console)
         alerts = pipeline.alerts()
-        console.print(f"[bold]Events published[/] (MISMATCH / LOW_CONFIDENCE, via EventBridge): {len(alerts)}")
+        console.print(
+            f"[bold]Events published[/] (MISMATCH / LOW_CONFIDENCE, via EventBridge): {len(alerts)}"
+        )
         report_path = options.report or options.work_dir / "report" / "index.html"
         write_html_report(outcomes, summary, report_path, title="Binventory local run")
-        console.print(f"Report: {report_path} (confusion matrix: {report_path.with_name('confusion_matrix.png')})")
+        console.print(
+            f"Report: {report_path} (confusion matrix: {report_path.with_name('confusion_matrix.png')})"
+        )
         console.print(f"Finished in {time.monotonic() - started:.0f} s")
         if options.keep_running:
             _serve_until_interrupted(pipeline, console)
     missing = summary.uploaded - summary.recorded - summary.dead_letters
     if missing > 0:
-        console.print(f"[bold red]{missing} uploads ended neither in the table nor in the dead-letter queue[/]")
+        console.print(
+            f"[bold red]{missing} uploads ended neither in the table nor in the dead-letter queue[/]"
+        )
         return 1
     return 0
 
@@ -92,19 +119,39 @@ def _resolve_model(options: DemoOptions, console: Console) -> Path:
         console.print(f"Reusing the demo model in {model_dir} (delete it to retrain)")
         return model_dir
     console.rule("Training the demo model on synthetic bin images")
-    train_dir = write_synthetic_dataset(options.work_dir / "data" / "synthetic-train",
-                                        per_class=DEMO_TRAIN_PER_CLASS, max_count=5, seed=options.seed)
+    train_dir = write_synthetic_dataset(
+        options.work_dir / "data" / "synthetic-train",
+        per_class=DEMO_TRAIN_PER_CLASS,
+        max_count=5,
+        seed=options.seed,
+    )
     try:
         return train_demo_model(train_dir, model_dir, options.work_dir / "training-output", console=console)
     except RuntimeError as error:
         raise SystemExit(f"error: {error}") from error
 
 
-def train_demo_model(train_dir: Path, model_dir: Path, output_dir: Path, *, extra_flags: tuple[str, ...] = (),
-                     console: Console | None = None) -> Path:
+def train_demo_model(
+    train_dir: Path,
+    model_dir: Path,
+    output_dir: Path,
+    *,
+    extra_flags: tuple[str, ...] = (),
+    console: Console | None = None,
+) -> Path:
     """Run the SageMaker entry point, model_code/train.py, as a plain CLI on this machine."""
-    command = [sys.executable, str(TRAIN_SCRIPT), "--train", str(train_dir), "--model-dir", str(model_dir),
-               "--output-data-dir", str(output_dir), *DEMO_TRAINING_FLAGS, *extra_flags]
+    command = [
+        sys.executable,
+        str(TRAIN_SCRIPT),
+        "--train",
+        str(train_dir),
+        "--model-dir",
+        str(model_dir),
+        "--output-data-dir",
+        str(output_dir),
+        *DEMO_TRAINING_FLAGS,
+        *extra_flags,
+    ]
     if console:
         console.print("$ python " + " ".join(command[1:]), highlight=False)
     result = subprocess.run(command, check=False, capture_output=console is None, text=True)
@@ -120,20 +167,32 @@ def _plan_uploads(options: DemoOptions, console: Console) -> UploadPlan:
             raise SystemExit(f"error: image folder {options.images} does not exist.")
         plant = 0.0 if options.plant_errors is None else options.plant_errors
         try:
-            plan = plan_from_dataset(options.images, limit=options.limit, plant_error_fraction=plant,
-                                     seed=options.seed, include_bad_files=True)
+            plan = plan_from_dataset(
+                options.images,
+                limit=options.limit,
+                plant_error_fraction=plant,
+                seed=options.seed,
+                include_bad_files=True,
+            )
         except ValueError as error:
             raise SystemExit(f"error: {error}") from error
         console.print(f"Uploading {len(plan.images)} objects from {options.images}")
         return plan
-    eval_dir = write_synthetic_dataset(options.work_dir / "data" / "synthetic-eval",
-                                       per_class=DEMO_EVAL_PER_CLASS, max_count=5, seed=options.seed + 1000)
+    eval_dir = write_synthetic_dataset(
+        options.work_dir / "data" / "synthetic-eval",
+        per_class=DEMO_EVAL_PER_CLASS,
+        max_count=5,
+        seed=options.seed + 1000,
+    )
     plant = 0.2 if options.plant_errors is None else options.plant_errors
-    plan = plan_from_dataset(eval_dir, limit=options.limit, plant_error_fraction=plant, seed=options.seed,
-                             include_bad_files=True)
-    console.print(f"Uploading {len(plan.images)} objects: synthetic bin images (labelled synthetic), "
-                  f"{sum(p.planted_error for p in plan.images)} with a deliberately wrong expected quantity, "
-                  f"and files that are not valid images")
+    plan = plan_from_dataset(
+        eval_dir, limit=options.limit, plant_error_fraction=plant, seed=options.seed, include_bad_files=True
+    )
+    console.print(
+        f"Uploading {len(plan.images)} objects: synthetic bin images (labelled synthetic), "
+        f"{sum(p.planted_error for p in plan.images)} with a deliberately wrong expected quantity, "
+        f"and files that are not valid images"
+    )
     return plan
 
 
@@ -155,8 +214,11 @@ def _serve_until_interrupted(pipeline: LocalPipeline, console: Console) -> None:
     console.rule("Still running: paste these into another shell, Ctrl-C here to stop")
     for key, value in sorted(pipeline.environment().items()):
         console.print(f"export {key}={value}", soft_wrap=True, highlight=False)
-    console.print("then e.g.: aws s3 cp photo.jpg s3://$BINVENTORY_INGEST_BUCKET_NAME/incoming/bin-42/photo.jpg "
-                  "--metadata expected-quantity=3 ; binventory inventory bins", highlight=False)
+    console.print(
+        "then e.g.: aws s3 cp photo.jpg s3://$BINVENTORY_INGEST_BUCKET_NAME/incoming/bin-42/photo.jpg "
+        "--metadata expected-quantity=3 ; binventory inventory bins",
+        highlight=False,
+    )
     try:
         while True:
             pipeline.process(timeout_seconds=3600)

@@ -52,7 +52,9 @@ class AwsEmulator:
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
         # moto keeps its state per process: start every emulator empty, as a fresh account would be.
-        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10)
+        urllib.request.urlopen(
+            urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10
+        )
         return self
 
     def stop(self) -> None:

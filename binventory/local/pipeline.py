@@ -15,21 +15,21 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
-from binventory.resources import StackResources
-from stacks.settings import Settings, load_settings_from_cdk_json
 
 from binventory.inventory.expected_csv import read_expected_csv
 from binventory.inventory.tables import InventoryTables
 from binventory.local.emulator import REGION, AwsEmulator, ensure_port_free
 from binventory.local.poller import SqsEventSourcePoller
 from binventory.local.provision import LocalResources, provision
+from binventory.resources import StackResources
+from stacks.settings import Settings, load_settings_from_cdk_json
 
 HANDLER_MODULE = "lambdas.counter.handler"
 MODEL_SERVER_START_SECONDS = 180
@@ -247,7 +247,7 @@ class LocalPipeline:
         )
 
     def load_expected(self, rows: list[tuple[str, int]]) -> int:
-        """Load expected quantities as a warehouse export would be: a CSV through `inventory load-expected`."""
+        """Load expected quantities as a warehouse exports them: a CSV read by `inventory load-expected`."""
         export = self.work_dir / "warehouse-expected.csv"
         with export.open("w", newline="") as handle:
             writer = csv.writer(handle)
@@ -295,7 +295,7 @@ class LocalPipeline:
             del sys.modules[name]
         log_path = self.work_dir / "logs" / "lambda.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_file = self._stack.enter_context(open(log_path, "a"))
+        log_file = self._stack.enter_context(log_path.open("a"))
         module = importlib.import_module(HANDLER_MODULE)
         handler = module.lambda_handler
         # The Lambda's JSON logs go to a file, not over the demo's output. Powertools keeps the stream of

@@ -81,8 +81,11 @@ def summarize(outcomes: list[Outcome], dead_letters: int) -> Summary:
     with_truth = [o for o in outcomes if o.predicted is not None and o.planned.true_count is not None]
     flagged = {Status.MISMATCH.value, Status.LOW_CONFIDENCE.value}
     planted = [o for o in outcomes if o.planned.planted_error]
-    honest = [o for o in outcomes if not o.planned.planted_error and o.planned.true_count is not None
-              and o.planned.expected is not None]
+    honest = [
+        o
+        for o in outcomes
+        if not o.planned.planted_error and o.planned.true_count is not None and o.planned.expected is not None
+    ]
     return Summary(
         uploaded=len(outcomes),
         recorded=sum(1 for o in outcomes if o.record),
@@ -100,20 +103,39 @@ def summarize(outcomes: list[Outcome], dead_letters: int) -> Summary:
 
 def render_table(outcomes: list[Outcome], console: Console, max_rows: int = 60) -> None:
     """Bins with predicted vs expected, status and confidence; problems first."""
-    order = {s: i for i, s in enumerate(
-        ["MISSING", "INVALID_IMAGE", "MISMATCH", "LOW_CONFIDENCE", "NO_EXPECTATION", "OBJECT_MISSING", "MATCH"])}
+    order = {
+        s: i
+        for i, s in enumerate(
+            [
+                "MISSING",
+                "INVALID_IMAGE",
+                "MISMATCH",
+                "LOW_CONFIDENCE",
+                "NO_EXPECTATION",
+                "OBJECT_MISSING",
+                "MATCH",
+            ]
+        )
+    }
     rows = sorted(outcomes, key=lambda o: (order.get(o.status, 99), o.planned.bin_id))
     table = Table(title="Reconciliation", show_lines=False)
     for column in ("bin", "image", "expected", "predicted", "confidence", "status", "note"):
-        table.add_column(column, justify="right" if column in {"expected", "predicted", "confidence"} else "left")
+        table.add_column(
+            column, justify="right" if column in {"expected", "predicted", "confidence"} else "left"
+        )
     for outcome in rows[:max_rows]:
         planned = outcome.planned
         note = planned.invalid_reason or ("planted error" if planned.planted_error else "")
         if outcome.record and outcome.record.get("reason"):
             note = f"{note}; {outcome.record['reason']}".strip("; ")
         table.add_row(
-            planned.bin_id, planned.image_id, _show(planned.expected), _show(outcome.predicted),
-            "" if outcome.confidence is None else f"{outcome.confidence:.2f}", _styled(outcome.status), note[:60],
+            planned.bin_id,
+            planned.image_id,
+            _show(planned.expected),
+            _show(outcome.predicted),
+            "" if outcome.confidence is None else f"{outcome.confidence:.2f}",
+            _styled(outcome.status),
+            note[:60],
         )
     console.print(table)
     if len(rows) > max_rows:
@@ -123,18 +145,26 @@ def render_table(outcomes: list[Outcome], console: Console, max_rows: int = 60) 
 def render_summary(summary: Summary, console: Console) -> None:
     """The totals block under the table."""
     statuses = ", ".join(f"{status} {count}" for status, count in sorted(summary.by_status.items()))
-    console.print(f"[bold]Uploaded[/] {summary.uploaded}   [bold]recorded[/] {summary.recorded}   "
-                  f"[bold]dead-lettered[/] {summary.dead_letters}")
+    console.print(
+        f"[bold]Uploaded[/] {summary.uploaded}   [bold]recorded[/] {summary.recorded}   "
+        f"[bold]dead-lettered[/] {summary.dead_letters}"
+    )
     console.print(f"[bold]By status[/]: {statuses}")
-    console.print(f"[bold]Predicted = expected[/]: {summary.agree_with_expected}/{summary.counted} "
-                  f"({summary.accuracy_vs_expected:.1%})")
+    console.print(
+        f"[bold]Predicted = expected[/]: {summary.agree_with_expected}/{summary.counted} "
+        f"({summary.accuracy_vs_expected:.1%})"
+    )
     if summary.with_truth:
-        console.print(f"[bold]Predicted = true count[/]: {summary.correct_vs_truth}/{summary.with_truth} "
-                      f"({summary.accuracy_vs_truth:.1%})")
+        console.print(
+            f"[bold]Predicted = true count[/]: {summary.correct_vs_truth}/{summary.with_truth} "
+            f"({summary.accuracy_vs_truth:.1%})"
+        )
     if summary.planted_errors:
-        console.print(f"[bold]Planted inventory errors flagged[/]: {summary.planted_errors_flagged}/"
-                      f"{summary.planted_errors}   [bold]false alarms on correct expectations[/]: "
-                      f"{summary.false_alarms}")
+        console.print(
+            f"[bold]Planted inventory errors flagged[/]: {summary.planted_errors_flagged}/"
+            f"{summary.planted_errors}   [bold]false alarms on correct expectations[/]: "
+            f"{summary.false_alarms}"
+        )
 
 
 def write_html_report(outcomes: list[Outcome], summary: Summary, path: Path, title: str) -> Path:
@@ -145,11 +175,23 @@ def write_html_report(outcomes: list[Outcome], summary: Summary, path: Path, tit
     flagged = [o for o in outcomes if o.status not in {Status.MATCH.value}]
     cards = "\n".join(_card(o) for o in flagged)
     statuses = "".join(f"<li>{html.escape(s)}: {n}</li>" for s, n in sorted(summary.by_status.items()))
-    truth_line = (f"<p>Predicted = true count: {summary.correct_vs_truth}/{summary.with_truth} "
-                  f"({summary.accuracy_vs_truth:.1%})</p>") if summary.with_truth else ""
-    planted_line = (f"<p>Planted inventory errors flagged: {summary.planted_errors_flagged}/"
-                    f"{summary.planted_errors}; false alarms on correct expectations: "
-                    f"{summary.false_alarms}</p>") if summary.planted_errors else ""
+    truth_line = (
+        (
+            f"<p>Predicted = true count: {summary.correct_vs_truth}/{summary.with_truth} "
+            f"({summary.accuracy_vs_truth:.1%})</p>"
+        )
+        if summary.with_truth
+        else ""
+    )
+    planted_line = (
+        (
+            f"<p>Planted inventory errors flagged: {summary.planted_errors_flagged}/"
+            f"{summary.planted_errors}; false alarms on correct expectations: "
+            f"{summary.false_alarms}</p>"
+        )
+        if summary.planted_errors
+        else ""
+    )
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em}} .cards{{display:flex;flex-wrap:wrap;gap:12px}}
@@ -158,9 +200,11 @@ def write_html_report(outcomes: list[Outcome], summary: Summary, path: Path, tit
 <h1>{html.escape(title)}</h1>
 <p>Uploaded {summary.uploaded}, recorded {summary.recorded}, dead-lettered {summary.dead_letters}.</p>
 <ul>{statuses}</ul>
-<p>Predicted = expected: {summary.agree_with_expected}/{summary.counted} ({summary.accuracy_vs_expected:.1%})</p>
+<p>Predicted = expected: {summary.agree_with_expected}/{summary.counted}
+({summary.accuracy_vs_expected:.1%})</p>
 {truth_line}{planted_line}
-<h2>Predicted vs expected</h2><img src="{matrix_png.name}" alt="confusion matrix of predicted vs expected counts">
+<h2>Predicted vs expected</h2>
+<img src="{matrix_png.name}" alt="confusion matrix of predicted vs expected counts">
 <h2>Bins that need a look ({len(flagged)})</h2><div class="cards">{cards}</div>
 </body></html>
 """
@@ -175,8 +219,11 @@ def write_confusion_matrix_png(outcomes: list[Outcome], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pairs = [(o.planned.expected, o.predicted) for o in outcomes
-             if o.planned.expected is not None and o.predicted is not None]
+    pairs = [
+        (o.planned.expected, o.predicted)
+        for o in outcomes
+        if o.planned.expected is not None and o.predicted is not None
+    ]
     size = max([max(e, p) for e, p in pairs], default=0) + 1
     matrix = [[0] * size for _ in range(size)]
     for expected, predicted in pairs:
@@ -201,11 +248,16 @@ def write_confusion_matrix_png(outcomes: list[Outcome], path: Path) -> Path:
 def _card(outcome: Outcome) -> str:
     planned = outcome.planned
     thumbnail = _thumbnail_data_uri(planned.source_path)
-    image = f'<img src="{thumbnail}" alt="{html.escape(planned.image_id)}">' if thumbnail else "<p>(no image)</p>"
+    image = (
+        f'<img src="{thumbnail}" alt="{html.escape(planned.image_id)}">' if thumbnail else "<p>(no image)</p>"
+    )
     note = planned.invalid_reason or ("planted error" if planned.planted_error else "")
-    return (f'<div class="card">{image}<div class="{html.escape(outcome.status)}"><b>{html.escape(outcome.status)}'
-            f"</b></div><div>bin {html.escape(planned.bin_id)}</div><div>expected {_show(planned.expected)}, "
-            f"predicted {_show(outcome.predicted)}</div><div>{html.escape(note)}</div></div>")
+    return (
+        f'<div class="card">{image}<div class="{html.escape(outcome.status)}">'
+        f"<b>{html.escape(outcome.status)}"
+        f"</b></div><div>bin {html.escape(planned.bin_id)}</div><div>expected {_show(planned.expected)}, "
+        f"predicted {_show(outcome.predicted)}</div><div>{html.escape(note)}</div></div>"
+    )
 
 
 def _thumbnail_data_uri(path: Path | None) -> str | None:
@@ -226,6 +278,11 @@ def _show(value: int | None) -> str:
 
 
 def _styled(status: str) -> str:
-    colour = {"MATCH": "green", "MISMATCH": "red", "INVALID_IMAGE": "yellow", "LOW_CONFIDENCE": "magenta",
-              "MISSING": "bold red"}.get(status, "cyan")
+    colour = {
+        "MATCH": "green",
+        "MISMATCH": "red",
+        "INVALID_IMAGE": "yellow",
+        "LOW_CONFIDENCE": "magenta",
+        "MISSING": "bold red",
+    }.get(status, "cyan")
     return f"[{colour}]{status}[/]"

@@ -11,8 +11,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from binventory.local.pipeline import Upload
 from countnet.data import discover_dataset
+
+from binventory.local.pipeline import Upload
 from lambdas.counter import schema
 
 # Where the expected quantity comes from, cycled over the images so every source is exercised.
@@ -49,13 +50,16 @@ class UploadPlan:
         self.uploads.append(upload)
 
 
-def plan_from_dataset(dataset_dir: Path, *, limit: int | None, plant_error_fraction: float, seed: int,
-                      include_bad_files: bool) -> UploadPlan:
+def plan_from_dataset(
+    dataset_dir: Path, *, limit: int | None, plant_error_fraction: float, seed: int, include_bad_files: bool
+) -> UploadPlan:
     """Plan uploads of a labelled image folder (any layout `countnet.data` reads)."""
     samples = sorted(discover_dataset(dataset_dir), key=lambda s: s.image_id)
     if not samples:
-        raise ValueError(f"No labelled images found in {dataset_dir}: expected an ABID-style folder "
-                         "(bin-images/ + metadata/), a labels CSV, or one folder per count.")
+        raise ValueError(
+            f"No labelled images found in {dataset_dir}: expected an ABID-style folder "
+            "(bin-images/ + metadata/), a labels CSV, or one folder per count."
+        )
     rng = random.Random(seed)
     if limit is not None and limit < len(samples):
         samples = rng.sample(samples, limit)
@@ -73,22 +77,33 @@ def plan_from_dataset(dataset_dir: Path, *, limit: int | None, plant_error_fract
             # ABID layout: the image id is the bin id and the metadata sits beside the image.
             key = f"{schema.ABID_IMAGES_PREFIX}{sample.image_id}{suffix}"
             bin_id = sample.image_id
-            plan.sidecars.append(Upload(
-                key=f"{schema.ABID_METADATA_PREFIX}{sample.image_id}.json",
-                body=json.dumps({"EXPECTED_QUANTITY": expected, "BIN_FCSKU_DATA": {}}).encode(),
-                content_type="application/json",
-            ))
+            plan.sidecars.append(
+                Upload(
+                    key=f"{schema.ABID_METADATA_PREFIX}{sample.image_id}.json",
+                    body=json.dumps({"EXPECTED_QUANTITY": expected, "BIN_FCSKU_DATA": {}}).encode(),
+                    content_type="application/json",
+                )
+            )
             metadata: dict[str, str] = {}
         else:
             bin_id = f"bin-{index:04d}"
             key = f"{schema.INCOMING_PREFIX}{bin_id}/{sample.image_id}{suffix}"
-            metadata = {schema.EXPECTED_QUANTITY_METADATA_KEY: str(expected)} if via == "object_metadata" else {}
+            metadata = (
+                {schema.EXPECTED_QUANTITY_METADATA_KEY: str(expected)} if via == "object_metadata" else {}
+            )
             if via == "bin_state":
                 plan.expected_rows.append((bin_id, expected))
         plan.add(
-            PlannedImage(key=key, bin_id=bin_id, image_id=sample.image_id, true_count=sample.count,
-                         expected=expected, expected_via=via, planted_error=index in planted,
-                         source_path=sample.path),
+            PlannedImage(
+                key=key,
+                bin_id=bin_id,
+                image_id=sample.image_id,
+                true_count=sample.count,
+                expected=expected,
+                expected_via=via,
+                planted_error=index in planted,
+                source_path=sample.path,
+            ),
             Upload(key=key, body=body, content_type=content_type, metadata=metadata),
         )
     if include_bad_files:
@@ -106,14 +121,27 @@ def _add_bad_files(plan: UploadPlan, a_real_jpeg: bytes) -> None:
     for bin_id, name, body, reason in bad:
         key = f"{schema.INCOMING_PREFIX}{bin_id}/{name}"
         plan.add(
-            PlannedImage(key=key, bin_id=bin_id, image_id=name, true_count=None, expected=3,
-                         expected_via="object_metadata", invalid_reason=reason),
+            PlannedImage(
+                key=key,
+                bin_id=bin_id,
+                image_id=name,
+                true_count=None,
+                expected=3,
+                expected_via="object_metadata",
+                invalid_reason=reason,
+            ),
             Upload(key=key, body=body, metadata={schema.EXPECTED_QUANTITY_METADATA_KEY: "3"}),
         )
     key = f"{schema.INCOMING_PREFIX}bin-unknown/photo.jpg"
     plan.add(
-        PlannedImage(key=key, bin_id="bin-unknown", image_id="photo.jpg", true_count=None, expected=None,
-                     expected_via="none"),
+        PlannedImage(
+            key=key,
+            bin_id="bin-unknown",
+            image_id="photo.jpg",
+            true_count=None,
+            expected=None,
+            expected_via="none",
+        ),
         Upload(key=key, body=a_real_jpeg),
     )
 

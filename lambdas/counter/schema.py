@@ -8,7 +8,7 @@ This module imports nothing outside the standard library: it ships inside the La
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import Any
 
 

@@ -1,7 +1,7 @@
 """The one log-line format for training metrics, and the regexes SageMaker parses it with.
 
 Training prints one line per epoch such as
-    METRICS epoch=3 train_loss=1.2345 val_loss=1.3012 val_accuracy=0.4512 val_rmse=1.0213 val_mae=0.8011 val_macro_f1=0.4102
+    METRICS epoch=3 train_loss=1.2345 val_loss=1.3012 val_accuracy=0.4512 val_rmse=1.0213 ...
 The training stack's metric definitions and the tuning objective are built from this module,
 so the printed names and the parsed names cannot drift apart.
 """

@@ -298,6 +298,10 @@ class Trainer:
             seen += len(targets)
             progress.update(len(targets), loss.item())
         progress.close()
+        if self.context.enabled:  # the mean over every rank's images, not just this one's
+            totals = torch.tensor([loss_sum, float(seen)], device=self.device)
+            torch.distributed.all_reduce(totals)
+            loss_sum, seen = totals.tolist()
         return loss_sum / max(1, seen)
 
     def _validate(self) -> tuple[Predictions, dict[str, Any]]:

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from countnet.synthetic import write_synthetic_dataset
 
 from binventory.local.demo import train_demo_model
 from binventory.local.pipeline import LocalPipeline
-from countnet.synthetic import write_synthetic_dataset
 
 
 @pytest.fixture(scope="session")

@@ -34,17 +34,34 @@ def test_a_port_in_use_is_named(demo_model: Path, tmp_path: Path, synthetic_eval
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        code, output = run("--model", str(demo_model), "--images", str(synthetic_eval_dir), "--aws-port", str(port),
-                           "--work-dir", str(tmp_path))
+        code, output = run(
+            "--model",
+            str(demo_model),
+            "--images",
+            str(synthetic_eval_dir),
+            "--aws-port",
+            str(port),
+            "--work-dir",
+            str(tmp_path),
+        )
     assert code != 0
     assert f"Port {port}" in output and "already in use" in output
 
 
-def test_demo_run_prints_the_reconciliation_and_writes_the_report(demo_model: Path, tmp_path: Path,
-                                                                   synthetic_eval_dir: Path):
+def test_demo_run_prints_the_reconciliation_and_writes_the_report(
+    demo_model: Path, tmp_path: Path, synthetic_eval_dir: Path
+):
     # when the demo runs on labelled synthetic bins with planted errors
-    code, output = run("--model", str(demo_model), "--images", str(synthetic_eval_dir), "--plant-errors", "0.3",
-                       "--work-dir", str(tmp_path))
+    code, output = run(
+        "--model",
+        str(demo_model),
+        "--images",
+        str(synthetic_eval_dir),
+        "--plant-errors",
+        "0.3",
+        "--work-dir",
+        str(tmp_path),
+    )
 
     # then it succeeds, shows the table and totals, and writes the report with its picture
     assert code == 0, output

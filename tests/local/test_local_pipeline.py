@@ -11,7 +11,12 @@ from binventory.local.report import join_outcomes, summarize
 from binventory.local.uploads import plan_from_dataset
 from lambdas.counter.schema import Status
 
-COUNTED = {Status.MATCH.value, Status.MISMATCH.value, Status.LOW_CONFIDENCE.value, Status.NO_EXPECTATION.value}
+COUNTED = {
+    Status.MATCH.value,
+    Status.MISMATCH.value,
+    Status.LOW_CONFIDENCE.value,
+    Status.NO_EXPECTATION.value,
+}
 
 
 def run_plan(pipeline: LocalPipeline, plan) -> list:
@@ -26,7 +31,9 @@ def run_plan(pipeline: LocalPipeline, plan) -> list:
 
 def test_every_upload_ends_as_exactly_one_record_with_the_right_status(pipeline, synthetic_eval_dir):
     # given synthetic bins, a fifth of them with a wrong expected quantity, plus broken and unlabelled files
-    plan = plan_from_dataset(synthetic_eval_dir, limit=None, plant_error_fraction=0.2, seed=3, include_bad_files=True)
+    plan = plan_from_dataset(
+        synthetic_eval_dir, limit=None, plant_error_fraction=0.2, seed=3, include_bad_files=True
+    )
 
     # when they are uploaded and the queue is drained
     outcomes = run_plan(pipeline, plan)
@@ -45,7 +52,10 @@ def test_every_upload_ends_as_exactly_one_record_with_the_right_status(pipeline,
             assert outcome.status == Status.NO_EXPECTATION.value
         else:
             assert outcome.status in COUNTED
-            confident = outcome.confidence is not None and outcome.confidence >= pipeline.settings.counting.confidence_threshold
+            confident = (
+                outcome.confidence is not None
+                and outcome.confidence >= pipeline.settings.counting.confidence_threshold
+            )
             if confident and outcome.predicted != planned.expected:
                 assert outcome.status == Status.MISMATCH.value
             if confident and outcome.predicted == planned.expected:
@@ -58,15 +68,20 @@ def test_every_upload_ends_as_exactly_one_record_with_the_right_status(pipeline,
 
 def test_every_expectation_source_reaches_the_record(pipeline, synthetic_eval_dir):
     # given one image per way of stating the expected quantity
-    plan = plan_from_dataset(synthetic_eval_dir, limit=6, plant_error_fraction=0.0, seed=5, include_bad_files=False)
+    plan = plan_from_dataset(
+        synthetic_eval_dir, limit=6, plant_error_fraction=0.0, seed=5, include_bad_files=False
+    )
 
     # when processed
     outcomes = run_plan(pipeline, plan)
 
     # then each record names where its expectation came from
     sources = {o.planned.expected_via: o.record.get("expected_source") for o in outcomes}
-    assert sources == {"metadata_json": "metadata_json", "object_metadata": "object_metadata",
-                       "bin_state": "bin_state"}
+    assert sources == {
+        "metadata_json": "metadata_json",
+        "object_metadata": "object_metadata",
+        "bin_state": "bin_state",
+    }
 
 
 def test_poison_message_lands_in_the_dead_letter_queue(pipeline):
@@ -88,8 +103,13 @@ def test_duplicate_delivery_leaves_one_record(pipeline, synthetic_eval_dir):
     # given one uploaded image, processed
     assert pipeline.resources
     image = next((synthetic_eval_dir / "bin-images").glob("*.jpg"))
-    pipeline.upload([Upload(key="incoming/bin-dup/photo.jpg", body=image.read_bytes(),
-                            metadata={"expected-quantity": "2"})])
+    pipeline.upload(
+        [
+            Upload(
+                key="incoming/bin-dup/photo.jpg", body=image.read_bytes(), metadata={"expected-quantity": "2"}
+            )
+        ]
+    )
     sqs = pipeline.session().client("sqs")
     original = sqs.receive_message(QueueUrl=pipeline.resources.queue_url, VisibilityTimeout=0)["Messages"][0]
     pipeline.process(timeout_seconds=60)
@@ -107,7 +127,9 @@ def test_duplicate_delivery_leaves_one_record(pipeline, synthetic_eval_dir):
 def test_model_server_outage_loses_nothing(pipeline, synthetic_eval_dir):
     # given a batch of uploads and a model server that dies before they are counted
     assert pipeline.resources and pipeline.model_server
-    plan = plan_from_dataset(synthetic_eval_dir, limit=12, plant_error_fraction=0.0, seed=9, include_bad_files=False)
+    plan = plan_from_dataset(
+        synthetic_eval_dir, limit=12, plant_error_fraction=0.0, seed=9, include_bad_files=False
+    )
     pipeline.upload(plan.sidecars)
     pipeline.upload(plan.uploads)
     pipeline.model_server.stop()
@@ -129,9 +151,14 @@ def test_model_server_outage_loses_nothing(pipeline, synthetic_eval_dir):
 def test_burst_of_uploads_is_all_recorded(pipeline, synthetic_eval_dir):
     # given a few hundred uploads arriving at once
     images = sorted((synthetic_eval_dir / "bin-images").glob("*.jpg"))
-    uploads = [Upload(key=f"incoming/bin-{i:04d}/{images[i % len(images)].name}",
-                      body=images[i % len(images)].read_bytes(), metadata={"expected-quantity": "3"})
-               for i in range(300)]
+    uploads = [
+        Upload(
+            key=f"incoming/bin-{i:04d}/{images[i % len(images)].name}",
+            body=images[i % len(images)].read_bytes(),
+            metadata={"expected-quantity": "3"},
+        )
+        for i in range(300)
+    ]
 
     # when the pipeline drains them
     pipeline.upload(uploads)
@@ -140,7 +167,9 @@ def test_burst_of_uploads_is_all_recorded(pipeline, synthetic_eval_dir):
     # then each has exactly one record and none is left anywhere
     assert Counter(r["image_key"] for r in pipeline.records()) == Counter(u.key for u in uploads)
     assert progress.failed == 0
-    assert progress.succeeded == 301  # the uploads, plus the s3:TestEvent S3 sent when notifications were set up
+    assert (
+        progress.succeeded == 301
+    )  # the uploads, plus the s3:TestEvent S3 sent when notifications were set up
     assert pipeline.queue_depth() == 0
     assert pipeline.dead_letters() == []
 
