@@ -21,7 +21,11 @@ from binventory.training.aws_errors import AwsCommand
 from stacks import outputs
 
 PRICES_AS_OF = "2024-06"
-PRICE_SOURCE = "https://aws.amazon.com/sagemaker/pricing/ (on-demand, us-east-1)"
+# Approximate on-demand us-east-1 list prices, written down without live access to the pricing page; two
+# were cross-checked against a third-party write-up dated October 2025 (zircon.tech: ml.g5.xlarge about
+# $1.41/h, ml.m5.xlarge hosting $0.269/h, above the table's 0.23). Treat the totals as estimates and confirm
+# at the source before budgeting.
+PRICE_SOURCE = "https://aws.amazon.com/sagemaker/pricing/ (on-demand, us-east-1; approximate, verify there)"
 # USD per instance-hour: real-time inference (batch transform is billed at the same rates).
 HOSTING_HOURLY_USD = {
     "ml.t2.medium": 0.056, "ml.m5.large": 0.115, "ml.m5.xlarge": 0.23, "ml.m5.2xlarge": 0.461,
