@@ -27,16 +27,11 @@ import torch
 import torchvision
 from abid_bench_data import PROJECT_ROOT, WORK_DIR, benchmark_split, load_average
 from countnet.model import create_network
-from countnet.model_config import ONNX_FILE, ModelConfig
-from countnet.preprocessing import prepare_image, to_tensor
+from countnet.model_config import INT8_ONNX_FILE, ONNX_FILE, ModelConfig
+from countnet.preprocessing import load_tensor, prepare_image
+from countnet.quantization import quantize_static_int8
 from countnet.serving import CountModel, load_count_model, parse_request, predict, render_response
-from onnxruntime.quantization import (
-    CalibrationDataReader,
-    QuantFormat,
-    QuantType,
-    quantize_dynamic,
-    quantize_static,
-)
+from onnxruntime.quantization import QuantType, quantize_dynamic
 from onnxruntime.quantization.shape_inference import quant_pre_process
 from PIL import Image
 from results import machine_description, write_section
@@ -96,45 +91,17 @@ def capstone_serving_path() -> Answer:
     return answer
 
 
-class _CalibrationImages(CalibrationDataReader):
-    """Feeds training images to ONNX Runtime's static quantization calibrator."""
-
-    def __init__(self, paths: list[Path], config: ModelConfig) -> None:
-        self.batches = iter(
-            [
-                {
-                    "image": to_tensor(
-                        prepare_image(Image.open(p), config.preprocessing), config.preprocessing
-                    )
-                    .unsqueeze(0)
-                    .numpy()
-                }
-                for p in paths
-            ]
-        )
-
-    def get_next(self) -> dict | None:
-        return next(self.batches, None)
-
-
-def quantized_models(
-    model_dir: Path, config: ModelConfig, calibration: list[Path], out: Path
-) -> dict[str, Path]:
-    """int8 ONNX variants: dynamic (weights only) and static QDQ calibrated on training images."""
+def int8_models(model_dir: Path, config: ModelConfig, calibration: list[Path], out: Path) -> dict[str, Path]:
+    """int8 ONNX: dynamic (weights only, made here), static QDQ (what training shipped, else made here)."""
     out.mkdir(parents=True, exist_ok=True)
+    paths = {"dynamic": out / "model.int8-dynamic.onnx", "static": model_dir / INT8_ONNX_FILE}
     prepared = out / "model.pre.onnx"
     quant_pre_process(str(model_dir / ONNX_FILE), str(prepared))
-    paths = {"dynamic": out / "model.int8-dynamic.onnx", "static": out / "model.int8-static.onnx"}
     quantize_dynamic(prepared, paths["dynamic"], weight_type=QuantType.QInt8)
-    quantize_static(
-        prepared,
-        paths["static"],
-        _CalibrationImages(calibration, config),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-    )
+    if not paths["static"].is_file():
+        paths["static"] = out / "model.int8-static.onnx"
+        batches = [load_tensor(path, config.preprocessing).unsqueeze(0).numpy() for path in calibration]
+        quantize_static_int8(model_dir / ONNX_FILE, paths["static"], batches)
     return paths
 
 
@@ -148,25 +115,28 @@ def build_variants(model_dir: Path, calibration: list[Path]) -> dict[str, Answer
     last = last.eval().to(memory_format=torch.channels_last)
     with torch.inference_mode():
         scripted = torch.jit.freeze(torch.jit.trace(network, torch.zeros(1, 3, size, size)))
-    quantized = quantized_models(model_dir, config, calibration, WORK_DIR / "quantized")
+    quantized = int8_models(model_dir, config, calibration, WORK_DIR / "quantized")
+    shipped = load_count_model(model_dir).runtime
+    names = {
+        "onnx": f"lite0 {size} px, ONNX Runtime fp32 (model.onnx)",
+        "onnx-int8": f"lite0 {size} px, ONNX Runtime int8 static QDQ, calibrated on 64 train images",
+        "torch": f"lite0 {size} px, PyTorch eager fp32",
+    }
+    names[shipped] = f"**shipped**: {names[shipped]}"
     variants = {
         "capstone-style: ResNet50 fp32 eager, PIL full decode, 224 px": capstone_serving_path(),
-        f"lite0 {size} px, PyTorch eager fp32": serving_chain(torch_model),
+        names["torch"]: serving_chain(torch_model),
         f"lite0 {size} px, PyTorch eager, channels_last": serving_chain(
             CountModel(config, _TorchLogits(last, channels_last=True), "torch")
         ),
         f"lite0 {size} px, TorchScript (trace + freeze)": serving_chain(
             CountModel(config, _TorchLogits(scripted), "torch")
         ),
-        f"**shipped**: lite0 {size} px, ONNX Runtime fp32 (model.onnx)": serving_chain(
-            load_count_model(model_dir, runtime="onnx")
-        ),
+        names["onnx"]: serving_chain(load_count_model(model_dir, runtime="onnx")),
         f"lite0 {size} px, ONNX Runtime int8 dynamic (weights only)": serving_chain(
             CountModel(config, _OnnxLogits(quantized["dynamic"]), "onnx")
         ),
-        f"lite0 {size} px, ONNX Runtime int8 static QDQ (calibrated, 64 train images)": serving_chain(
-            CountModel(config, _OnnxLogits(quantized["static"]), "onnx")
-        ),
+        names["onnx-int8"]: serving_chain(CountModel(config, _OnnxLogits(quantized["static"]), "onnx-int8")),
     }
     return variants
 

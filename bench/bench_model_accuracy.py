@@ -108,7 +108,7 @@ def majority_class(splits: dict) -> dict:
     return evaluate_predictions(truth, [majority] * len(truth), LABEL_SPACE)
 
 
-@torch.inference_mode()
+@torch.no_grad()  # not inference_mode: the head is trained on these tensors
 def _features(backbone: torch.nn.Module, samples: list, preprocessing) -> tuple[torch.Tensor, torch.Tensor]:
     dataset = BinImageDataset(samples, [s.count for s in samples], preprocessing, augment=False)
     features, targets = [], []

@@ -31,12 +31,14 @@ from countnet.losses import LOSSES
 from countnet.metrics import evaluate_predictions
 from countnet.model import BACKBONES
 from countnet.model_config import ModelConfig, make_model_version
-from countnet.packaging import write_evaluation, write_model_dir
+from countnet.packaging import Int8Inputs, write_evaluation, write_model_dir
+from countnet.quantization import CALIBRATION_IMAGES
 from countnet.splits import BALANCE_MODES, stratified_split
 from countnet.training import Hyperparameters, LabelledSamples, Trainer, TrainingResult, assign_classes
 
 logger = logging.getLogger("train")
 DEFAULTS = Hyperparameters()
+INT8_CHECK_IMAGES = 1000  # validation images the int8 model is checked on
 
 
 def _hyperparameter_default(name: str, fallback: Any) -> Any:
@@ -98,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_true_or_false,
         default=True,
         help="also write model.onnx for faster CPU serving (true|false)",
+    )
+    data.add_argument(
+        "--int8",
+        type=_true_or_false,
+        default=True,
+        help="also write model.int8.onnx when it is as accurate on validation as fp32 (true|false)",
     )
 
     def hyperparameter(name: str, kind: type, help_text: str, **extra: Any) -> None:
@@ -222,6 +230,18 @@ def _final_evaluation(
     }
 
 
+def _int8_inputs(labelled: dict[str, LabelledSamples]) -> Int8Inputs:
+    """Training images spread over the set to calibrate int8 ranges; validation images to check it."""
+    train = labelled["train"].samples
+    step = max(1, len(train) // CALIBRATION_IMAGES)
+    validation = labelled["validation"]
+    return Int8Inputs(
+        calibration=[s.path for s in train[::step]][:CALIBRATION_IMAGES],
+        validation=[s.path for s in validation.samples[:INT8_CHECK_IMAGES]],
+        validation_targets=validation.targets[:INT8_CHECK_IMAGES],
+    )
+
+
 def _package(
     args: argparse.Namespace,
     hp: Hyperparameters,
@@ -242,7 +262,12 @@ def _package(
         },
     )
     saved = write_model_dir(
-        Path(args.model_dir), result.model, config, evaluation, with_onnx=args.export_onnx
+        Path(args.model_dir),
+        result.model,
+        config,
+        evaluation,
+        with_onnx=args.export_onnx,
+        int8_inputs=_int8_inputs(labelled) if args.int8 else None,
     )
     if args.output_data_dir:
         write_evaluation(Path(args.output_data_dir), evaluation, f"{version}\n{evaluation['split']} set")

@@ -1,6 +1,7 @@
 """Write the model directory that becomes model.tar.gz, ready for CreateModel without the SDK's repack.
 
-Layout (docs/ARCHITECTURE.md): model.pt, model.onnx (when the export checks out), model_config.json,
+Layout (docs/ARCHITECTURE.md): model.pt, model.onnx (when the export checks out), model.int8.onnx
+(when quantization keeps the accuracy), model_config.json,
 evaluation.json, confusion_matrix.png, and code/ with inference.py, a copy of countnet and a
 requirements.txt naming only what the PyTorch inference container lacks, pinned to the versions
 training used.
@@ -11,10 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -22,12 +26,15 @@ from countnet.model import TIMM_BACKBONES
 from countnet.model_config import (
     CONFUSION_MATRIX_FILE,
     EVALUATION_FILE,
+    INT8_ONNX_FILE,
     ONNX_FILE,
     WEIGHTS_FILE,
     ModelConfig,
 )
 from countnet.onnx_export import export_onnx
 from countnet.plots import plot_confusion_matrix
+from countnet.preprocessing import Preprocessing, load_tensor
+from countnet.quantization import CALIBRATION_IMAGES, export_int8
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +44,9 @@ INFERENCE_SCRIPT = PACKAGE_DIR.parent / "inference.py"
 
 def serving_requirements(backbone: str, runtime: str) -> list[str]:
     """Pins for code/requirements.txt: timm for timm backbones, onnxruntime for ONNX serving."""
-    needed = (["timm"] if backbone in TIMM_BACKBONES else []) + (["onnxruntime"] if runtime == "onnx" else [])
+    needed = (["timm"] if backbone in TIMM_BACKBONES else []) + (
+        ["onnxruntime"] if runtime.startswith("onnx") else []
+    )
     return [f"{name}=={metadata.version(name)}" for name in needed]
 
 
@@ -60,6 +69,39 @@ def write_evaluation(directory: Path, evaluation: dict[str, Any], title: str) ->
     )
 
 
+@dataclass(frozen=True)
+class Int8Inputs:
+    """Images for int8 quantization: training images to calibrate on, labelled validation images to check."""
+
+    calibration: Sequence[Path]
+    validation: Sequence[Path]
+    validation_targets: Sequence[int]
+
+
+def _batches(paths: Sequence[Path], preprocessing: Preprocessing) -> list[np.ndarray]:
+    return [load_tensor(Path(path), preprocessing).unsqueeze(0).numpy() for path in paths]
+
+
+def _quantize(model_dir: Path, preprocessing: Preprocessing, inputs: Int8Inputs) -> dict[str, Any]:
+    check = export_int8(
+        model_dir / ONNX_FILE,
+        model_dir / INT8_ONNX_FILE,
+        _batches(inputs.calibration[:CALIBRATION_IMAGES], preprocessing),
+        _batches(inputs.validation, preprocessing),
+        inputs.validation_targets,
+    )
+    if check is None:
+        return {"int8": "quantization failed"}
+    return {
+        "int8": {
+            "shipped": check.acceptable,
+            "validation_accuracy": check.int8_accuracy,
+            "fp32_validation_accuracy": check.fp32_accuracy,
+            "images": check.images,
+        }
+    }
+
+
 def write_model_dir(
     model_dir: Path,
     model: nn.Module,
@@ -67,22 +109,28 @@ def write_model_dir(
     evaluation: dict[str, Any],
     *,
     with_onnx: bool = True,
+    int8_inputs: Int8Inputs | None = None,
 ) -> ModelConfig:
-    """Write everything serving needs; returns the config as saved (its runtime says ONNX or PyTorch)."""
+    """Write everything serving needs; returns the config as saved (runtime: int8 ONNX, ONNX or PyTorch)."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     model = model.eval().to("cpu")
     torch.save(model.state_dict(), model_dir / WEIGHTS_FILE)
+    (model_dir / INT8_ONNX_FILE).unlink(missing_ok=True)
     exported = with_onnx and export_onnx(model, config.preprocessing.image_size, model_dir / ONNX_FILE)
     if not exported:
         (model_dir / ONNX_FILE).unlink(missing_ok=True)
+    training = dict(config.training)
+    if exported and int8_inputs is not None and int8_inputs.validation:
+        training.update(_quantize(model_dir, config.preprocessing, int8_inputs))
+    runtime = "onnx-int8" if (model_dir / INT8_ONNX_FILE).is_file() else "onnx" if exported else "torch"
     saved = ModelConfig(
         backbone=config.backbone,
         label_space=config.label_space,
         preprocessing=config.preprocessing,
         model_version=config.model_version,
-        runtime="onnx" if exported else "torch",
-        training=config.training,
+        runtime=runtime,
+        training=training,
     )
     saved.write(model_dir)
     split = evaluation.get("split", "validation")

@@ -1,9 +1,10 @@
 """Serving logic behind inference.py: load a model directory, read a request, predict, write the JSON answer.
 
-The model runs on ONNX Runtime when the directory holds `model.onnx` and onnxruntime is installed,
-otherwise on PyTorch (same weights, same answers). Images are prepared by `countnet.preprocessing`,
-exactly as in training. Every problem with a request raises a `countnet.errors` exception that the
-container answers with a 4xx status and a message, and the process stays up.
+The model runs on ONNX Runtime when the directory holds an ONNX model and onnxruntime is installed
+(the int8 model when training shipped one), otherwise on PyTorch (same weights). Images are prepared
+by `countnet.preprocessing`, exactly as in training. Every problem with a request raises a
+`countnet.errors` exception that the container answers with a 4xx status and a message, and the
+process stays up.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from countnet.errors import (
     PayloadTooLargeError,
     UnsupportedContentTypeError,
 )
-from countnet.model_config import ONNX_FILE, WEIGHTS_FILE, ModelConfig
+from countnet.model_config import INT8_ONNX_FILE, ONNX_FILE, RUNTIMES, WEIGHTS_FILE, ModelConfig
 from countnet.preprocessing import (
     DEFAULT_MAX_PIXELS,
     ImageTooLargeError,
@@ -91,27 +92,48 @@ class CountModel:
         return exponentials / exponentials.sum(axis=1, keepdims=True)
 
 
+_RUNTIME_FILES = {"onnx-int8": INT8_ONNX_FILE, "onnx": ONNX_FILE, "torch": WEIGHTS_FILE}
+
+
+def _runtimes_to_try(model_dir: Path, config: ModelConfig, runtime: str) -> list[str]:
+    """`auto`: the saved runtime, then the slower ones whose files exist (int8 ONNX > ONNX > PyTorch)."""
+    if runtime != "auto":
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be auto or one of {RUNTIMES}, got {runtime!r}")
+        if not (model_dir / _RUNTIME_FILES[runtime]).is_file():
+            raise FileNotFoundError(
+                f"{model_dir / _RUNTIME_FILES[runtime]} not found; choose another runtime"
+            )
+        return [runtime]
+    ordered = RUNTIMES[RUNTIMES.index(config.runtime) :]
+    return [name for name in ordered if (model_dir / _RUNTIME_FILES[name]).is_file()]
+
+
 def load_count_model(model_dir: str | Path, runtime: str = "auto") -> CountModel:
-    """Load a model directory written by train.py; `runtime` is auto, onnx or torch."""
+    """Load a model directory written by train.py; `runtime` is auto, onnx-int8, onnx or torch."""
     model_dir = Path(model_dir)
     config = ModelConfig.read(model_dir)
     threads = int(os.environ[THREADS_ENV]) if os.environ.get(THREADS_ENV) else None
-    onnx_path = model_dir / ONNX_FILE
-    if runtime in ("auto", "onnx") and onnx_path.is_file():
-        try:
-            runner: _OnnxRunner | _TorchRunner = _OnnxRunner(onnx_path, threads)
-            chosen = "onnx"
-        except ImportError:
-            if runtime == "onnx":
-                raise
-            logger.warning("onnxruntime is not installed: serving %s with PyTorch", model_dir)
-            runner, chosen = _TorchRunner(model_dir, config, threads), "torch"
-    elif runtime == "onnx":
-        raise FileNotFoundError(f"{onnx_path} not found; serve with runtime 'torch' or re-export the model")
-    else:
-        runner, chosen = _TorchRunner(model_dir, config, threads), "torch"
-    logger.info("loaded %s (%s, runtime %s)", config.model_version, config.backbone, chosen)
-    return CountModel(config=config, runner=runner, runtime=chosen)
+    for name in _runtimes_to_try(model_dir, config, runtime):
+        runner = _open_runner(model_dir, config, name, threads, fall_back=runtime == "auto")
+        if runner is not None:
+            logger.info("loaded %s (%s, runtime %s)", config.model_version, config.backbone, name)
+            return CountModel(config=config, runner=runner, runtime=name)
+    raise FileNotFoundError(f"{model_dir} holds no model this machine can serve ({WEIGHTS_FILE} or ONNX)")
+
+
+def _open_runner(
+    model_dir: Path, config: ModelConfig, name: str, threads: int | None, fall_back: bool
+) -> _OnnxRunner | _TorchRunner | None:
+    if name == "torch":
+        return _TorchRunner(model_dir, config, threads)
+    try:
+        return _OnnxRunner(model_dir / _RUNTIME_FILES[name], threads)
+    except ImportError:
+        if not fall_back:
+            raise
+        logger.warning("onnxruntime is not installed: serving %s without ONNX Runtime", model_dir)
+        return None
 
 
 def _media_type(content_type: str | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -173,3 +174,19 @@ def test_only_json_responses_are_offered(inference: ModuleType, served_model: ob
 def test_a_directory_without_a_model_says_so(inference: ModuleType, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"model_config\.json not found"):
         inference.model_fn(str(tmp_path))
+
+
+def test_auto_runtime_falls_back_to_what_the_directory_holds(
+    packaged_model_dir: Path, tmp_path: Path
+) -> None:
+    # given a config that asks for int8 ONNX while only fp32 ONNX and the PyTorch weights are there
+    model_dir = tmp_path / "model"
+    shutil.copytree(packaged_model_dir, model_dir)
+    config = json.loads((model_dir / "model_config.json").read_text())
+    (model_dir / "model_config.json").write_text(json.dumps({**config, "runtime": "onnx-int8"}))
+    # then
+    assert load_count_model(model_dir).runtime == "onnx"
+    (model_dir / "model.onnx").unlink()
+    assert load_count_model(model_dir).runtime == "torch"
+    with pytest.raises(FileNotFoundError, match=r"model\.int8\.onnx not found"):
+        load_count_model(model_dir, runtime="onnx-int8")

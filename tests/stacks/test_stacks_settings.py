@@ -25,7 +25,7 @@ def test_committed_cdk_json_gives_the_documented_defaults() -> None:
     assert settings.model_package_arn is None
     assert settings.counting.max_receive_count == 5
     assert settings.counting.confidence_threshold == 0.5
-    assert settings.counting.max_image_bytes == 10 * 1024 * 1024
+    assert settings.counting.max_image_bytes == 4_000_000  # below the serverless endpoint payload limit
     assert settings.counting.visibility_timeout_seconds == 6 * settings.counting.lambda_timeout_seconds
     assert settings.endpoint.mode == "serverless"
     assert settings.training.instance_type == "ml.g5.xlarge"
