@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from countnet.synthetic import write_synthetic_dataset
 
-from binventory.local.demo import train_demo_model
+from binventory.local.demo import DEMO_TRAIN_PER_CLASS, train_demo_model
 from binventory.local.pipeline import LocalPipeline
 
 
@@ -22,8 +22,8 @@ def synthetic_eval_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo model, trained briefly by model_code/train.py exactly as `make demo` trains it."""
     root = tmp_path_factory.mktemp("demo-model")
-    train_dir = write_synthetic_dataset(root / "train", per_class=40, max_count=5, seed=1)
-    return train_demo_model(train_dir, root / "model", root / "output", extra_flags=("--epochs", "4"))
+    train_dir = write_synthetic_dataset(root / "train", per_class=DEMO_TRAIN_PER_CLASS, max_count=5, seed=1)
+    return train_demo_model(train_dir, root / "model", root / "output")
 
 
 @pytest.fixture
