@@ -150,9 +150,10 @@ def main() -> None:
     data_dir = str(write_split_dirs(subset, WORK_DIR / "memory-split")["train"])
     image = str(splits["test"][0].path)
     model_dir = str(args.model_dir)
-    size = json.loads((args.model_dir / "model_config.json").read_text())["image_size"]
+    config = json.loads((args.model_dir / "model_config.json").read_text())
+    size, shipped = config["image_size"], config["runtime"]
     rows = [
-        ("Python + torch, torchvision, onnxruntime imported (floor of every row)", run_case("imports")),
+        ("Python with torch, torchvision and onnxruntime imported, nothing else", run_case("imports")),
         (
             f"training: train.py, lite0, {size} px, batch 32 (shipped recipe)",
             run_case("train", str(size), data_dir),
@@ -163,7 +164,11 @@ def main() -> None:
             run_case("capstone-train", data_dir),
         ),
         (
-            f"serving: lite0 {size} px, ONNX Runtime (shipped), after 20 requests",
+            f"serving: lite0 {size} px, as shipped ({shipped}), after 20 requests",
+            run_case("serve", model_dir, "auto", image),
+        ),
+        (
+            f"serving: lite0 {size} px, ONNX Runtime fp32, after 20 requests",
             run_case("serve", model_dir, "onnx", image),
         ),
         (
@@ -177,7 +182,7 @@ def main() -> None:
     ]
     sizes = {
         name: (args.model_dir / name).stat().st_size / 2**20
-        for name in ("model.pt", "model.onnx")
+        for name in ("model.pt", "model.onnx", "model.int8.onnx")
         if (args.model_dir / name).is_file()
     }
     lines = [

