@@ -224,20 +224,23 @@ def write_confusion_matrix_png(outcomes: list[Outcome], path: Path) -> Path:
         for o in outcomes
         if o.planned.expected is not None and o.predicted is not None
     ]
-    size = max([max(e, p) for e, p in pairs], default=0) + 1
-    matrix = [[0] * size for _ in range(size)]
+    # The model predicts a few counts, but warehouse bins can expect dozens: expectations beyond the largest
+    # prediction share one last row ("N+"), so the picture stays readable.
+    columns = max([p for _, p in pairs], default=0) + 1
+    rows = columns + 1
+    matrix = [[0] * columns for _ in range(rows)]
     for expected, predicted in pairs:
-        matrix[expected][predicted] += 1
-    figure, axes = plt.subplots(figsize=(1.0 + 0.6 * size, 0.8 + 0.6 * size))
+        matrix[min(expected, columns)][predicted] += 1
+    figure, axes = plt.subplots(figsize=(1.4 + 0.6 * columns, 1.0 + 0.6 * rows))
     axes.imshow(matrix, cmap="Blues")
-    for row in range(size):
-        for column in range(size):
+    for row in range(rows):
+        for column in range(columns):
             if matrix[row][column]:
                 axes.text(column, row, str(matrix[row][column]), ha="center", va="center", fontsize=9)
     axes.set_xlabel("predicted count")
     axes.set_ylabel("expected count")
-    axes.set_xticks(range(size))
-    axes.set_yticks(range(size))
+    axes.set_xticks(range(columns))
+    axes.set_yticks(range(rows), [str(r) for r in range(columns)] + [f"{columns}+"])
     axes.set_title("Predicted vs expected")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
