@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from stacks.settings import Settings
 
 from lambdas.counter import schema
 from stacks import outputs
+from stacks.settings import Settings
 
 NAME_PREFIX = "binventory-local"
 
