@@ -21,13 +21,13 @@ from binventory.local.uploads import UploadPlan, plan_from_dataset
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_SCRIPT = PROJECT_ROOT / "model_code" / "train.py"
-# Small and quick on 2 CPU cores (about two minutes): ImageNet lite0 weights from the offline package,
-# fine-tuned at 64 px, learn the visually obvious synthetic counts well enough to show the pipeline.
+# Small and quick on 2 CPU cores (about a minute): ImageNet lite0 weights from the offline package,
+# fine-tuned at 96 px, learn the visually obvious synthetic counts well enough to show the pipeline.
 DEMO_TRAINING_FLAGS = (
-    *("--backbone", "tf_efficientnet_lite0", "--pretrained", "auto", "--image-size", "64"),
-    *("--epochs", "6", "--batch-size", "32", "--lr", "0.003", "--max-count", "5", "--workers", "0"),
+    *("--backbone", "tf_efficientnet_lite0", "--pretrained", "auto", "--image-size", "96"),
+    *("--epochs", "8", "--batch-size", "32", "--lr", "0.002", "--max-count", "5", "--workers", "0"),
 )
-DEMO_TRAIN_PER_CLASS = 60
+DEMO_TRAIN_PER_CLASS = 80
 DEMO_EVAL_PER_CLASS = 6
 
 
