@@ -37,16 +37,9 @@ def prediction(count: int, confidence: float) -> dict[str, Any]:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "COLUMNS": "220",  # rich tables wide enough that no cell is wrapped
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "BINVENTORY_INVENTORY_TABLE_NAME", "BINVENTORY_BIN_STATE_TABLE_NAME"):
+def aws(fake_aws_credentials: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("COLUMNS", "220")  # rich tables wide enough that no cell is wrapped
+    for name in ("BINVENTORY_INVENTORY_TABLE_NAME", "BINVENTORY_BIN_STATE_TABLE_NAME"):
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
         yield
