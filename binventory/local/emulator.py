@@ -6,8 +6,6 @@ import errno
 import logging
 import socket
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from moto.server import ThreadedMotoServer
 
@@ -71,13 +69,3 @@ class AwsEmulator:
             AWS_REGION=REGION,
         )
         return env
-
-
-@contextmanager
-def running_emulator(port: int = 0) -> Iterator[AwsEmulator]:
-    """Start moto, yield it, and always stop it."""
-    emulator = AwsEmulator(port).start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()

@@ -18,7 +18,6 @@ import json
 import sys
 import tarfile
 import tempfile
-import threading
 import traceback
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -203,7 +202,7 @@ def make_handler(served: ServedModel, endpoint_name: str) -> type[BaseHTTPReques
 
 
 class ModelServer:
-    """The HTTP server in a background thread; `url` is what AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME points at."""
+    """The HTTP server bound to its port; `url` is what AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME points at."""
 
     def __init__(self, model_dir: Path, endpoint_name: str, host: str = "127.0.0.1", port: int = 0) -> None:
         self.served = ServedModel(model_dir)
@@ -215,20 +214,11 @@ class ModelServer:
                 "Pick another port or stop what is using it."
             ) from error
         self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="model-server", daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}"
-
-    def start(self) -> ModelServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def main(argv: list[str] | None = None) -> None:

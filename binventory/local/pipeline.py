@@ -102,10 +102,6 @@ class ModelServerProcess:
         self.port = int(self.url.rsplit(":", 1)[1])
         return self
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
     def stop(self) -> None:
         """Terminate the child (kill if it does not stop within a few seconds)."""
         if self._process is None:
@@ -192,11 +188,8 @@ class LocalPipeline:
         """What a shell needs to reach this pipeline with the aws CLI or `binventory inventory`."""
         assert self.emulator and self.model_server and self.resources
         return {
-            **{k: v for k, v in self.emulator.environment().items() if k.startswith("AWS_ENDPOINT_URL_")},
+            **self.emulator.environment(),
             "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.model_server.url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
             **self.resources.cli_environment(),
         }
 
