@@ -292,11 +292,15 @@ def canned_aws(body: bytes) -> Callable[..., tuple[AWSResponse, dict[str, Any]] 
 def configure_lambda_environment() -> None:
     os.environ.update(
         {
-            schema.LambdaEnv.INVENTORY_TABLE: INVENTORY_TABLE,
-            schema.LambdaEnv.BIN_STATE_TABLE: BIN_STATE_TABLE,
-            schema.LambdaEnv.ENDPOINT_NAME: "bench-endpoint",
-            schema.LambdaEnv.EVENT_BUS_NAME: EVENT_BUS,
-            schema.LambdaEnv.CONFIDENCE_THRESHOLD: "0.5",
+            **schema.counter_environment(
+                inventory_table=INVENTORY_TABLE,
+                bin_state_table=BIN_STATE_TABLE,
+                endpoint_name="bench-endpoint",
+                event_bus_name=EVENT_BUS,
+                confidence_threshold=0.5,
+                max_image_bytes=4_000_000,
+                mismatch_below=None,
+            ),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",

@@ -1,11 +1,14 @@
 """SageMaker training entry point for the bin-count model; also a plain CLI on a laptop.
 
-Every SageMaker variable is only the default of a flag, so both of these work:
-    python model_code/train.py --train ../shared/abid --model-dir /tmp/model --epochs 3
-    (in the training container) python train.py --backbone resnet34 --epochs 30
-With one data channel the images are split (stratified, seeded) into train/validation/test; with a
-validation channel that channel is used as is (and a test channel, when given, for the final figures).
-The model directory is written ready to serve (see countnet.packaging).
+Every SageMaker variable is only the default of a flag, and every hyperparameter's default is the
+shipped recipe (model_code/recipe/recipe.json), so both of these train the same model:
+    python model_code/train.py --train ../shared/abid ../shared/abid-224 \
+        --split-file model_code/recipe/abid_sample_split.csv --model-dir /tmp/model
+    (in the training container) python train.py
+With a split file, listed photos go to its train/validation/test parts and unlisted ones train; with
+a validation channel that channel is used as is; otherwise the data is split (stratified, seeded).
+Validation chooses the epoch, the calibration, the reconciliation threshold and int8 vs fp32; the
+test split is only reported. The model directory is written ready to serve (see countnet.packaging).
 """
 
 from __future__ import annotations
@@ -17,25 +20,32 @@ import logging
 import os
 import shutil
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 from countnet import distributed
 from countnet.checkpoints import default_checkpoint_dir
 from countnet.data import DatasetLayoutError, Sample, count_histogram, discover_dataset
-from countnet.evaluation import predict_loader
+from countnet.fixed_split import SPLIT_NAMES, SplitFileError, read_split
 from countnet.labels import OVER_MAX_POLICIES
-from countnet.loading import BinImageDataset, make_loader
 from countnet.losses import LOSSES
-from countnet.metrics import evaluate_predictions
 from countnet.model import BACKBONES
 from countnet.model_config import CONFUSION_MATRIX_FILE, EVALUATION_FILE, ModelConfig, make_model_version
-from countnet.packaging import Int8Inputs, write_model_dir
+from countnet.packaging import Int8Inputs, finish_model_dir, write_model_dir
 from countnet.quantization import CALIBRATION_IMAGES
+from countnet.served_report import fit_rule, served_logits, split_report
+from countnet.serving import load_count_model
 from countnet.splits import BALANCE_MODES, stratified_split
-from countnet.training import Hyperparameters, LabelledSamples, Trainer, TrainingResult, assign_classes
+from countnet.training import (
+    Hyperparameters,
+    LabelledSamples,
+    Trainer,
+    TrainingResult,
+    assign_classes,
+    parse_bool,
+)
 
 logger = logging.getLogger("train")
 DEFAULTS = Hyperparameters()
@@ -49,21 +59,52 @@ def _hyperparameter_default(name: str, fallback: Any) -> Any:
 
 
 def _true_or_false(value: str) -> bool:
-    if str(value).lower() in ("true", "1", "yes"):
-        return True
-    if str(value).lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+    try:
+        return parse_bool(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+class TrainingInputError(ValueError):
+    """A flag, hyperparameter or data channel that train.py cannot use."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports a bad flag as `ValueError: ...` on stderr: SageMaker's training toolkit copies only lines
+    naming a Python exception class into the job's failure reason (DescribeTrainingJob, the console)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        report_failure(TrainingInputError(message))
+        sys.exit(2)
+
+
+def report_failure(error: BaseException) -> None:
+    """One stderr line `<builtin exception class>: <message>` that the training toolkit surfaces."""
+    builtin = next(kind.__name__ for kind in type(error).__mro__ if kind.__module__ == "builtins")
+    print(f"{builtin}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+
+
+def _paths(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = _Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     env = os.environ.get
     data = parser.add_argument_group("data and output (SageMaker environment variables are the defaults)")
     data.add_argument(
-        "--train", default=env("SM_CHANNEL_TRAIN"), help="dataset folder or labels file (SM_CHANNEL_TRAIN)"
+        "--train",
+        nargs="+",
+        default=env("SM_CHANNEL_TRAIN"),
+        help="one or more dataset folders or labels files, used together (SM_CHANNEL_TRAIN)",
+    )
+    data.add_argument(
+        "--split-file",
+        default=None,
+        help="CSV image_id,split (train/validation/test) assigning listed photos; unlisted ones train",
     )
     data.add_argument(
         "--validation",
@@ -111,9 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def hyperparameter(name: str, kind: type, help_text: str, **extra: Any) -> None:
         attribute = name.replace("-", "_")
-        default = kind(_hyperparameter_default(name, getattr(DEFAULTS, attribute)))
+        parse = _true_or_false if kind is bool else kind
+        default = parse(_hyperparameter_default(name, getattr(DEFAULTS, attribute)))
         parser.add_argument(
-            f"--{name}", type=kind, default=default, help=f"{help_text} (default {default})", **extra
+            f"--{name}", type=parse, default=default, help=f"{help_text} (default {default})", **extra
         )
 
     hyperparameter("backbone", str, "network", choices=BACKBONES)
@@ -139,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
         "class balancing: none, cap (median class size), weighted sampling",
         choices=BALANCE_MODES,
     )
+    hyperparameter("flip-views", bool, "average each photo with its mirror image when evaluating and serving")
+    hyperparameter(
+        "target-catch-rate",
+        float,
+        "share of planted +-1 inventory errors the reconciliation threshold catches on validation",
+    )
     hyperparameter("patience", int, "stop after this many epochs without a better validation accuracy")
     hyperparameter("seed", int, "seed for splits, initialisation and augmentation")
     hyperparameter("workers", int, "DataLoader worker processes; -1 picks for the machine")
@@ -150,8 +198,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         logger.warning("ignoring arguments train.py does not know: %s", " ".join(unknown))
+    args.train = _paths(args.train)
     if not args.train:
         parser.error("no training data: pass --train DIR (or set SM_CHANNEL_TRAIN)")
+    if args.split_file and args.validation:
+        parser.error("--split-file and --validation both name a validation set; pass one of them")
+    if not 0 < args.target_catch_rate < 1:
+        parser.error(f"--target-catch-rate must be between 0 and 1, got {args.target_catch_rate}")
     if (
         not 0 <= args.val_fraction < 1
         or not 0 <= args.test_fraction < 1
@@ -172,8 +225,39 @@ def hyperparameters_from(args: argparse.Namespace) -> Hyperparameters:
     return Hyperparameters(**{name: getattr(args, name) for name in names})
 
 
+def _load_training_sources(paths: list[str]) -> list[Sample]:
+    samples = [sample for path in paths for sample in discover_dataset(Path(path))]
+    seen: dict[str, Path] = {}
+    for sample in samples:
+        if sample.image_id in seen and seen[sample.image_id] != sample.path:
+            logger.warning(
+                "image id %s is in two training sources (%s, %s)",
+                sample.image_id,
+                seen[sample.image_id],
+                sample.path,
+            )
+        seen[sample.image_id] = sample.path
+    return samples
+
+
+def _split_by_file(samples: list[Sample], split_file: Path) -> dict[str, list[Sample]]:
+    """Listed photos go to their split; unlisted ones (other data sources) only train."""
+    assignment = read_split(split_file)
+    splits: dict[str, list[Sample]] = {name: [] for name in SPLIT_NAMES}
+    for sample in samples:
+        splits[assignment.get(sample.image_id, "train")].append(sample)
+    if not splits["validation"]:
+        raise DatasetLayoutError(f"no photo of the training data is in {split_file}'s validation split")
+    return {name: part for name, part in splits.items() if part}
+
+
 def _load_splits(args: argparse.Namespace) -> dict[str, list[Sample]]:
-    samples = discover_dataset(Path(args.train))
+    samples = _load_training_sources(args.train)
+    if args.split_file:
+        splits = _split_by_file(samples, Path(args.split_file))
+        if args.test:
+            splits["test"] = discover_dataset(Path(args.test))
+        return splits
     if args.validation:
         splits = {"train": samples, "validation": discover_dataset(Path(args.validation))}
         if args.test:
@@ -195,53 +279,64 @@ def _load_splits(args: argparse.Namespace) -> dict[str, list[Sample]]:
     return splits
 
 
-def _evaluate_split(model: torch.nn.Module, labelled: LabelledSamples, hp: Hyperparameters) -> dict[str, Any]:
-    dataset = BinImageDataset(labelled.samples, labelled.targets, hp.preprocessing(), augment=False)
-    predictions = predict_loader(
-        model, make_loader(dataset, hp.batch_size * 2, workers=0), torch.device("cpu")
+def _headline_line(name: str, report: dict[str, Any]) -> str:
+    headline, reconciliation = report["counts_1_to_5"], report["reconciliation"]
+    return (
+        f"{name}: counts 1..5 accuracy={headline['accuracy']:.4f} rmse={headline['rmse']:.4f} "
+        f"({headline['samples']} images); reconciliation auroc={reconciliation['auroc']:.3f} "
+        f"caught={reconciliation['caught']:.3f} false_alarms={reconciliation['false_alarms']:.3f} "
+        f"false_alarms_at_80_caught={reconciliation['false_alarms_at_80_caught']:.3f}"
     )
-    return evaluate_predictions(predictions.y_true, predictions.y_pred, hp.label_space())
 
 
-def _final_evaluation(
-    result: TrainingResult, labelled: dict[str, LabelledSamples], hp: Hyperparameters, version: str
-) -> dict[str, Any]:
-    """evaluation.json: the test figures when there is a test split (else validation), plus the rest."""
-    label_space = hp.label_space()
-    evaluations = {
-        "validation": evaluate_predictions(result.validation.y_true, result.validation.y_pred, label_space)
+def _served_evaluation(
+    model_dir: Path,
+    config: ModelConfig,
+    result: TrainingResult,
+    labelled: dict[str, LabelledSamples],
+    target_catch_rate: float,
+) -> tuple[ModelConfig, dict[str, Any]]:
+    """Fit the reconciliation rule on validation through the served runtime, then report every split."""
+    served = load_count_model(model_dir)
+    label_space = config.label_space
+    outputs = {
+        name: served_logits(served, labelled[name].samples, labelled[name].targets)
+        for name in ("validation", "test")
+        if labelled.get(name) and labelled[name].samples
     }
-    if labelled.get("test") and labelled["test"].samples:
-        test = evaluations["test"] = _evaluate_split(result.model, labelled["test"], hp)
-        print(
-            f"test: accuracy={test['accuracy']:.4f} rmse={test['rmse']:.4f} mae={test['mae']:.4f} "
-            f"macro_f1={test['macro_f1']:.4f} ({test['samples']} images)",
-            flush=True,
-        )
+    rule = fit_rule(outputs["validation"], label_space, target_catch_rate)
+    print(
+        f"reconciliation rule (fitted on validation): flag when P(expected) < {rule.mismatch_below:.4f}, "
+        f"temperature {rule.temperature:.3f}",
+        flush=True,
+    )
+    evaluations = {name: split_report(output, rule, label_space) for name, output in outputs.items()}
+    for name, report in evaluations.items():
+        print(_headline_line(name, report), flush=True)
     headline = "test" if "test" in evaluations else "validation"
-    return {
-        **evaluations[headline],
+    evaluation = {
+        **{k: v for k, v in evaluations[headline].items() if k not in ("image_ids", "probabilities")},
         "split": headline,
-        "model_version": version,
+        "model_version": config.model_version,
         "best_epoch": result.best_epoch,
         "training_seconds": round(result.seconds, 1),
         "splits": evaluations,
         "history": result.history,
         "unreadable_images": result.unreadable,
     }
+    return replace(config, reconciliation=rule), evaluation
 
 
 def _int8_inputs(labelled: dict[str, LabelledSamples]) -> Int8Inputs:
-    """Training images spread over the set to calibrate on; test images (else validation) to check."""
+    """Training images spread over the set to calibrate on; validation images to check (never test)."""
     train = labelled["train"].samples
     step = max(1, len(train) // CALIBRATION_IMAGES)
-    check_split = "test" if labelled.get("test") and labelled["test"].samples else "validation"
-    check = labelled[check_split]
+    check = labelled["validation"]
     return Int8Inputs(
         calibration=[s.path for s in train[::step]][:CALIBRATION_IMAGES],
         check_images=[s.path for s in check.samples[:INT8_CHECK_IMAGES]],
         check_targets=check.targets[:INT8_CHECK_IMAGES],
-        check_split=check_split,
+        check_split="validation",
     )
 
 
@@ -252,12 +347,13 @@ def _package(
     labelled: dict[str, LabelledSamples],
 ) -> None:
     version = make_model_version(hp.backbone)
-    evaluation = _final_evaluation(result, labelled, hp, version)
+    model_dir = Path(args.model_dir)
     config = ModelConfig(
         backbone=hp.backbone,
         label_space=hp.label_space(),
         preprocessing=hp.preprocessing(),
         model_version=version,
+        flip_views=hp.flip_views,
         training={
             "hyperparameters": asdict(hp),
             "weights": result.weights_source,
@@ -265,19 +361,20 @@ def _package(
         },
     )
     saved = write_model_dir(
-        Path(args.model_dir),
+        model_dir,
         result.model,
         config,
-        evaluation,
         with_onnx=args.export_onnx,
         int8_inputs=_int8_inputs(labelled) if args.int8 else None,
     )
+    saved, evaluation = _served_evaluation(model_dir, saved, result, labelled, hp.target_catch_rate)
+    finish_model_dir(model_dir, saved, evaluation)
     if args.output_data_dir:  # the job's output.tar.gz gets the same report as the model
         output_dir = Path(args.output_data_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         for name in (EVALUATION_FILE, CONFUSION_MATRIX_FILE):
-            shutil.copy2(Path(args.model_dir) / name, output_dir / name)
-    print(f"model {version} written to {args.model_dir} (serving runtime {saved.runtime})", flush=True)
+            shutil.copy2(model_dir / name, output_dir / name)
+    print(f"model {version} written to {model_dir} (serving runtime {saved.runtime})", flush=True)
 
 
 def configure_logging() -> None:
@@ -324,8 +421,8 @@ def main(argv: list[str] | None = None) -> int:
             distributed.spawn_per_gpu(args.num_gpus, functools.partial(run, args))
         else:
             run(args)
-    except (DatasetLayoutError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
+    except (DatasetLayoutError, SplitFileError, FileNotFoundError) as error:
+        report_failure(error)
         return 2
     return 0
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
 class SettingsError(ValueError):
@@ -89,6 +87,13 @@ class Section:
             raise SettingsError(f"{self.key(name)}: got {value!r}; expected {expected}.")
         return float(value)
 
+    def optional_number(self, name: str, low: float, high: float) -> float | None:
+        """A number in range, or null for "not set" (the key must still be present, as a reminder)."""
+        if name in self.values and self.values[name] is None:
+            self._read.add(name)
+            return None
+        return self.number(name, low, high)
+
     def reject_unknown(self) -> None:
         """Fail on keys nobody reads: a typo would otherwise be silently ignored."""
         unknown = sorted(set(self.values) - self._read)
@@ -99,7 +104,7 @@ class Section:
             )
 
 
-def read_section(section: Section, build: Callable[[Section], T]) -> T:
+def read_section[T](section: Section, build: Callable[[Section], T]) -> T:
     """Build a settings object from `section`, then reject keys the builder did not read."""
     value = build(section)
     section.reject_unknown()

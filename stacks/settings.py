@@ -210,6 +210,7 @@ class CountingSettings:
     """The ingest queue and the counting Lambda."""
 
     confidence_threshold: float
+    mismatch_below: float | None  # None: each model's own calibrated threshold
     max_image_bytes: int
     batch_size: int
     max_batching_window_seconds: int
@@ -388,6 +389,7 @@ def _endpoint(section: Section) -> EndpointSettings:
 def _counting(section: Section) -> CountingSettings:
     settings = CountingSettings(
         confidence_threshold=section.number("confidence_threshold", 0.0, 1.0),
+        mismatch_below=section.optional_number("mismatch_below", 0.0, 1.0),
         max_image_bytes=section.integer("max_image_bytes", 1, 100 * 1024 * 1024),
         batch_size=section.integer("batch_size", 1, 10_000),
         max_batching_window_seconds=section.integer("max_batching_window_seconds", 0, 300),

@@ -51,15 +51,16 @@ class LocalResources:
     def lambda_environment(self, settings: Settings) -> dict[str, str]:
         """The counting Lambda's environment, as the counting stack sets it."""
         return {
-            schema.LambdaEnv.INVENTORY_TABLE: self.inventory_table,
-            schema.LambdaEnv.BIN_STATE_TABLE: self.bin_state_table,
-            schema.LambdaEnv.ENDPOINT_NAME: self.endpoint_name,
-            schema.LambdaEnv.EVENT_BUS_NAME: self.event_bus_name,
-            schema.LambdaEnv.CONFIDENCE_THRESHOLD: str(settings.counting.confidence_threshold),
-            schema.LambdaEnv.MAX_IMAGE_BYTES: str(settings.counting.max_image_bytes),
-            "POWERTOOLS_SERVICE_NAME": "binventory-counter",
-            "POWERTOOLS_METRICS_NAMESPACE": "Binventory",
-            "POWERTOOLS_TRACE_DISABLED": "true",
+            **schema.counter_environment(
+                inventory_table=self.inventory_table,
+                bin_state_table=self.bin_state_table,
+                endpoint_name=self.endpoint_name,
+                event_bus_name=self.event_bus_name,
+                confidence_threshold=settings.counting.confidence_threshold,
+                max_image_bytes=settings.counting.max_image_bytes,
+                mismatch_below=settings.counting.mismatch_below,
+            ),
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon on this machine
         }
 
 

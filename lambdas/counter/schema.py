@@ -76,6 +76,7 @@ EVENT_DETAIL_TYPES = {
 
 # --- Metrics (CloudWatch embedded metric format, written by the counting Lambda) ----------
 METRICS_NAMESPACE = "Binventory"
+SERVICE_NAME = "binventory-counter"  # Powertools' service name: logs, traces and metrics
 
 
 class CounterMetric:
@@ -100,7 +101,34 @@ class LambdaEnv:
     ENDPOINT_NAME = "ENDPOINT_NAME"
     EVENT_BUS_NAME = "EVENT_BUS_NAME"
     CONFIDENCE_THRESHOLD = "CONFIDENCE_THRESHOLD"
+    MISMATCH_BELOW = "MISMATCH_BELOW"  # optional: overrides the model's calibrated threshold
     MAX_IMAGE_BYTES = "MAX_IMAGE_BYTES"
+
+
+def counter_environment(
+    *,
+    inventory_table: str,
+    bin_state_table: str,
+    endpoint_name: str,
+    event_bus_name: str,
+    confidence_threshold: float,
+    max_image_bytes: int,
+    mismatch_below: float | None,
+) -> dict[str, str]:
+    """The counting Lambda's environment: what the stack deploys and what local runs and tests use."""
+    environment = {
+        LambdaEnv.INVENTORY_TABLE: inventory_table,
+        LambdaEnv.BIN_STATE_TABLE: bin_state_table,
+        LambdaEnv.ENDPOINT_NAME: endpoint_name,
+        LambdaEnv.EVENT_BUS_NAME: event_bus_name,
+        LambdaEnv.CONFIDENCE_THRESHOLD: str(confidence_threshold),
+        LambdaEnv.MAX_IMAGE_BYTES: str(max_image_bytes),
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+    }
+    if mismatch_below is not None:
+        environment[LambdaEnv.MISMATCH_BELOW] = str(mismatch_below)
+    return environment
 
 
 def inventory_table_definition() -> dict[str, Any]:

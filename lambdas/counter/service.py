@@ -135,7 +135,12 @@ class ImageCounter:
             prediction = self.endpoint.predict(stored.data, content_type)
         except ImageRejected as rejected:
             return InventoryRecord.invalid_image(image, rejected.reason, self._now())
-        reconciliation = reconcile(prediction, expected.quantity, self.settings.confidence_threshold)
+        reconciliation = reconcile(
+            prediction,
+            expected.quantity,
+            self.settings.confidence_threshold,
+            mismatch_below=self.settings.mismatch_below,
+        )
         return InventoryRecord.counted(image, reconciliation, expected, self._now())
 
     def _expected_lookups(

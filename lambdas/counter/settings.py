@@ -27,6 +27,7 @@ class CounterSettings:
     event_bus_name: str
     confidence_threshold: float
     max_image_bytes: int
+    mismatch_below: float | None = None  # None: each model's own calibrated threshold
 
 
 def load_settings(environ: Mapping[str, str]) -> CounterSettings:
@@ -39,7 +40,7 @@ def load_settings(environ: Mapping[str, str]) -> CounterSettings:
             problems.append(f"{name} is not set (the counting stack sets it; set it to run the handler)")
         return value
 
-    def fraction(name: str, default: float) -> float:
+    def fraction(name: str, default: float | None) -> float | None:
         raw = environ.get(name, "").strip()
         if not raw:
             return default
@@ -68,6 +69,7 @@ def load_settings(environ: Mapping[str, str]) -> CounterSettings:
         event_bus_name=required(LambdaEnv.EVENT_BUS_NAME),
         confidence_threshold=fraction(LambdaEnv.CONFIDENCE_THRESHOLD, DEFAULT_CONFIDENCE_THRESHOLD),
         max_image_bytes=positive_int(LambdaEnv.MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_BYTES),
+        mismatch_below=fraction(LambdaEnv.MISMATCH_BELOW, None),
     )
     if problems:
         raise SettingsError("Invalid counting Lambda configuration: " + "; ".join(problems))

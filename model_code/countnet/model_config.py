@@ -10,6 +10,7 @@ from typing import Any
 
 from countnet.labels import LabelSpace
 from countnet.preprocessing import Preprocessing
+from countnet.verification import ReconciliationRule
 
 CONFIG_FILE = "model_config.json"
 WEIGHTS_FILE = "model.pt"
@@ -34,6 +35,8 @@ class ModelConfig:
     preprocessing: Preprocessing
     model_version: str
     runtime: str = "torch"
+    flip_views: bool = False
+    reconciliation: ReconciliationRule | None = None
     training: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -50,6 +53,8 @@ class ModelConfig:
             "over_max": self.label_space.over_max,
             **self.preprocessing.to_dict(),
             "runtime": self.runtime,
+            "flip_views": self.flip_views,
+            "reconciliation": self.reconciliation.to_dict() if self.reconciliation else None,
             "training": self.training,
         }
 
@@ -71,6 +76,12 @@ class ModelConfig:
             preprocessing=Preprocessing.from_dict(values),
             model_version=values["model_version"],
             runtime=values.get("runtime", "torch"),
+            flip_views=bool(values.get("flip_views", False)),
+            reconciliation=(
+                ReconciliationRule.from_dict(values["reconciliation"])
+                if values.get("reconciliation")
+                else None
+            ),
             training=values.get("training", {}),
         )
 

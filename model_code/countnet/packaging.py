@@ -13,7 +13,7 @@ import json
 import logging
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -73,8 +73,8 @@ def write_evaluation(directory: Path, evaluation: dict[str, Any], title: str) ->
 class Int8Inputs:
     """Images for int8 quantization: training images to calibrate on, labelled held-out images to check.
 
-    Check on a split not used to pick the best epoch (the test split when there is one): the fp32
-    model's accuracy on its selection split is flattering, so any changed model looks worse there.
+    Checked on validation: the choice between int8 and fp32 is a selection like any other, so the test
+    split never takes part in it.
     """
 
     calibration: Sequence[Path]
@@ -110,12 +110,14 @@ def write_model_dir(
     model_dir: Path,
     model: nn.Module,
     config: ModelConfig,
-    evaluation: dict[str, Any],
     *,
     with_onnx: bool = True,
     int8_inputs: Int8Inputs | None = None,
 ) -> ModelConfig:
-    """Write everything serving needs; returns the config as saved (runtime: int8 ONNX, ONNX or PyTorch)."""
+    """Write everything serving needs; returns the config as saved (runtime: int8 ONNX, ONNX or PyTorch).
+
+    The reconciliation rule and the evaluation come after, from the model as served (`finish_model_dir`).
+    """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     model = model.eval().to("cpu")
@@ -128,20 +130,18 @@ def write_model_dir(
     if exported and int8_inputs is not None and int8_inputs.check_images:
         training["int8"] = _quantize(model_dir, config.preprocessing, int8_inputs)
     runtime = "onnx-int8" if (model_dir / INT8_ONNX_FILE).is_file() else "onnx" if exported else "torch"
-    saved = ModelConfig(
-        backbone=config.backbone,
-        label_space=config.label_space,
-        preprocessing=config.preprocessing,
-        model_version=config.model_version,
-        runtime=runtime,
-        training=training,
-    )
+    saved = replace(config, runtime=runtime, training=training)
     saved.write(model_dir)
-    evaluation = {**evaluation, "serving_runtime": runtime, "int8": training.get("int8")}
+    copy_serving_code(model_dir / "code", serving_requirements(config.backbone, saved.runtime))
+    logger.info("model directory %s written (runtime %s)", model_dir, saved.runtime)
+    return saved
+
+
+def finish_model_dir(model_dir: Path, config: ModelConfig, evaluation: dict[str, Any]) -> None:
+    """Save the config with its reconciliation rule, evaluation.json and the confusion-matrix PNG."""
+    config.write(model_dir)
+    evaluation = {**evaluation, "serving_runtime": config.runtime, "int8": config.training.get("int8")}
     split = evaluation.get("split", "validation")
     write_evaluation(
         model_dir, evaluation, f"{config.model_version}\n{split} set, {evaluation['samples']} images"
     )
-    copy_serving_code(model_dir / "code", serving_requirements(config.backbone, saved.runtime))
-    logger.info("model directory %s written (runtime %s)", model_dir, saved.runtime)
-    return saved

@@ -3,13 +3,12 @@
 Decoding asks libjpeg for a reduced-size decode (PIL draft mode) when the photo is much larger than
 the model input, which makes big JPEGs several times cheaper to read; the image is then squashed to a
 square `image_size` with the backbone's interpolation and normalised with its mean/std.
-Training adds augmentation between resizing and normalising (see `train_augmentation`).
+Training augments the resized uint8 batch before normalising it (see `countnet.augmentation`).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -103,46 +102,24 @@ def prepare_image(image: Image.Image, preprocessing: Preprocessing) -> Image.Ima
     return image.resize((size, size), INTERPOLATIONS[preprocessing.interpolation])
 
 
+def to_uint8_tensor(image: Image.Image) -> torch.Tensor:
+    """A prepared RGB image as a uint8 CHW tensor: the form datasets hold and DataLoaders carry."""
+    return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+def normalize(images: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor:
+    """uint8 (or float 0..255) CHW / NCHW pixels -> the model's normalised float input, on their device."""
+    shape = (3, 1, 1) if images.dim() == 3 else (1, 3, 1, 1)
+    mean = torch.tensor(preprocessing.mean, device=images.device).view(shape) * 255.0
+    std = torch.tensor(preprocessing.std, device=images.device).view(shape) * 255.0
+    return (images.float() - mean) / std
+
+
 def to_tensor(image: Image.Image, preprocessing: Preprocessing) -> torch.Tensor:
     """A resized RGB image as a normalised float CHW tensor."""
-    pixels = torch.from_numpy(np.asarray(image, dtype=np.float32)).permute(2, 0, 1)
-    mean = torch.tensor(preprocessing.mean).view(3, 1, 1) * 255.0
-    std = torch.tensor(preprocessing.std).view(3, 1, 1) * 255.0
-    return (pixels - mean) / std
+    return normalize(to_uint8_tensor(image), preprocessing)
 
 
 def load_tensor(source: bytes | Path, preprocessing: Preprocessing) -> torch.Tensor:
     """Bytes or a file path to the model input tensor: what evaluation and serving both use."""
     return to_tensor(prepare_image(open_image(source), preprocessing), preprocessing)
-
-
-def train_augmentation() -> Callable[[Image.Image], Image.Image]:
-    """Augmentation that keeps the item count true for bin photos.
-
-    Bins are shot from the front through a net and tape, so a horizontal flip, small shifts and
-    lighting changes give new but plausible photos. Random crops are left out on purpose: a crop can
-    cut an item out of the frame and silently make the label wrong. No vertical flips either: bins
-    are never upside down.
-    """
-    from torchvision.transforms import v2
-
-    return v2.Compose(
-        [
-            v2.RandomHorizontalFlip(),
-            v2.RandomAffine(degrees=3, translate=(0.03, 0.03), scale=(0.92, 1.0)),
-            v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.2, hue=0.02),
-        ]
-    )
-
-
-class ImageToTensor:
-    """Prepared image -> normalised tensor, augmented for training (a class: DataLoader workers pickle it)."""
-
-    def __init__(self, preprocessing: Preprocessing, augment: bool) -> None:
-        self.preprocessing = preprocessing
-        self.augment = train_augmentation() if augment else None
-
-    def __call__(self, image: Image.Image) -> torch.Tensor:
-        if self.augment is not None:
-            image = self.augment(image)
-        return to_tensor(image, self.preprocessing)

@@ -90,8 +90,19 @@ class CountModel:
     runner: OnnxRunner | _TorchRunner
     runtime: str
 
+    def logits(self, batch: torch.Tensor) -> np.ndarray:
+        """Uncalibrated logits; with flip views, each photo's averaged with its mirror image's, exactly as
+        validation computed them when the model was chosen."""
+        if not self.config.flip_views:
+            return self.runner.logits(batch).astype(np.float64)
+        both = self.runner.logits(torch.cat([batch, batch.flip(-1)])).astype(np.float64)
+        return (both[: len(batch)] + both[len(batch) :]) / 2
+
     def probabilities(self, batch: torch.Tensor) -> np.ndarray:
-        logits = self.runner.logits(batch).astype(np.float64)
+        """Class probabilities, temperature-scaled when the model carries a calibrated rule."""
+        logits = self.logits(batch)
+        if self.config.reconciliation is not None:
+            logits = logits / self.config.reconciliation.temperature
         logits -= logits.max(axis=1, keepdims=True)
         exponentials = np.exp(logits)
         return exponentials / exponentials.sum(axis=1, keepdims=True)
@@ -221,6 +232,7 @@ def predict(image: Image.Image, model: CountModel) -> dict[str, Any]:
             label: round(float(p), 6) for label, p in zip(label_space.labels, probabilities, strict=True)
         },
         "model_version": model.config.model_version,
+        "reconciliation_rule": rule.to_dict() if (rule := model.config.reconciliation) else None,
     }
 
 

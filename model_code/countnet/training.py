@@ -26,6 +26,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler, WeightedRandomSampler
 
+from countnet.augmentation import augment_batch
 from countnet.checkpoints import load_checkpoint, save_checkpoint
 from countnet.data import DatasetLayoutError, Sample
 from countnet.distributed import DistributedContext
@@ -36,33 +37,56 @@ from countnet.losses import make_loss
 from countnet.metric_lines import format_metric_line
 from countnet.metrics import evaluate_predictions
 from countnet.model import build_model, default_preprocessing
-from countnet.preprocessing import Preprocessing
+from countnet.preprocessing import Preprocessing, normalize
 from countnet.progress import BatchProgress
+from countnet.recipe import load_recipe
 from countnet.splits import cap_per_class, inverse_frequency_weights
 
 logger = logging.getLogger(__name__)
+# Decoded uint8 training images are kept in memory up to this size (the ABID sample at 224 px: 1.5 GB).
+IN_MEMORY_LIMIT_BYTES = 6 * 2**30
+
+
+_RECIPE = load_recipe().hyperparameters
+
+
+def _recipe_default(name: str, kind: type) -> Any:
+    """The recipe's value for train.py flag `name`, typed as the field is (booleans are "true"/"false")."""
+    value = _RECIPE[name]
+    return parse_bool(value) if kind is bool else kind(value)
+
+
+def parse_bool(value: object) -> bool:
+    text = str(value).lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
 
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    """The tunable settings; names match train.py's flags (with `_` for `-`)."""
+    """The tunable settings; names match train.py's flags (`_` for `-`); defaults come from the recipe."""
 
-    backbone: str = "tf_efficientnet_lite0"
-    pretrained: str = "auto"
-    epochs: int = 15
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.1
-    loss: str = "ce"
-    image_size: int = 224
-    max_count: int = 5
-    over_max: str = "exclude"
-    balance: str = "none"
-    patience: int = 5
-    seed: int = 0
-    workers: int = -1
+    backbone: str = _recipe_default("backbone", str)
+    pretrained: str = _recipe_default("pretrained", str)
+    epochs: int = _recipe_default("epochs", int)
+    batch_size: int = _recipe_default("batch-size", int)
+    lr: float = _recipe_default("lr", float)
+    weight_decay: float = _recipe_default("weight-decay", float)
+    warmup_epochs: float = _recipe_default("warmup-epochs", float)
+    label_smoothing: float = _recipe_default("label-smoothing", float)
+    loss: str = _recipe_default("loss", str)
+    image_size: int = _recipe_default("image-size", int)
+    max_count: int = _recipe_default("max-count", int)
+    over_max: str = _recipe_default("over-max", str)
+    balance: str = _recipe_default("balance", str)
+    flip_views: bool = _recipe_default("flip-views", bool)
+    target_catch_rate: float = _recipe_default("target-catch-rate", float)
+    patience: int = _recipe_default("patience", int)
+    seed: int = _recipe_default("seed", int)
+    workers: int = _recipe_default("workers", int)
 
     def label_space(self) -> LabelSpace:
         return LabelSpace(max_count=self.max_count, over_max=self.over_max)
@@ -224,9 +248,13 @@ class Trainer:
         seed_everything(hp.seed + self.context.rank)
         workers = hp.workers if hp.workers >= 0 else auto_workers(self.device)
         pin = self.device.type == "cuda"
+        # Without worker processes the decoded images can stay in this process: each photo is decoded
+        # once instead of once per epoch (worker processes would each keep a copy).
+        keep = workers == 0 and self._fits_in_memory()
         train_data = BinImageDataset(
-            self.train_set.samples, self.train_set.targets, self.preprocessing, augment=True
+            self.train_set.samples, self.train_set.targets, self.preprocessing, keep_in_memory=keep
         )
+        self.augmentation_generator = torch.Generator().manual_seed(hp.seed + self.context.rank)
         self.train_sampler = _train_sampler(hp, self.train_set, train_data, self.context)
         self.train_loader = make_loader(
             train_data,
@@ -240,7 +268,7 @@ class Trainer:
             drop_last=len(train_data) // self.context.world_size > hp.batch_size,
         )
         validation_data = BinImageDataset(
-            self.validation_set.samples, self.validation_set.targets, self.preprocessing, augment=False
+            self.validation_set.samples, self.validation_set.targets, self.preprocessing, keep_in_memory=keep
         )
         self.validation_loader = make_loader(validation_data, hp.batch_size * 2, workers, pin_memory=pin)
 
@@ -266,6 +294,10 @@ class Trainer:
         )
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
 
+    def _fits_in_memory(self) -> bool:
+        images = len(self.train_set.samples) + len(self.validation_set.samples)
+        return images * 3 * self.hp.image_size**2 <= IN_MEMORY_LIMIT_BYTES
+
     def _signature(self) -> dict[str, Any]:
         return {
             "hyperparameters": asdict(self.hp),
@@ -283,7 +315,8 @@ class Trainer:
             self.unreadable.record(batch.unreadable)
             if not batch.image_ids:
                 continue
-            images = batch.images.to(self.device, non_blocking=True)
+            pixels = batch.images.to(self.device, non_blocking=True).float() / 255.0
+            images = normalize(augment_batch(pixels, self.augmentation_generator) * 255.0, self.preprocessing)
             if self.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             targets = batch.targets.to(self.device, non_blocking=True)
@@ -309,6 +342,8 @@ class Trainer:
             self.network,
             self.validation_loader,
             self.device,
+            self.preprocessing,
+            flip_views=self.hp.flip_views,
             loss_fn=self.loss_fn,
             amp_dtype=self.eval_amp_dtype,
             channels_last=self.channels_last,

@@ -14,7 +14,6 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from lambdas.counter import schema
 from stacks import nag
 from stacks.settings import LOG_RETENTION_DAYS, CountingSettings
 
@@ -25,7 +24,6 @@ ASSET_EXCLUDES = ["**/tests", "**/tests/**", "**/__pycache__", "**/*.pyc", "**/.
 # AWS publishes the newest Powertools layer ARN per runtime and architecture in this public parameter;
 # CloudFormation resolves it at deploy time, so synth stays offline.
 POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/x86_64/python3.12/latest"
-SERVICE_NAME = "binventory-counter"
 # The settings' allowed retention periods pair up with RetentionDays' members in order (INFINITE last).
 RETENTION_BY_DAYS = dict(zip(LOG_RETENTION_DAYS, list(logs.RetentionDays)[:-1], strict=True))
 
@@ -78,13 +76,7 @@ class CounterFunction(Construct):
             timeout=cdk.Duration.seconds(settings.lambda_timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
-            environment={
-                **environment,
-                schema.LambdaEnv.CONFIDENCE_THRESHOLD: str(settings.confidence_threshold),
-                schema.LambdaEnv.MAX_IMAGE_BYTES: str(settings.max_image_bytes),
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": schema.METRICS_NAMESPACE,
-            },
+            environment=dict(environment),
         )
         self.function.add_event_source(
             event_sources.SqsEventSource(

@@ -81,12 +81,15 @@ class CountingStack(cdk.Stack):
             settings=settings.counting,
             queue=ingest.queue,
             log_removal_policy=retain,
-            environment={
-                schema.LambdaEnv.INVENTORY_TABLE: tables.inventory.table_name,
-                schema.LambdaEnv.BIN_STATE_TABLE: tables.bin_state.table_name,
-                schema.LambdaEnv.ENDPOINT_NAME: self.endpoint.endpoint_name,
-                schema.LambdaEnv.EVENT_BUS_NAME: self.event_bus.event_bus_name,
-            },
+            environment=schema.counter_environment(
+                inventory_table=tables.inventory.table_name,
+                bin_state_table=tables.bin_state.table_name,
+                endpoint_name=self.endpoint.endpoint_name,
+                event_bus_name=self.event_bus.event_bus_name,
+                confidence_threshold=settings.counting.confidence_threshold,
+                max_image_bytes=settings.counting.max_image_bytes,
+                mismatch_below=settings.counting.mismatch_below,
+            ),
         )
         function = self.counter.function
         grant_read_objects(

@@ -83,12 +83,15 @@ def faults(aws: None) -> Faults:
 def lambda_environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The environment the counting stack gives the function."""
     values = {
-        schema.LambdaEnv.INVENTORY_TABLE: INVENTORY_TABLE,
-        schema.LambdaEnv.BIN_STATE_TABLE: BIN_STATE_TABLE,
-        schema.LambdaEnv.ENDPOINT_NAME: ENDPOINT,
-        schema.LambdaEnv.EVENT_BUS_NAME: EVENT_BUS,
-        schema.LambdaEnv.CONFIDENCE_THRESHOLD: str(CONFIDENCE_THRESHOLD),
-        schema.LambdaEnv.MAX_IMAGE_BYTES: str(MAX_IMAGE_BYTES),
+        **schema.counter_environment(
+            inventory_table=INVENTORY_TABLE,
+            bin_state_table=BIN_STATE_TABLE,
+            endpoint_name=ENDPOINT,
+            event_bus_name=EVENT_BUS,
+            confidence_threshold=CONFIDENCE_THRESHOLD,
+            max_image_bytes=MAX_IMAGE_BYTES,
+            mismatch_below=None,
+        ),
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     for name, value in values.items():

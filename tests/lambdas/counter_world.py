@@ -48,8 +48,12 @@ def png_bytes(seed: int) -> bytes:
     return buffer.getvalue()
 
 
+MODEL_MISMATCH_BELOW = 0.4  # the rule the fake model carries: flag a bin when P(expected) < 0.4
+
+
 def prediction(count: int, confidence: float, label: str | None = None) -> dict[str, Any]:
-    """An endpoint response JSON as model_code/inference.py writes it."""
+    """An endpoint response JSON as model_code/inference.py writes it (the rest of the probability
+    spread evenly over the other counts)."""
     label = label or str(count)
     rest = (1.0 - confidence) / 5
     probabilities = {str(k): rest for k in range(6) if str(k) != label}
@@ -60,6 +64,11 @@ def prediction(count: int, confidence: float, label: str | None = None) -> dict[
         "confidence": confidence,
         "probabilities": probabilities,
         "model_version": "countnet-resnet18-20261121T101500Z",
+        "reconciliation_rule": {
+            "mismatch_below": MODEL_MISMATCH_BELOW,
+            "target_catch_rate": 0.8,
+            "temperature": 1.3,
+        },
     }
 
 

@@ -1,11 +1,11 @@
-"""The reconciliation rules as plain functions: status for each case, the threshold edge, the delta sign."""
+"""The reconciliation rules as plain functions: status for each case, the threshold edges, the delta sign."""
 
 from __future__ import annotations
 
 import pytest
-from counter_world import prediction
+from counter_world import MODEL_MISMATCH_BELOW, prediction
 
-from lambdas.counter.logic.reconcile import MalformedPrediction, reconcile
+from lambdas.counter.logic.reconcile import NO_RULE_REASON, MalformedPrediction, reconcile
 from lambdas.counter.schema import Status
 
 THRESHOLD = 0.5
@@ -33,15 +33,61 @@ def test_status_and_delta(
     assert result.prediction.count == count
 
 
-def test_confidence_exactly_at_the_threshold_is_confident_enough() -> None:
-    assert reconcile(prediction(2, THRESHOLD), 2, THRESHOLD).status is Status.MATCH
-    assert reconcile(prediction(2, 0.4999), 2, THRESHOLD).status is Status.LOW_CONFIDENCE
+def with_probabilities(count: int, probabilities: dict[str, float]) -> dict:
+    payload = prediction(count, probabilities[str(count)])
+    payload["probabilities"] = probabilities
+    return payload
 
 
-def test_threshold_zero_never_flags_and_one_flags_all_but_certainty() -> None:
-    assert reconcile(prediction(2, 0.0), 2, 0.0).status is Status.MATCH
-    assert reconcile(prediction(2, 0.99), 2, 1.0).status is Status.LOW_CONFIDENCE
-    assert reconcile(prediction(2, 1.0), 2, 1.0).status is Status.MATCH
+def test_the_expected_count_s_probability_at_the_model_s_threshold_clears_the_bin() -> None:
+    # given P(expected = 2) exactly at, then just under, the threshold the model carries
+    at = with_probabilities(3, {"2": MODEL_MISMATCH_BELOW, "3": 1 - MODEL_MISMATCH_BELOW})
+    under = with_probabilities(3, {"2": MODEL_MISMATCH_BELOW - 0.001, "3": 1.001 - MODEL_MISMATCH_BELOW})
+
+    # then the first bin is cleared although the model's best guess is 3; the second is flagged
+    cleared = reconcile(at, 2, THRESHOLD)
+    assert (cleared.status, cleared.delta, cleared.expected_probability) == (
+        Status.MATCH,
+        1,
+        MODEL_MISMATCH_BELOW,
+    )
+    assert reconcile(under, 2, THRESHOLD).status is Status.MISMATCH
+
+
+def test_a_flagged_bin_is_a_mismatch_only_when_the_model_is_confident_of_another_count() -> None:
+    # P(expected = 1) is far under the threshold in both; only the confidence in "4" differs
+    confident = reconcile(with_probabilities(4, {"1": 0.05, "4": THRESHOLD, "3": 0.45}), 1, THRESHOLD)
+    unsure = reconcile(with_probabilities(4, {"1": 0.05, "4": 0.4999, "3": 0.4501}), 1, THRESHOLD)
+
+    assert (confident.status, confident.delta) == (Status.MISMATCH, 3)
+    assert (unsure.status, unsure.delta) == (Status.LOW_CONFIDENCE, 3)
+
+
+def test_a_deployment_threshold_overrides_the_model_s_own() -> None:
+    payload = prediction(2, 0.3)  # P(expected = 2) = 0.3: under the model's 0.4
+
+    assert reconcile(payload, 2, THRESHOLD).status is Status.LOW_CONFIDENCE
+    overridden = reconcile(payload, 2, THRESHOLD, mismatch_below=0.25)
+    assert (overridden.status, overridden.mismatch_below) == (Status.MATCH, 0.25)
+    assert reconcile(payload, 2, THRESHOLD, mismatch_below=0.0).status is Status.MATCH  # 0 never flags
+
+
+def test_a_model_without_a_calibrated_rule_clears_nothing_and_says_why() -> None:
+    payload = prediction(3, 0.99)
+    del payload["reconciliation_rule"]
+
+    result = reconcile(payload, 3, THRESHOLD)
+
+    assert (result.status, result.reason) == (Status.LOW_CONFIDENCE, NO_RULE_REASON)
+    assert reconcile(payload, 3, THRESHOLD, mismatch_below=0.4).status is Status.MATCH
+
+
+def test_a_malformed_rule_is_refused() -> None:
+    payload = prediction(3, 0.9)
+    payload["reconciliation_rule"] = {"mismatch_below": "low"}
+
+    with pytest.raises(MalformedPrediction, match=r"reconciliation_rule\.mismatch_below"):
+        reconcile(payload, 3, THRESHOLD)
 
 
 @pytest.mark.parametrize(

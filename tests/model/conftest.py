@@ -6,6 +6,7 @@ import io
 import random
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -14,8 +15,9 @@ import train
 from countnet.labels import LabelSpace
 from countnet.model import create_network, default_preprocessing
 from countnet.model_config import ModelConfig
-from countnet.packaging import write_model_dir
+from countnet.packaging import finish_model_dir, write_model_dir
 from countnet.synthetic import render_bin_image, write_synthetic_dataset
+from countnet.verification import ReconciliationRule
 from model_testkit import TEST_IMAGE_SIZE, TRAINING_FLAGS, TrainedModel, load_inference_module
 
 
@@ -66,9 +68,10 @@ def packaged_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "labels": label_space.labels,
         "confusion_matrix": [[1 if i == j == 0 else 0 for j in range(6)] for i in range(6)],
     }
-    write_model_dir(
-        model_dir, create_network("tf_efficientnet_lite0", label_space.num_classes), config, evaluation
-    )
+    network = create_network("tf_efficientnet_lite0", label_space.num_classes)
+    saved = write_model_dir(model_dir, network, config)
+    rule = ReconciliationRule(mismatch_below=0.2, target_catch_rate=0.8, temperature=1.5)
+    finish_model_dir(model_dir, replace(saved, reconciliation=rule), evaluation)
     return model_dir
 
 

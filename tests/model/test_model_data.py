@@ -134,7 +134,7 @@ def test_a_corrupt_image_mid_epoch_is_dropped_from_its_batch_and_reported(
         [Sample("a", good, 1), Sample("b", broken, 2)],
         [1, 2],
         default_preprocessing("tf_efficientnet_lite0", 32),
-        augment=True,
+        keep_in_memory=True,
     )
     batch = collate_readable([dataset[0], dataset[1]])
     log = UnreadableImageLog()

@@ -13,9 +13,10 @@ from types import ModuleType
 import boto3
 import numpy as np
 import pytest
+import torch
 from countnet.loading import BinImageDataset
 from countnet.model_config import ModelConfig
-from countnet.preprocessing import load_tensor
+from countnet.preprocessing import load_tensor, normalize
 from countnet.serving import load_count_model
 from model_testkit import jpeg_bytes
 from moto import mock_aws
@@ -69,6 +70,13 @@ def test_a_jpeg_gets_the_contract_response(
         "confidence",
         "probabilities",
         "model_version",
+        "reconciliation_rule",
+    }
+    # the model's own calibrated rule travels with every answer, for the Lambda and the backfill
+    assert answer["reconciliation_rule"] == {
+        "mismatch_below": 0.2,
+        "target_catch_rate": 0.8,
+        "temperature": 1.5,
     }
     assert list(answer["probabilities"]) == ["0", "1", "2", "3", "4", "5"]
     assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
@@ -116,8 +124,9 @@ def test_serving_prepares_images_exactly_as_evaluation_does(packaged_model_dir: 
     preprocessing = ModelConfig.read(packaged_model_dir).preprocessing
     from countnet.data import Sample
 
-    from_loader = BinImageDataset([Sample("bin", path, 2)], [2], preprocessing, augment=False)[0][0]
-    assert from_loader.equal(load_tensor(path.read_bytes(), preprocessing))
+    from_loader = BinImageDataset([Sample("bin", path, 2)], [2], preprocessing)[0][0]
+    assert from_loader.dtype == torch.uint8  # loaders carry pixels; normalising happens per batch
+    assert normalize(from_loader, preprocessing).equal(load_tensor(path.read_bytes(), preprocessing))
 
 
 BAD_REQUESTS = [

@@ -79,7 +79,7 @@ def test_the_model_dir_records_what_serving_and_reviewers_need(trained_model: Tr
     assert config["classes"] == ["0", "1", "2", "3", "4", "5"] and config["over_max"] == "exclude"
     assert (config["image_size"], config["mean"], config["interpolation"]) == (64, [0.5, 0.5, 0.5], "bicubic")
     int8 = config["training"]["int8"]  # int8 ONNX is served only when it is as accurate as fp32
-    assert (int8["checked_on"], int8["images"]) == ("test", 24)
+    assert (int8["checked_on"], int8["images"]) == ("validation", 24)  # a choice: never made on test
     assert int8["shipped"] == (config["runtime"] == "onnx-int8")
     assert (trained_model.model_dir / "model.int8.onnx").is_file() == int8["shipped"]
     assert (trained_model.model_dir / "model.onnx").is_file()
@@ -162,7 +162,7 @@ def test_sagemaker_variables_are_the_flag_defaults(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SM_HPS", json.dumps({"backbone": "resnet34", "epochs": "30", "over-max": "bucket"}))
     args = train.parse_args(["--epochs", "7", "sagemaker_program", "--sagemaker_region", "us-east-1"])
     assert (args.train, args.validation, args.model_dir) == (
-        "/opt/ml/input/data/train",
+        ["/opt/ml/input/data/train"],
         "/opt/ml/input/data/validation",
         "/opt/ml/model",
     )

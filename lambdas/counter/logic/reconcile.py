@@ -1,13 +1,18 @@
 """The reconciliation rules: from the endpoint's prediction and an expected quantity to a status.
 
-Status, in order of precedence:
-- LOW_CONFIDENCE when the model's confidence is below the threshold (a confidence exactly at the
-  threshold is confident enough), whatever the expectation: the count itself is not trustworthy;
-- NO_EXPECTATION when no expected quantity is known;
-- MATCH when the count agrees with the expectation, else MISMATCH.
+The question is "is this bin's expected quantity right?", so it is decided from the model's calibrated
+probability of the expected count, P(expected), against the model's own threshold (fitted on
+validation for a target share of inventory errors caught; sent with every prediction as
+`reconciliation_rule`) unless the deployment overrides it (`counting.mismatch_below`):
+- MATCH when P(expected) is at or above the threshold: the bin is cleared automatically;
+- otherwise the bin is flagged: MISMATCH when the model is confident (top probability at or above
+  the confidence threshold) of another count, else LOW_CONFIDENCE (a person should look);
+- with no expectation: NO_EXPECTATION, or LOW_CONFIDENCE when the model is not confident;
+- a model that carries no rule, with no override: LOW_CONFIDENCE, saying why (nothing is cleared
+  on an uncalibrated guess).
 `delta` is predicted - expected (positive: more items seen than expected). An open-ended class such
 as "6+" is a lower bound: it agrees with any expectation at or above it (delta 0) and otherwise
-differs by at least predicted - expected.
+differs by at least predicted - expected; P(expected) for such an expectation is that class's.
 """
 
 from __future__ import annotations
@@ -24,6 +29,12 @@ class MalformedPrediction(ValueError):
     """The endpoint answered, but not with the documented response JSON."""
 
 
+NO_RULE_REASON = (
+    "the model carries no calibrated reconciliation rule and counting.mismatch_below is not set; "
+    "retrain the model with this version or set the threshold"
+)
+
+
 @dataclass(frozen=True)
 class Prediction:
     """The endpoint's answer for one image (model_code/inference.py response JSON)."""
@@ -33,11 +44,21 @@ class Prediction:
     confidence: float
     probabilities: dict[str, float]
     model_version: str
+    mismatch_below: float | None = None  # the model's own threshold, when it carries a rule
 
     @property
     def is_lower_bound(self) -> bool:
         """True for an open-ended class such as "6+", whose count is the smallest it stands for."""
         return self.label.endswith("+")
+
+    def probability_of(self, count: int) -> float:
+        """P(the bin holds `count` items); an open-ended class ("6+") covers every count it bounds."""
+        if str(count) in self.probabilities:
+            return self.probabilities[str(count)]
+        for label, probability in self.probabilities.items():
+            if label.endswith("+") and label[:-1].isdigit() and count >= int(label[:-1]):
+                return probability
+        return 0.0  # a count the model cannot predict
 
 
 @dataclass(frozen=True)
@@ -48,21 +69,36 @@ class Reconciliation:
     prediction: Prediction
     expected_quantity: int | None
     delta: int | None
+    expected_probability: float | None = None
+    mismatch_below: float | None = None
+    reason: str | None = None
 
 
 def reconcile(
-    prediction: Mapping[str, Any], expected_quantity: int | None, confidence_threshold: float
+    prediction: Mapping[str, Any],
+    expected_quantity: int | None,
+    confidence_threshold: float,
+    mismatch_below: float | None = None,
 ) -> Reconciliation:
-    """Status and delta of one image from its endpoint response JSON (see the module docstring)."""
+    """Status and delta of one image from its endpoint response JSON (see the module docstring).
+
+    `mismatch_below` overrides the model's own threshold when given.
+    """
     parsed = parse_prediction(prediction)
-    delta = None if expected_quantity is None else count_delta(parsed, expected_quantity)
-    if parsed.confidence < confidence_threshold:
-        status = Status.LOW_CONFIDENCE
-    elif delta is None:
-        status = Status.NO_EXPECTATION
+    confident = parsed.confidence >= confidence_threshold
+    if expected_quantity is None:
+        status = Status.NO_EXPECTATION if confident else Status.LOW_CONFIDENCE
+        return Reconciliation(status, parsed, None, None)
+    delta = count_delta(parsed, expected_quantity)
+    threshold = mismatch_below if mismatch_below is not None else parsed.mismatch_below
+    if threshold is None:
+        return Reconciliation(Status.LOW_CONFIDENCE, parsed, expected_quantity, delta, reason=NO_RULE_REASON)
+    probability = parsed.probability_of(expected_quantity)
+    if probability >= threshold:
+        status = Status.MATCH
     else:
-        status = Status.MATCH if delta == 0 else Status.MISMATCH
-    return Reconciliation(status, parsed, expected_quantity, delta)
+        status = Status.MISMATCH if confident and delta != 0 else Status.LOW_CONFIDENCE
+    return Reconciliation(status, parsed, expected_quantity, delta, probability, threshold)
 
 
 def count_delta(prediction: Prediction, expected_quantity: int) -> int:
@@ -94,7 +130,17 @@ def parse_prediction(payload: Mapping[str, Any]) -> Prediction:
         confidence=confidence,
         probabilities={str(k): _probability(v, f"probabilities[{k!r}]") for k, v in probabilities.items()},
         model_version=model_version,
+        mismatch_below=_rule_threshold(payload.get("reconciliation_rule")),
     )
+
+
+def _rule_threshold(rule: Any) -> float | None:
+    """The model's `reconciliation_rule.mismatch_below`; absent (older models) is None."""
+    if rule is None:
+        return None
+    if not isinstance(rule, Mapping):
+        raise MalformedPrediction(f"reconciliation_rule {rule!r:.200} is not an object")
+    return _probability(rule.get("mismatch_below"), "reconciliation_rule.mismatch_below")
 
 
 def _probability(value: Any, field: str) -> float:

@@ -47,6 +47,8 @@ class InventoryRecord:
     expected_quantity: int | None = None
     expected_source: ExpectedSource | None = None
     delta: int | None = None
+    expected_probability: float | None = None  # the model's calibrated P(expected count)
+    mismatch_below: float | None = None  # the threshold the status was decided with
 
     @classmethod
     def counted(
@@ -58,10 +60,11 @@ class InventoryRecord:
     ) -> InventoryRecord:
         """The record of an image the model counted; `reason` lists malformed expectations skipped."""
         prediction = reconciliation.prediction
+        reasons = [*expected.problems, *([reconciliation.reason] if reconciliation.reason else [])]
         return cls(
             **_identity(image, processed_at),
             status=reconciliation.status,
-            reason="; ".join(expected.problems) or None,
+            reason="; ".join(reasons) or None,
             predicted_count=prediction.count,
             predicted_label=prediction.label,
             confidence=prediction.confidence,
@@ -70,6 +73,8 @@ class InventoryRecord:
             expected_quantity=reconciliation.expected_quantity,
             expected_source=expected.source,
             delta=reconciliation.delta,
+            expected_probability=reconciliation.expected_probability,
+            mismatch_below=reconciliation.mismatch_below,
         )
 
     @classmethod
