@@ -18,7 +18,7 @@ from .dal.clients import make_client
 from .dal.endpoint import CountingEndpoint, ImageRejected
 from .dal.events import EventPublisher, needs_event
 from .dal.images import ImageStore, ObjectMissing, StoredImage
-from .dal.inventory import InventoryRepository, KnownState, SaveOutcome
+from .dal.inventory import InventoryRepository, KnownState, SaveOutcome, is_transient
 from .logic.expected import ExpectedLookup, quantity_in_metadata_document, resolve_expected_quantity
 from .logic.image_check import endpoint_content_type, format_problem, size_problem
 from .logic.keys import UnroutableKey, abid_metadata_key, bin_id_for_key
@@ -78,8 +78,9 @@ class ImageCounter:
     def read_known_state(self, uploads: Iterable[UploadedObject]) -> KnownState:
         """One read for a whole batch: bins' expected quantities and versions already recorded.
 
-        Only a shortcut: when the read fails, every record falls back to its own lookups and the
-        conditional write still stops duplicates.
+        Only a shortcut: when the read is throttled or DynamoDB is unavailable, every record falls
+        back to its own lookups and the conditional write still stops duplicates. Any other error
+        (AccessDenied, a missing table) propagates: per-record reads would only hide it.
         """
         versions = []
         for upload in uploads:
@@ -92,6 +93,8 @@ class ImageCounter:
                 (v.bin_id for v in versions), ((v.bin_id, v.record_key) for v in versions)
             )
         except (ClientError, BotoCoreError) as error:
+            if not is_transient(error):
+                raise
             logger.warning("batch read failed; each record looks up on its own", extra={"error": str(error)})
             return KnownState()
 

@@ -22,10 +22,18 @@ from stacks.storage.tables import InventoryTables
 
 # The Lambda reads the photo and the ABID metadata JSON beside it, nothing else in the bucket.
 LAMBDA_READ_PREFIXES = (*schema.NOTIFIED_PREFIXES, schema.ABID_METADATA_PREFIX)
-# The conditional put of one record per image (and redelivery checks on it).
-INVENTORY_WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
-# The expected quantity is read from the bin's state, and the latest reconciliation written back.
+# The conditional put of one record per image (and redelivery checks on it); one BatchGetItem per
+# SQS batch tells the records already made (lambdas/counter/dal/inventory.py).
+INVENTORY_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+)
+# The expected quantity is read from the bin's state (in the batch read, else one GetItem), and the
+# latest reconciliation written back.
 BIN_STATE_ACTIONS = (
+    "dynamodb:BatchGetItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
@@ -98,7 +106,7 @@ class CountingStack(cdk.Stack):
         )
         # Table ARNs only: `Table.grant` would add the indexes, which these item writes never touch.
         for table, actions in (
-            (tables.inventory, INVENTORY_WRITE_ACTIONS),
+            (tables.inventory, INVENTORY_ACTIONS),
             (tables.bin_state, BIN_STATE_ACTIONS),
         ):
             iam.Grant.add_to_principal(

@@ -131,12 +131,19 @@ class Faults:
     throttled_record_keys: set[str] = field(default_factory=set)
     refuse_events: bool = False
     fail_batch_reads: bool = False
+    batch_read_error: tuple[str, int] | None = None  # (error code, HTTP status) every BatchGetItem gets
 
     def dynamodb_batch_read(self, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-        if not self.fail_batch_reads:
+        code, status = self.batch_read_error or (
+            ("InternalServerError", 500) if self.fail_batch_reads else ("", 0)
+        )
+        if not code:
             return None
-        error = {"Error": {"Code": "InternalServerError", "Message": "try again"}, "ResponseMetadata": {}}
-        return AWSResponse("https://dynamodb", 500, {}, None), error
+        error = {
+            "Error": {"Code": code, "Message": "batch read refused"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }
+        return AWSResponse("https://dynamodb", status, {}, None), error
 
     def dynamodb_write(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         body = params["body"].decode() if isinstance(params["body"], bytes) else params["body"]

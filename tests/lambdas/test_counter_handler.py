@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
 from counter_world import (
     BUCKET,
     MAX_IMAGE_BYTES,
@@ -333,6 +334,54 @@ def test_without_the_batch_read_each_record_looks_up_its_own_expectation(
     assert failed_ids(response) == set()
     (item,) = world.items().values()
     assert (item["status"], item["expected_source"]) == ("MATCH", "bin_state")
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ThrottlingException", 400),
+        ("ProvisionedThroughputExceededException", 400),
+        ("RequestLimitExceeded", 400),
+        ("InternalServerError", 500),
+        ("ServiceUnavailable", 503),
+    ],
+)
+def test_a_batch_read_that_is_throttled_or_unavailable_falls_back_to_per_record_reads(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint, faults: Faults, code: str, status: int
+) -> None:
+    # given the batch read fails with an error that passes with time
+    faults.batch_read_error = (code, status)
+    world.expect("B-4", 4)
+    image = jpeg_bytes(4)
+    fake_endpoint.counts(image, 4, 0.9)
+    event = world.sqs_event(s3_notification(world.put_image("incoming/B-4/x.jpg", image)))
+
+    # when
+    response = invoke(event)
+
+    # then each record reads its own expectation
+    assert failed_ids(response) == set()
+    (item,) = world.items().values()
+    assert (item["status"], item["expected_source"]) == ("MATCH", "bin_state")
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("AccessDeniedException", 400), ("ResourceNotFoundException", 400)]
+)
+def test_a_batch_read_the_role_or_configuration_refuses_fails_the_invocation_loudly(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint, faults: Faults, code: str, status: int
+) -> None:
+    # given a batch read that no retry can fix (a missing permission, a wrong table name)
+    faults.batch_read_error = (code, status)
+    image = jpeg_bytes(4)
+    fake_endpoint.counts(image, 4, 0.9)
+    event = world.sqs_event(s3_notification(world.put_image("incoming/B-4/x.jpg", image)))
+
+    # when / then: the error reaches Lambda (an Errors alarm), instead of hiding behind per-record reads
+    with pytest.raises(ClientError, match=code):
+        invoke(event)
+    assert world.items() == {}
+    assert fake_endpoint.calls == []
 
 
 def test_an_object_overwritten_before_processing_is_recorded_as_missing(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -20,6 +22,7 @@ from stacks_testkit import (
 )
 
 from lambdas.counter import schema
+from lambdas.counter.dal import inventory
 from stacks import outputs
 from stacks.counting.counter_function import HANDLER, POWERTOOLS_LAYER_PARAMETER
 from stacks.counting.endpoint import CountingEndpoint
@@ -180,6 +183,38 @@ def test_lambda_writes_only_its_two_tables(dev_app: SynthesizedApp) -> None:
     assert any("TablesBinState" in resource for resource in dynamodb_resources)
     assert not [resource for resource in dynamodb_resources if "index" in resource]
     assert "dynamodb:PutItem" in [a for s in statements for a in as_list(s["Action"])]
+
+
+# TransactWriteItems is authorized by the actions of the items it holds (IAM has no action of its own).
+_TRANSACTION_ITEM_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
+
+
+def _dynamodb_actions_the_repository_calls() -> set[str]:
+    """`self.dynamodb.batch_get_item(` in the repository's source -> `dynamodb:BatchGetItem`, and so on."""
+    operations = re.findall(r"self\.dynamodb\.(\w+)\(", Path(inventory.__file__).read_text())
+    actions: set[str] = set()
+    for operation in operations:
+        if operation == "transact_write_items":
+            actions.update(_TRANSACTION_ITEM_ACTIONS)
+        else:
+            actions.add("dynamodb:" + "".join(word.title() for word in operation.split("_")))
+    return actions
+
+
+def test_lambda_role_allows_every_dynamodb_call_the_repository_makes_on_both_tables(
+    dev_app: SynthesizedApp,
+) -> None:
+    statements = _lambda_statements(dev_app)
+    called = _dynamodb_actions_the_repository_calls()
+
+    assert "dynamodb:BatchGetItem" in called, "the repository reads a batch's known state in one call"
+    for action in sorted(called):
+        tables = _resources_for(statements, action)
+        assert tables, f"the counting Lambda calls {action} but its role does not allow it"
+    # One BatchGetItem reads both tables: the bins' expected quantities and the records already made.
+    batch_tables = _resources_for(statements, "dynamodb:BatchGetItem")
+    assert any("TablesInventory" in table for table in batch_tables)
+    assert any("TablesBinState" in table for table in batch_tables)
 
 
 def test_events_go_only_to_the_stacks_own_bus(dev_app: SynthesizedApp) -> None:
