@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
 class SettingsError(ValueError):
@@ -99,7 +97,7 @@ class Section:
             )
 
 
-def read_section(section: Section, build: Callable[[Section], T]) -> T:
+def read_section[T](section: Section, build: Callable[[Section], T]) -> T:
     """Build a settings object from `section`, then reject keys the builder did not read."""
     value = build(section)
     section.reject_unknown()

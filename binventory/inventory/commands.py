@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -17,8 +17,6 @@ from binventory.inventory.since import parse_since
 from binventory.inventory.tables import InventoryTables
 from binventory.resources import StackResources
 from lambdas.counter.schema import Status, format_timestamp
-
-Command = TypeVar("Command", bound=Callable[..., Any])
 
 HISTORY_COLUMNS = (
     ("captured at", "captured_at"),
@@ -32,7 +30,7 @@ HISTORY_COLUMNS = (
 )
 
 
-def json_option(command: Command) -> Command:
+def json_option[Command: Callable[..., Any]](command: Command) -> Command:
     """`--json`: the same data as the table, for scripts."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(command)
 
