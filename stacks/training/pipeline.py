@@ -1,4 +1,4 @@
-"""The training state machine: train, optionally tune, pick the best job, publish it as a model package.
+"""The training state machine: one training job or a tuning job, then publish the best job as a model package.
 
 Query language JSONata throughout: it can merge and filter the input's hyperparameters and turn
 the job's final metrics into the model package's metadata, which JSONPath cannot.
@@ -150,10 +150,11 @@ class TrainingPipeline(Construct):
                 errors=THROTTLING_ERRORS, interval=cdk.Duration.seconds(5), backoff_rate=2, max_attempts=5
             )
 
+        # Choose first: a tuning run's trials are its training jobs, so it starts no training job of its own.
         choose = sfn.Choice.jsonata(self, "Tune?")
         choose.when(sfn.Condition.jsonata(jsonata("$tune")), tune.next(describe))
-        choose.otherwise(describe)
-        definition = initialise.next(prepare).next(train).next(choose)
+        choose.otherwise(train.next(describe))
+        definition = initialise.next(prepare).next(choose)
         describe.next(publish)
 
         log_group = logs.LogGroup(

@@ -65,9 +65,17 @@ def definition(dev_app: SynthesizedApp) -> dict[str, Any]:
     return state_machine_definition(dev_app.template("training"))
 
 
+TRAINING_INPUT = {"hyperparameters": EXECUTION_INPUT["hyperparameters"], "tune": False}
+
+
 @pytest.fixture(scope="module")
 def tuned_run(definition: dict[str, Any]) -> tuple[list[TaskCall], Any]:
     return run_state_machine(definition, EXECUTION_INPUT, TASK_RESULTS, execution_name="tune-20261121-101500")
+
+
+@pytest.fixture(scope="module")
+def trained_run(definition: dict[str, Any]) -> tuple[list[TaskCall], Any]:
+    return run_state_machine(definition, TRAINING_INPUT, TASK_RESULTS, execution_name="train-20261121-101500")
 
 
 def _call(calls: list[TaskCall], api: str) -> dict[str, Any]:
@@ -75,18 +83,22 @@ def _call(calls: list[TaskCall], api: str) -> dict[str, Any]:
     return arguments
 
 
-def test_steps_run_train_then_optional_tuning_then_describe_and_publish(definition: dict[str, Any]) -> None:
+def test_steps_choose_tuning_or_one_training_job_then_describe_and_publish(
+    definition: dict[str, Any],
+) -> None:
     tuned = list(walk(definition, choose="first"))
     untuned = list(walk(definition, choose="default"))
 
-    assert tuned[-5:] == [
-        "Train",
+    assert tuned[-4:] == [
         "Tune?",
         "Tune hyperparameters",
         "Describe best training job",
         "Publish model package",
     ]
-    assert untuned[-4:] == ["Train", "Tune?", "Describe best training job", "Publish model package"]
+    assert untuned[-4:] == ["Tune?", "Train", "Describe best training job", "Publish model package"]
+    # A tuning run's trials are its training jobs: it runs no training job of its own, and vice versa.
+    assert "Train" not in tuned
+    assert "Tune hyperparameters" not in untuned
     states = definition["States"]
     assert states["Train"]["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
     assert states["Tune hyperparameters"]["Resource"].endswith(
@@ -109,35 +121,48 @@ def test_job_steps_retry_quota_and_throttling_errors_with_backoff(
         assert retries[error]["MaxAttempts"] >= 3
 
 
-def test_every_request_is_valid_for_the_sagemaker_api(tuned_run: tuple[list[TaskCall], Any]) -> None:
-    calls, _ = tuned_run
+def test_every_request_is_valid_for_the_sagemaker_api(
+    tuned_run: tuple[list[TaskCall], Any], trained_run: tuple[list[TaskCall], Any]
+) -> None:
     model = botocore.session.get_session().get_service_model("sagemaker")
 
-    assert [call.api for call in calls] == [
-        "CreateTrainingJob",
+    assert [call.api for call in tuned_run[0]] == [
         "CreateHyperParameterTuningJob",
         "DescribeTrainingJob",
         "CreateModelPackage",
     ]
-    for call in calls:
+    assert [call.api for call in trained_run[0]] == [
+        "CreateTrainingJob",
+        "DescribeTrainingJob",
+        "CreateModelPackage",
+    ]
+    for call in tuned_run[0] + trained_run[0]:
         report = ParamValidator().validate(call.arguments, model.operation_model(call.api).input_shape)
         assert not report.has_errors(), f"{call.state}: {report.generate_report()}"
 
 
+def test_a_tuning_run_starts_no_training_job_of_its_own(tuned_run: tuple[list[TaskCall], Any]) -> None:
+    calls, final_output = tuned_run
+
+    assert "CreateTrainingJob" not in [call.api for call in calls]
+    assert _call(calls, "DescribeTrainingJob") == {"TrainingJobName": BEST_JOB}
+    assert final_output["TrainingJobName"] == BEST_JOB
+
+
 def test_training_job_is_named_from_the_execution_and_runs_spot_with_checkpoints(
-    dev_app: SynthesizedApp, tuned_run: tuple[list[TaskCall], Any]
+    dev_app: SynthesizedApp, trained_run: tuple[list[TaskCall], Any]
 ) -> None:
     settings = dev_app.settings.training
-    job = _call(tuned_run[0], "CreateTrainingJob")
+    job = _call(trained_run[0], "CreateTrainingJob")
 
-    assert job["TrainingJobName"] == "tune-20261121-101500-train"
+    assert job["TrainingJobName"] == "train-20261121-101500-train"
     assert job["EnableManagedSpotTraining"] is True
     assert job["StoppingCondition"] == {
         "MaxRuntimeInSeconds": settings.max_runtime_seconds,
         "MaxWaitTimeInSeconds": settings.max_wait_seconds,
     }
     assert job["CheckpointConfig"]["S3Uri"].endswith(
-        f"/{outputs.ARTIFACTS_CHECKPOINTS_PREFIX}tune-20261121-101500-train"
+        f"/{outputs.ARTIFACTS_CHECKPOINTS_PREFIX}train-20261121-101500-train"
     )
     assert job["ResourceConfig"] == {
         "InstanceType": settings.instance_type,
@@ -148,9 +173,9 @@ def test_training_job_is_named_from_the_execution_and_runs_spot_with_checkpoints
 
 
 def test_training_job_runs_train_py_from_the_source_archive_with_the_input_hyperparameters(
-    tuned_run: tuple[list[TaskCall], Any],
+    trained_run: tuple[list[TaskCall], Any],
 ) -> None:
-    hyperparameters = _call(tuned_run[0], "CreateTrainingJob")["HyperParameters"]
+    hyperparameters = _call(trained_run[0], "CreateTrainingJob")["HyperParameters"]
 
     assert {key: hyperparameters[key] for key in EXECUTION_INPUT["hyperparameters"]} == EXECUTION_INPUT[
         "hyperparameters"
@@ -161,11 +186,12 @@ def test_training_job_runs_train_py_from_the_source_archive_with_the_input_hyper
 
 
 def test_jobs_parse_the_metrics_train_py_prints_from_the_registry_image(
-    dev_app: SynthesizedApp, tuned_run: tuple[list[TaskCall], Any]
+    dev_app: SynthesizedApp, tuned_run: tuple[list[TaskCall], Any], trained_run: tuple[list[TaskCall], Any]
 ) -> None:
-    calls, _ = tuned_run
-    training = _call(calls, "CreateTrainingJob")["AlgorithmSpecification"]
-    tuning = _call(calls, "CreateHyperParameterTuningJob")["TrainingJobDefinition"]["AlgorithmSpecification"]
+    training = _call(trained_run[0], "CreateTrainingJob")["AlgorithmSpecification"]
+    tuning = _call(tuned_run[0], "CreateHyperParameterTuningJob")["TrainingJobDefinition"][
+        "AlgorithmSpecification"
+    ]
 
     for specification in (training, tuning):
         assert specification["MetricDefinitions"] == metric_lines.metric_definitions()
