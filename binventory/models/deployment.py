@@ -58,8 +58,11 @@ def endpoint_state(sagemaker: Any, endpoint: str) -> EndpointState:
     model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
     return EndpointState(
-        endpoint=endpoint, status=described["EndpointStatus"], config=config,
-        served_package=container.get("ModelPackageName"), environment=dict(container.get("Environment", {})),
+        endpoint=endpoint,
+        status=described["EndpointStatus"],
+        config=config,
+        served_package=container.get("ModelPackageName"),
+        environment=dict(container.get("Environment", {})),
         previous_config=tags.get(PREVIOUS_CONFIG_TAG),
     )
 
@@ -77,7 +80,9 @@ def promote(sagemaker: Any, state: EndpointState, model: PublishedModel, role_ar
         variant["ModelName"] = name
     settings = {key: state.config[key] for key in _CARRIED_OVER if state.config.get(key)}
     sagemaker.create_endpoint_config(
-        EndpointConfigName=name, ProductionVariants=variants, **settings,
+        EndpointConfigName=name,
+        ProductionVariants=variants,
+        **settings,
         Tags=[
             {"Key": PREVIOUS_CONFIG_TAG, "Value": state.config_name},
             {"Key": MODEL_PACKAGE_TAG, "Value": model.arn},

@@ -25,19 +25,36 @@ def sagemaker(aws: None, stack_outputs: Any, sagemaker_update_endpoint: None) ->
         client.create_model_package(
             ModelPackageGroupName=GROUP,
             InferenceSpecification={
-                "Containers": [{"Image": "pytorch-inference:2.6", "ModelDataUrl": "s3://artifacts/model.tar.gz"}],
-                "SupportedContentTypes": ["image/jpeg"], "SupportedResponseMIMETypes": ["application/json"],
+                "Containers": [
+                    {"Image": "pytorch-inference:2.6", "ModelDataUrl": "s3://artifacts/model.tar.gz"}
+                ],
+                "SupportedContentTypes": ["image/jpeg"],
+                "SupportedResponseMIMETypes": ["application/json"],
             },
             CustomerMetadataProperties={"validation:accuracy": accuracy, "validation:rmse": "1.0500"},
         )
-    client.create_model(ModelName="stack-model", ExecutionRoleArn=ROLE,
-                        PrimaryContainer={"Image": "pytorch-inference:2.6",
-                                          "Environment": {"SAGEMAKER_PROGRAM": "inference.py"}})
-    client.create_endpoint_config(EndpointConfigName="stack-config", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "stack-model", "ServerlessConfig": SERVERLESS}])
+    client.create_model(
+        ModelName="stack-model",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={
+            "Image": "pytorch-inference:2.6",
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
+        },
+    )
+    client.create_endpoint_config(
+        EndpointConfigName="stack-config",
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "stack-model", "ServerlessConfig": SERVERLESS}
+        ],
+    )
     client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="stack-config")
-    stack_outputs(**{outputs.MODEL_PACKAGE_GROUP_NAME: GROUP, outputs.ENDPOINT_NAME: ENDPOINT,
-                     outputs.SAGEMAKER_ROLE_ARN: ROLE})
+    stack_outputs(
+        **{
+            outputs.MODEL_PACKAGE_GROUP_NAME: GROUP,
+            outputs.ENDPOINT_NAME: ENDPOINT,
+            outputs.SAGEMAKER_ROLE_ARN: ROLE,
+        }
+    )
     return client
 
 
