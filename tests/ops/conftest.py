@@ -86,15 +86,19 @@ def transform_answers(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, An
     def create_and_run(self: SageMakerModelBackend, **request: Any) -> Any:
         job = create_job(self, **request)
         s3 = boto3.client("s3")
-        manifest_bucket, _, manifest_key = request["transform_input"]["DataSource"]["S3DataSource"][
-            "S3Uri"][5:].partition("/")
+        manifest_bucket, _, manifest_key = request["transform_input"]["DataSource"]["S3DataSource"]["S3Uri"][
+            5:
+        ].partition("/")
         prefix, *entries = json.loads(s3.get_object(Bucket=manifest_bucket, Key=manifest_key)["Body"].read())
         input_root = prefix["prefix"][5:].partition("/")[2]
         output_bucket, _, output_root = request["transform_output"]["S3OutputPath"][5:].partition("/")
         for entry in entries:
             if input_root + entry in answers:
-                s3.put_object(Bucket=output_bucket, Key=f"{output_root}{entry}.out",
-                              Body=json.dumps(answers[input_root + entry]).encode())
+                s3.put_object(
+                    Bucket=output_bucket,
+                    Key=f"{output_root}{entry}.out",
+                    Body=json.dumps(answers[input_root + entry]).encode(),
+                )
         return job
 
     monkeypatch.setattr(SageMakerModelBackend, "create_transform_job", create_and_run)
