@@ -84,7 +84,11 @@ def promote(
     force: bool,
     wait: bool,
 ) -> None:
-    """Put model VERSION behind the endpoint with no downtime (blue/green through a new endpoint config)."""
+    """Put model VERSION behind the endpoint with no downtime (blue/green through a new endpoint config).
+
+    A version pending manual approval is approved first (SageMaker deploys only Approved packages);
+    a Rejected one is refused.
+    """
     sagemaker = resources.client("sagemaker")
     group = resources.output("training", outputs.MODEL_PACKAGE_GROUP_NAME)
     chosen = registry.find_version(registry.published_models(sagemaker, group), version)
@@ -103,13 +107,15 @@ def promote(
     if state.served_package == chosen.arn:
         click.echo(f"{endpoint} already serves version {version} ({state.config_name}).")
         return
+    deployment.require_updatable(state)
+    # Approve first: SageMaker creates a model only from an Approved package.
+    if deployment.approve(sagemaker, chosen, endpoint):
+        click.echo(
+            f"approving version {version} ({chosen.approval} -> {deployment.APPROVED}): "
+            "SageMaker deploys only Approved model packages"
+        )
     role = resources.output("training", outputs.SAGEMAKER_ROLE_ARN)
     config = deployment.promote(sagemaker, state, chosen, role, datetime.now(UTC))
-    sagemaker.update_model_package(
-        ModelPackageArn=chosen.arn,
-        ModelApprovalStatus="Approved",
-        ApprovalDescription=f"promoted to {endpoint} by `binventory model promote`",
-    )
     click.echo(f"updating {endpoint}: {state.config_name} -> {config} (model version {version})")
     if wait:
         deployment.wait_until_serving(sagemaker, endpoint, config)

@@ -25,10 +25,18 @@ def endpoint_name(stage: str) -> str:
     return f"binventory-{stage}-counter"
 
 
+# Synth cannot know a package's approval status offline; CloudFormation's CreateModel then fails.
+APPROVAL_NOTE = (
+    "SageMaker deploys only an Approved model package: approve a pending version first "
+    "(`aws sagemaker update-model-package --model-package-arn <ARN> --model-approval-status Approved`, "
+    "or `binventory model promote <version>` once the endpoint exists)."
+)
+
+
 def deploy_command(stage: str) -> str:
-    """The one command that puts a published model package behind the endpoint."""
+    """The one command that puts a published (Approved) model package behind the endpoint."""
     stack = outputs.stack_name(stage, "counting")
-    return f"npx cdk deploy {stack} -c model_package_arn=<ModelPackageArn from the training run>"
+    return f"npx cdk deploy {stack} -c model_package_arn=<ModelPackageArn of an Approved version>"
 
 
 class CountingEndpoint(Construct):
@@ -53,9 +61,10 @@ class CountingEndpoint(Construct):
         if settings.model_package_arn is None:
             cdk.Annotations.of(self).add_info(
                 f"No model_package_arn is set, so endpoint {self.endpoint_name} is not deployed yet. "
-                f"Train a model, then run: {deploy_command(settings.stage)}"
+                f"Train a model, then run: {deploy_command(settings.stage)}. {APPROVAL_NOTE}"
             )
             return
+        cdk.Annotations.of(self).add_info(f"Deploying {settings.model_package_arn}. {APPROVAL_NOTE}")
 
         self.model = sagemaker.CfnModel(
             self,

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
 from moto.core.responses import ActionResult
+from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
@@ -71,6 +72,25 @@ def sagemaker_update_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
         return ActionResult({"EndpointArn": endpoint.arn})
 
     monkeypatch.setattr(SageMakerResponse, "update_endpoint", update_endpoint, raising=False)
+
+
+@pytest.fixture
+def sagemaker_deploys_only_approved_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse CreateModel for a model package that is not Approved, as SageMaker does (moto does not)."""
+    create_model = SageMakerModelBackend.create_model
+
+    def create_approved_only(self: SageMakerModelBackend, **request: Any) -> Any:
+        containers = [request.get("primary_container") or {}, *(request.get("containers") or [])]
+        for package_name in filter(None, (container.get("ModelPackageName") for container in containers)):
+            status = self.describe_model_package(package_name).model_approval_status
+            if status != "Approved":
+                raise ValidationError(
+                    f"Model package {package_name} has ModelApprovalStatus {status}; only Approved "
+                    "model packages can be deployed."
+                )
+        return create_model(self, **request)
+
+    monkeypatch.setattr(SageMakerModelBackend, "create_model", create_approved_only)
 
 
 @pytest.fixture

@@ -240,6 +240,18 @@ def test_without_a_model_the_endpoint_is_skipped_and_the_deploy_command_explaine
     assert not alarmed & {"Invocation5XXErrors", "ModelLatency"}
 
 
+def test_the_deploy_path_says_that_only_an_approved_package_deploys(
+    dev_app: SynthesizedApp, prod_app: SynthesizedApp
+) -> None:
+    hint = dev_app.template("counting")["Outputs"][outputs.ENDPOINT_DEPLOY_HINT]["Value"]
+
+    assert "model_package_arn=<ModelPackageArn of an Approved version>" in hint
+    for app in (dev_app, prod_app):
+        assertions.Annotations.from_stack(app.stacks.counting).has_info(
+            "*", assertions.Match.string_like_regexp("SageMaker deploys only an Approved model package")
+        )
+
+
 def test_with_a_model_the_package_is_deployed_behind_the_stable_endpoint_name(
     prod_app: SynthesizedApp,
 ) -> None:
