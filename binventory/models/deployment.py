@@ -76,7 +76,8 @@ def promote(sagemaker: Any, state: EndpointState, model: PublishedModel, role_ar
     container: dict[str, Any] = {"ModelPackageName": model.arn}
     if state.environment:
         container["Environment"] = state.environment
-    sagemaker.create_model(ModelName=name, ExecutionRoleArn=role_arn, Containers=[container])
+    # One container is the primary container, as the SageMaker SDK writes it (Containers is for pipelines).
+    sagemaker.create_model(ModelName=name, ExecutionRoleArn=role_arn, PrimaryContainer=container)
     variants = copy.deepcopy(state.config["ProductionVariants"])
     for variant in variants:
         variant["ModelName"] = name

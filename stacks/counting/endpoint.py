@@ -66,13 +66,14 @@ class CountingEndpoint(Construct):
             return
         cdk.Annotations.of(self).add_info(f"Deploying {settings.model_package_arn}. {APPROVAL_NOTE}")
 
+        # A single container is the primary one, as the SageMaker SDK writes it (Containers: pipelines).
         self.model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=execution_role.role_arn,
-            containers=[
-                sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=settings.model_package_arn)
-            ],
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                model_package_name=settings.model_package_arn
+            ),
         )
         endpoint = settings.endpoint
         if endpoint.serverless:

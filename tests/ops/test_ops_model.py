@@ -96,6 +96,17 @@ def test_promote_moves_the_endpoint_to_a_new_config_serving_that_version(sagemak
     assert [row[:3] for row in rows if row[:1] == ["*"]] == [["*", "2", "Approved"]]
 
 
+def test_a_promoted_model_has_its_one_container_as_the_primary_container(sagemaker: Any, invoke: Any) -> None:
+    # when
+    assert invoke("model", "promote", "2").exit_code == 0
+
+    # then: a single container is the primary container (Containers is for inference pipelines)
+    model_name = serving(sagemaker)[1]["ModelName"]
+    model = sagemaker.describe_model(ModelName=model_name)
+    assert model["PrimaryContainer"]["ModelPackageName"] == package_arn(sagemaker, 2)
+    assert not model.get("Containers")
+
+
 def test_promote_approves_a_pending_version_before_deploying_it(sagemaker: Any, invoke: Any) -> None:
     # given version 1 is pending manual approval (SageMaker deploys only Approved packages)
     pending = sagemaker.describe_model_package(ModelPackageName=package_arn(sagemaker, 1))

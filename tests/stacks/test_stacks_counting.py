@@ -258,7 +258,9 @@ def test_with_a_model_the_package_is_deployed_behind_the_stable_endpoint_name(
     template = prod_app.template("counting")
 
     model = only_resource(template, "AWS::SageMaker::Model")["Properties"]
-    assert model["Containers"] == [{"ModelPackageName": MODEL_PACKAGE_ARN}]
+    # One container is the primary container, as the SageMaker SDK writes it (Containers is for pipelines).
+    assert model["PrimaryContainer"] == {"ModelPackageName": MODEL_PACKAGE_ARN}
+    assert "Containers" not in model
     assert render(model["ExecutionRoleArn"]).startswith("<PublishOutputFnGetAttSageMakerRole")
     config = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"]
     # Unnamed, so a new model replaces the configuration and the endpoint updates blue/green.
