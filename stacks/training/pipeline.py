@@ -203,14 +203,20 @@ class TrainingPipeline(Construct):
         return state
 
     def _grant_job_states(self, execution_role: iam.IRole) -> None:
-        """What Step Functions needs to run the two `.sync` job states (custom states get no IAM)."""
+        """What Step Functions needs to run the two `.sync` job states (custom states get no IAM).
+
+        As the Step Functions guide's "IAM policies for Amazon SageMaker" lists it per integration, plus
+        sagemaker:AddTags: Step Functions tags the jobs it starts (aws-cdk#32294).
+        """
         role = self.state_machine
-        for resource_type, api_name, rule in (
-            ("training-job", "TrainingJob", "StepFunctionsGetEventsForSageMakerTrainingJobsRule"),
+        for resource_type, api_name, rule, extra_actions in (
+            ("training-job", "TrainingJob", "StepFunctionsGetEventsForSageMakerTrainingJobsRule", ()),
             (
                 "hyper-parameter-tuning-job",
                 "HyperParameterTuningJob",
                 "StepFunctionsGetEventsForSageMakerTuningJobsRule",
+                # Documented for the tuning `.sync` integration only.
+                ("sagemaker:ListTrainingJobsForHyperParameterTuningJob",),
             ),
         ):
             role.add_to_role_policy(
@@ -219,7 +225,8 @@ class TrainingPipeline(Construct):
                         f"sagemaker:Create{api_name}",
                         f"sagemaker:Describe{api_name}",
                         f"sagemaker:Stop{api_name}",
-                        "sagemaker:ListTags",
+                        "sagemaker:AddTags",
+                        *extra_actions,
                     ],
                     resources=[self._arn(resource_type, "*")],
                 )
@@ -231,6 +238,8 @@ class TrainingPipeline(Construct):
                     resources=[self._stack.format_arn(service="events", resource="rule", resource_name=rule)],
                 )
             )
+        # Documented on any resource for both job integrations.
+        role.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:ListTags"], resources=["*"]))
         role.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
@@ -258,7 +267,8 @@ class TrainingPipeline(Construct):
             state_machine_role,
             "AwsSolutions-IAM5[Resource::*]",
             "X-Ray trace segments and CloudWatch Logs log delivery, which CDK grants for tracing and "
-            "execution logging, support no resource-level permissions.",
+            "execution logging, support no resource-level permissions; sagemaker:ListTags (read-only) is "
+            "documented on any resource for the .sync SageMaker job integrations.",
         )
 
     def _notify_when_finished(self, topic: sns.ITopic) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from stacks_testkit import (
     only_resource,
     policy_statements,
     render,
+    resources,
     run_state_machine,
     state_machine_definition,
     walk,
@@ -272,9 +274,10 @@ def test_custom_job_states_get_the_iam_their_sync_integrations_need(dev_app: Syn
 
     tuning = _statement_with(statements, "sagemaker:CreateHyperParameterTuningJob")
     assert sorted(tuning["Action"]) == [
+        "sagemaker:AddTags",
         "sagemaker:CreateHyperParameterTuningJob",
         "sagemaker:DescribeHyperParameterTuningJob",
-        "sagemaker:ListTags",
+        "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
         "sagemaker:StopHyperParameterTuningJob",
     ]
     assert render(tuning["Resource"]).endswith(":hyper-parameter-tuning-job/*")
@@ -287,6 +290,91 @@ def test_custom_job_states_get_the_iam_their_sync_integrations_need(dev_app: Syn
     pass_role = _statement_with(statements, "iam:PassRole")
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     assert render(pass_role["Resource"]).startswith("<SageMakerRole")
+
+
+_SAGEMAKER = "arn:aws:sagemaker:us-east-1:123456789012"
+_RULE = "arn:aws:events:us-east-1:123456789012:rule/StepFunctionsGetEventsForSageMaker"
+_TRAINING_JOB = f"{_SAGEMAKER}:training-job/train-20261121-101500-train"
+_TUNING_JOB = f"{_SAGEMAKER}:hyper-parameter-tuning-job/tune-20261121-101500-tune"
+_EXECUTION_ROLE = "<the SageMaker execution role>"
+# What each Task's integration needs, as (action, resource it acts on; "*" where AWS documents any resource).
+# `.sync` jobs: AWS Step Functions Developer Guide, "IAM policies for Amazon SageMaker" (sagemaker-iam.html),
+# plus sagemaker:AddTags: Step Functions tags the jobs it starts (aws-cdk#32294; CDK's own training task
+# grants it). `aws-sdk:` integrations: the API's own action on its resource.
+DOCUMENTED_IAM: dict[str, list[tuple[str, str]]] = {
+    "sagemaker:createTrainingJob.sync": [
+        ("sagemaker:CreateTrainingJob", _TRAINING_JOB),
+        ("sagemaker:DescribeTrainingJob", _TRAINING_JOB),
+        ("sagemaker:StopTrainingJob", _TRAINING_JOB),
+        ("sagemaker:AddTags", _TRAINING_JOB),
+        ("sagemaker:ListTags", "*"),
+        ("iam:PassRole", _EXECUTION_ROLE),
+        ("events:PutTargets", f"{_RULE}TrainingJobsRule"),
+        ("events:PutRule", f"{_RULE}TrainingJobsRule"),
+        ("events:DescribeRule", f"{_RULE}TrainingJobsRule"),
+    ],
+    "sagemaker:createHyperParameterTuningJob.sync": [
+        ("sagemaker:CreateHyperParameterTuningJob", _TUNING_JOB),
+        ("sagemaker:DescribeHyperParameterTuningJob", _TUNING_JOB),
+        ("sagemaker:StopHyperParameterTuningJob", _TUNING_JOB),
+        ("sagemaker:ListTrainingJobsForHyperParameterTuningJob", _TUNING_JOB),
+        ("sagemaker:AddTags", _TUNING_JOB),
+        ("sagemaker:ListTags", "*"),
+        ("iam:PassRole", _EXECUTION_ROLE),
+        ("events:PutTargets", f"{_RULE}TuningJobsRule"),
+        ("events:PutRule", f"{_RULE}TuningJobsRule"),
+        ("events:DescribeRule", f"{_RULE}TuningJobsRule"),
+    ],
+    "aws-sdk:sagemaker:describeTrainingJob": [("sagemaker:DescribeTrainingJob", _TRAINING_JOB)],
+    "aws-sdk:sagemaker:createModelPackage": [
+        ("sagemaker:CreateModelPackage", f"{_SAGEMAKER}:model-package/binventory-dev-countnet/4")
+    ],
+}
+# The request context of iam:PassRole as Step Functions makes it (the documented policy's condition).
+_PASS_ROLE_CONTEXT = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+
+
+def _allows(statement: dict[str, Any], action: str, resource: str) -> bool:
+    """Whether one Allow statement grants `action` on `resource` (a resource of "*" needs a "*" grant)."""
+    actions = [granted.lower() for granted in as_list(statement["Action"])]
+    if statement["Effect"] != "Allow" or not any(fnmatch.fnmatchcase(action.lower(), a) for a in actions):
+        return False
+    granted = [render(item) for item in as_list(statement["Resource"])]
+    if not any(
+        pattern == "*" if resource == "*" else fnmatch.fnmatchcase(resource, pattern) for pattern in granted
+    ):
+        return False
+    for operator, values in statement.get("Condition", {}).items():
+        if operator != "StringEquals":
+            return False  # not evaluated here: treat as not granting, so a new condition gets a look
+        if any(_PASS_ROLE_CONTEXT.get(key) not in as_list(value) for key, value in values.items()):
+            return False
+    return True
+
+
+def test_state_machine_role_holds_what_each_integration_is_documented_to_need(
+    dev_app: SynthesizedApp, definition: dict[str, Any]
+) -> None:
+    template = dev_app.template("training")
+    statements = policy_statements(template, "PipelineStateMachineRoleDefaultPolicy")
+    (execution_role,) = [
+        key for key in resources(template, "AWS::IAM::Role") if key.startswith("SageMakerRole")
+    ]
+    tasks = {
+        name: state["Resource"] for name, state in definition["States"].items() if state["Type"] == "Task"
+    }
+
+    missing = []
+    for name, resource in tasks.items():
+        integration = resource.split(":::", 1)[1]
+        assert integration in DOCUMENTED_IAM, f"{name}: add the documented IAM of {integration} to this test"
+        for action, target in DOCUMENTED_IAM[integration]:
+            target = f"<{execution_role}.Arn>" if target == _EXECUTION_ROLE else target
+            if not any(_allows(statement, action, target) for statement in statements):
+                missing.append(f"{name}: {action} on {target}")
+
+    assert len(tasks) == 4
+    assert missing == []
 
 
 def test_sagemaker_role_has_no_wildcard_actions_and_writes_only_its_prefixes(dev_app: SynthesizedApp) -> None:
