@@ -15,6 +15,7 @@ from stacks_testkit import (
     SynthesizedApp,
     TaskCall,
     as_list,
+    context_with,
     only_resource,
     policy_statements,
     render,
@@ -25,6 +26,7 @@ from stacks_testkit import (
 )
 
 from stacks import outputs
+from stacks.settings import SettingsError, load_settings
 from stacks.training import images
 from stacks.training.source_bundle import write_source_archive
 
@@ -411,6 +413,43 @@ def test_training_outputs_carry_what_the_cli_reads(dev_app: SynthesizedApp) -> N
     assert "pytorch-inference" in template_outputs[outputs.INFERENCE_IMAGE_URI]["Value"]
     assert outputs.TRAINING_STATE_MACHINE_ARN in template_outputs
     assert outputs.SAGEMAKER_ROLE_ARN in template_outputs
+
+
+@pytest.mark.parametrize(
+    ("scope", "instance_type", "tag"),
+    [
+        ("training", "ml.g5.xlarge", "2.6.0-gpu-py312-cu126-ubuntu22.04-sagemaker"),
+        ("training", "ml.m5.xlarge", "2.6.0-cpu-py312-ubuntu22.04-sagemaker"),
+        ("inference", "ml.g5.xlarge", "2.6.0-gpu-py312-cu124-ubuntu22.04-sagemaker"),
+        ("inference", "ml.m5.large", "2.6.0-cpu-py312-ubuntu22.04-sagemaker"),
+    ],
+)
+def test_images_are_pinned_to_the_full_dlc_tag_aws_publishes(
+    scope: str, instance_type: str, tag: str
+) -> None:
+    settings = load_settings(
+        context_with(
+            {
+                "binventory.training.instance_type": instance_type,
+                "binventory.endpoint.mode": "realtime",
+                "binventory.endpoint.instance_type": instance_type,
+            }
+        )
+    )
+
+    image = images.training_image(settings) if scope == "training" else images.inference_image(settings)
+
+    assert image.uri == f"763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-{scope}:{tag}"
+
+
+def test_a_framework_version_without_a_pinned_build_fails_synth_naming_the_key() -> None:
+    # given a version the SDK's registry knows (training image only) but no pin names
+    settings = load_settings(context_with({"binventory.training.framework_version": "2.8.0"}))
+
+    # when / then
+    expected = r"binventory\.training\.framework_version: 2\.8\.0 .*pinned: 2\.6\.0"
+    with pytest.raises(SettingsError, match=expected):
+        images.training_image(settings)
 
 
 def test_source_archive_is_reproducible_and_leaves_caches_out(tmp_path: Path) -> None:
