@@ -1,4 +1,4 @@
-"""The counting Lambda: Python 3.12, `lambdas/` as a plain asset, Powertools from its public layer."""
+"""The counting Lambda: Python 3.12, `lambdas/` as a plain asset, Powertools from its pinned public layer."""
 
 from __future__ import annotations
 
@@ -22,9 +22,13 @@ LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 HANDLER = "counter.handler.lambda_handler"
 # Tests, caches and local litter stay out of the deployment package.
 ASSET_EXCLUDES = ["**/tests", "**/tests/**", "**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.DS_Store"]
-# AWS publishes the newest Powertools layer ARN per runtime and architecture in this public parameter;
-# CloudFormation resolves it at deploy time, so synth stays offline.
-POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/x86_64/python3.12/latest"
+# The version requirements.txt pins, so the layer that runs is the Powertools the tests import. Move
+# both together; a new release's parameter can appear after its PyPI release (powertools-lambda-python#7689).
+POWERTOOLS_VERSION = "3.37.0"
+# AWS publishes each release's layer ARN per architecture and runtime in a public parameter
+# (/aws/service/powertools/python/{arch}/{python_version}/{version}); CloudFormation resolves it at
+# deploy time, so synth stays offline.
+POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/python3.12/{POWERTOOLS_VERSION}"
 SERVICE_NAME = "binventory-counter"
 # The settings' allowed retention periods pair up with RetentionDays' members in order (INFINITE last).
 RETENTION_BY_DAYS = dict(zip(LOG_RETENTION_DAYS, list(logs.RetentionDays)[:-1], strict=True))

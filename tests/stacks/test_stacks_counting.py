@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from stacks_testkit import (
     MODEL_PACKAGE_ARN,
+    REPO_ROOT,
     SynthesizedApp,
     as_list,
     context_with,
@@ -66,6 +67,22 @@ def test_lambda_runs_the_counter_handler_on_python_312_with_the_public_powertool
     parameter = template["Parameters"][layer["Ref"]]
     assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
     assert parameter["Default"] == POWERTOOLS_LAYER_PARAMETER
+
+
+def test_powertools_layer_is_the_version_the_tests_run_with(dev_app: SynthesizedApp) -> None:
+    # given the Powertools version requirements.txt pins (what the Lambda's tests import)
+    (pin,) = re.findall(
+        r"^aws-lambda-powertools(?:\[[\w,]+\])?==([\w.]+)$",
+        (REPO_ROOT / "requirements.txt").read_text(),
+        re.M,
+    )
+    function = _function(dev_app)
+
+    # then the layer is resolved from that version's public parameter, for the function's runtime and CPU
+    (layer,) = function["Layers"]
+    parameter = dev_app.template("counting")["Parameters"][layer["Ref"]]["Default"]
+    architecture = function.get("Architectures", ["x86_64"])[0]
+    assert parameter == f"/aws/service/powertools/python/{architecture}/{function['Runtime']}/{pin}"
 
 
 def test_lambda_environment_names_its_resources_by_the_schema_variables(dev_app: SynthesizedApp) -> None:
