@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,26 @@ def prediction(count: int, confidence: float, label: str | None = None) -> dict[
         "probabilities": probabilities,
         "model_version": "countnet-resnet18-20261121T101500Z",
     }
+
+
+def toolkit_error_body(message: str) -> str:
+    """What SageMaker's inference toolkit answers a 4xx with: the message, a newline, then the traceback.
+
+    Built the way `sagemaker_inference.transformer.Transformer.handle_error` builds it
+    (`"{}\n{}".format(error.message, traceback.format_exc())`), here for a BadImageError raised from
+    PIL's error, as model_code's input handling raises it.
+    """
+
+    class BadImageError(Exception):
+        pass
+
+    try:
+        try:
+            raise OSError("cannot identify image file <_io.BytesIO object at 0x7f3b2c1d8e50>")
+        except OSError as error:
+            raise BadImageError(f"400: {message}") from error
+    except BadImageError:
+        return f"{message}\n{traceback.format_exc()}"
 
 
 @dataclass

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from counter_world import REGION, FakeEndpoint, jpeg_bytes
+from counter_world import REGION, FakeEndpoint, jpeg_bytes, toolkit_error_body
 
 from lambdas.counter.dal.endpoint import CountingEndpoint, ImageRejected
 from lambdas.counter.logic.reconcile import MalformedPrediction
@@ -36,6 +37,43 @@ def test_a_4xx_from_the_model_rejects_the_image(endpoint: Any, status: int) -> N
 
     with pytest.raises(ImageRejected, match=rf"model rejected the image \({status}\): bad image"):
         counting.predict(jpeg_bytes(1), "image/jpeg")
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (400, "the body is not a readable JPEG or PNG image: cannot identify image file"),
+        (415, "content type text/plain is not supported; send image/jpeg, image/png or application/x-image"),
+    ],
+)
+def test_a_rejection_through_the_inference_toolkit_records_the_message_without_its_traceback(
+    endpoint: Any, status: int, message: str
+) -> None:
+    # given the toolkit's body: the message, then "Traceback (most recent call last):" and its frames
+    counting, fake = endpoint
+    body = toolkit_error_body(message)
+    assert "\nTraceback (most recent call last):\n  File " in body
+    fake.model_error(jpeg_bytes(1), status, body)
+
+    # when
+    with pytest.raises(ImageRejected) as rejected:
+        counting.predict(jpeg_bytes(1), "image/jpeg")
+
+    # then
+    assert rejected.value.reason == f"model rejected the image ({status}): {message}"
+
+
+def test_a_rejection_without_a_message_names_the_status() -> None:
+    # TorchServe answers a body over its size limit with 413 and an empty body, before any handler runs.
+    fake = FakeEndpoint()
+    session = boto3.session.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    session.events.register("before-call.sagemaker-runtime.InvokeEndpoint", fake)
+    fake.model_error(jpeg_bytes(1), 413, "")
+
+    with pytest.raises(ImageRejected) as rejected:
+        CountingEndpoint(session.client("sagemaker-runtime"), "counter").predict(jpeg_bytes(1), "image/jpeg")
+
+    assert rejected.value.reason == f"model rejected the image (413): {HTTPStatus(413).phrase}"
 
 
 @pytest.mark.parametrize("status", [500, 503, 408, 429])

@@ -20,6 +20,7 @@ from counter_world import (
     record_key_of,
     s3_notification,
     s3_test_event,
+    toolkit_error_body,
 )
 
 from lambdas.counter import schema
@@ -382,6 +383,24 @@ def test_a_batch_read_the_role_or_configuration_refuses_fails_the_invocation_lou
         invoke(event)
     assert world.items() == {}
     assert fake_endpoint.calls == []
+
+
+def test_an_image_the_model_rejects_records_the_toolkits_message_alone(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint
+) -> None:
+    # given the real inference toolkit's 400 body: the message plus a Python traceback
+    image = jpeg_bytes(31)
+    message = "the body is not a readable JPEG or PNG image: cannot identify image file"
+    fake_endpoint.model_error(image, 400, toolkit_error_body(message))
+    version = world.put_image("incoming/B-31/x.jpg", image)
+
+    # when
+    response = invoke(world.sqs_event(s3_notification(version)))
+
+    # then the record's reason is what a person reads in the inventory: the message, no traceback
+    assert failed_ids(response) == set()
+    item = world.items()[record_key_of(version)]
+    assert (item["status"], item["reason"]) == ("INVALID_IMAGE", f"model rejected the image (400): {message}")
 
 
 def test_an_object_overwritten_before_processing_is_recorded_as_missing(

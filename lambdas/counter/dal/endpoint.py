@@ -2,13 +2,15 @@
 
 The model answers a bad image with a 4xx (400 undecodable, 413 too large, 415 content type), which
 boto3 raises as `ModelError` carrying `OriginalStatusCode`: that is the image's fault, so it becomes
-`ImageRejected`. Everything else (5xx, ModelNotReady, throttling, timeouts) propagates as it is:
+`ImageRejected`, whose reason keeps the model's message without the traceback the inference toolkit
+appends to it. Everything else (5xx, ModelNotReady, throttling, timeouts) propagates as it is:
 transient, the caller fails the record and SQS retries it.
 """
 
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,6 +20,8 @@ from ..observability import tracer
 
 # 4xx answers that are about load or time, not about the image: retried like a 5xx.
 _RETRYABLE_CLIENT_STATUSES = {408, 429}
+# Where Python's traceback.format_exc() output begins; sagemaker_inference appends it to error messages.
+_TRACEBACK_START = "Traceback (most recent call last):"
 
 
 class ImageRejected(Exception):
@@ -68,5 +72,9 @@ def _rejection(error: ClientError) -> str | None:
         return None
     if not 400 <= status < 500 or status in _RETRYABLE_CLIENT_STATUSES:
         return None
-    message = error.response.get("OriginalMessage") or error.response.get("Error", {}).get("Message", "")
+    message = error.response.get("OriginalMessage")
+    if message is None:
+        message = error.response.get("Error", {}).get("Message", "")
+    # The inference toolkit answers "<message>\n<traceback>"; a record keeps the message a person acts on.
+    message = message.split(_TRACEBACK_START, 1)[0].strip() or HTTPStatus(status).phrase
     return f"model rejected the image ({status}): {message}"[:1000]
