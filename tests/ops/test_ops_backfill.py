@@ -25,9 +25,13 @@ ENDPOINT = "binventory-dev-counter"
 def answer(count: int, confidence: float) -> dict[str, Any]:
     """A prediction in the endpoint's documented response shape."""
     others = (1 - confidence) / 5
-    return {"predicted_count": count, "predicted_label": str(count), "confidence": confidence,
-            "probabilities": {str(c): confidence if c == count else others for c in range(6)},
-            "model_version": "countnet-test"}
+    return {
+        "predicted_count": count,
+        "predicted_label": str(count),
+        "confidence": confidence,
+        "probabilities": {str(c): confidence if c == count else others for c in range(6)},
+        "model_version": "countnet-test",
+    }
 
 
 # key -> (body, object metadata, model answer, status the Lambda's rules give)
@@ -50,10 +54,21 @@ def create_tables(dynamodb: Any, prefix: str) -> tuple[str, str]:
 def recorded(dynamodb: Any, table: str) -> dict[str, tuple[Any, ...]]:
     """image key -> what a person reads in the record."""
     items = dynamodb.scan(TableName=table)["Items"]
-    fields = ("status", "predicted_count", "expected_quantity", "expected_source", "delta", "record_key",
-              "captured_at")
-    return {item["image_key"]["S"]: tuple(next(iter(item[f].values()), None) if f in item else None
-                                          for f in fields) for item in items}
+    fields = (
+        "status",
+        "predicted_count",
+        "expected_quantity",
+        "expected_source",
+        "delta",
+        "record_key",
+        "captured_at",
+    )
+    return {
+        item["image_key"]["S"]: tuple(
+            next(iter(item[f].values()), None) if f in item else None for f in fields
+        )
+        for item in items
+    }
 
 
 @pytest.fixture
@@ -69,17 +84,34 @@ def ingest(aws: None, stack_outputs: Any, transform_answers: dict[str, Any]) -> 
     for key, quantity in METADATA.items():
         s3.put_object(Bucket="ingest", Key=key, Body=json.dumps({"EXPECTED_QUANTITY": quantity}).encode())
     sagemaker = boto3.client("sagemaker")
-    sagemaker.create_model(ModelName="served-model", ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
-                           PrimaryContainer={"Image": "pytorch-inference:2.6"})
-    sagemaker.create_endpoint_config(EndpointConfigName="config", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "served-model", "InstanceType": "ml.m5.large",
-         "InitialInstanceCount": 1}])
+    sagemaker.create_model(
+        ModelName="served-model",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
+        PrimaryContainer={"Image": "pytorch-inference:2.6"},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "served-model",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
     sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="config")
     boto3.client("events").create_event_bus(Name="bus")
     inventory, bin_state = create_tables(boto3.client("dynamodb"), "backfill")
-    stack_outputs(**{outputs.INVENTORY_TABLE_NAME: inventory, outputs.BIN_STATE_TABLE_NAME: bin_state,
-                     outputs.ENDPOINT_NAME: ENDPOINT, outputs.EVENT_BUS_NAME: "bus",
-                     outputs.ARTIFACTS_BUCKET_NAME: "artifacts"})
+    stack_outputs(
+        **{
+            outputs.INVENTORY_TABLE_NAME: inventory,
+            outputs.BIN_STATE_TABLE_NAME: bin_state,
+            outputs.ENDPOINT_NAME: ENDPOINT,
+            outputs.EVENT_BUS_NAME: "bus",
+            outputs.ARTIFACTS_BUCKET_NAME: "artifacts",
+        }
+    )
     return s3
 
 
@@ -95,17 +127,31 @@ def count_as_the_lambda_does(s3: Any) -> dict[str, tuple[Any, ...]]:
     dynamodb = boto3.client("dynamodb")
     inventory, bin_state = create_tables(dynamodb, "lambda")
     settings = CounterSettings(
-        inventory_table=inventory, bin_state_table=bin_state, endpoint_name=ENDPOINT, event_bus_name="bus",
+        inventory_table=inventory,
+        bin_state_table=bin_state,
+        endpoint_name=ENDPOINT,
+        event_bus_name="bus",
         confidence_threshold=load_settings_from_cdk_json().counting.confidence_threshold,
-        max_image_bytes=load_settings_from_cdk_json().counting.max_image_bytes)
+        max_image_bytes=load_settings_from_cdk_json().counting.max_image_bytes,
+    )
     counter = ImageCounter(
-        images=ImageStore(s3), endpoint=EndpointAnsweringByImage(), settings=settings,
+        images=ImageStore(s3),
+        endpoint=EndpointAnsweringByImage(),
+        settings=settings,
         inventory=InventoryRepository(dynamodb, inventory_table=inventory, bin_state_table=bin_state),
-        events=EventPublisher(boto3.client("events"), "bus"))
+        events=EventPublisher(boto3.client("events"), "bus"),
+    )
     for key in IMAGES:
         head = s3.head_object(Bucket="ingest", Key=key)
-        counter.count(UploadedObject(bucket="ingest", key=key, version_id=None, etag=head["ETag"].strip('"'),
-                                     event_time=format_timestamp(head["LastModified"])))
+        counter.count(
+            UploadedObject(
+                bucket="ingest",
+                key=key,
+                version_id=None,
+                etag=head["ETag"].strip('"'),
+                event_time=format_timestamp(head["LastModified"]),
+            )
+        )
     return recorded(dynamodb, inventory)
 
 
