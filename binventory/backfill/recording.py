@@ -21,6 +21,7 @@ from binventory.backfill.inputs import BinImage
 from lambdas.counter.dal.events import EventNotPublished, EventPublisher
 from lambdas.counter.dal.images import ImageStore
 from lambdas.counter.dal.inventory import InventoryRepository, KnownState, SaveOutcome
+from lambdas.counter.deadline import NO_DEADLINE, Deadline
 from lambdas.counter.logic.reconcile import MalformedPrediction
 from lambdas.counter.logic.records import InventoryRecord
 from lambdas.counter.service import CountResult, ImageCounter
@@ -40,7 +41,8 @@ class TransformAnswer:
         self.key = key
         self.answer = answer
 
-    def predict(self, image: bytes, content_type: str) -> dict[str, Any]:
+    def predict(self, image: bytes, content_type: str, deadline: Deadline = NO_DEADLINE) -> dict[str, Any]:
+        """The answer already written; `deadline` (the Lambda's time bound) has nothing to bound here."""
         if self.answer is None:
             raise NoTransformAnswer(f"the transform job wrote no answer for {self.key}")
         try:

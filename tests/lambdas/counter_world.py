@@ -90,6 +90,7 @@ class FakeEndpoint:
 
     answers: dict[bytes, Callable[[], tuple[AWSResponse, dict[str, Any]]]] = field(default_factory=dict)
     calls: list[tuple[bytes, str]] = field(default_factory=list)
+    throttles: dict[bytes, int] = field(default_factory=dict)  # image -> throttled calls before its answer
 
     def counts(self, image: bytes, count: int, confidence: float, label: str | None = None) -> None:
         self.answers_with(image, json.dumps(prediction(count, confidence, label)).encode())
@@ -110,6 +111,10 @@ class FakeEndpoint:
         }
         self.answers[image] = lambda: _error(424, "ModelError", body)
 
+    def throttled(self, image: bytes, times: int) -> None:
+        """SageMaker throttles the first `times` calls with this image, then the image's answer comes."""
+        self.throttles[image] = times
+
     def not_ready(self, image: bytes) -> None:
         self.answers[image] = lambda: _error(
             429, "ModelNotReadyException", {"Message": "model not loaded yet"}
@@ -118,6 +123,9 @@ class FakeEndpoint:
     def __call__(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         body = params["body"]
         self.calls.append((body, params["headers"].get("Content-Type", "")))
+        if self.throttles.get(body):
+            self.throttles[body] -= 1
+            return _error(400, "ThrottlingException", {"message": "Rate exceeded"})
         if body not in self.answers:
             raise AssertionError("the fake endpoint was sent an image no test set an answer for")
         return self.answers[body]()

@@ -505,6 +505,54 @@ def test_a_batch_where_every_record_fails_is_retried_whole(
     assert world.items() == {}
 
 
+def test_messages_not_reached_before_the_deadline_are_returned_for_redelivery(
+    invoke: Any,
+    world: CountingWorld,
+    fake_endpoint: FakeEndpoint,
+    lambda_context: Any,
+    clock: Any,
+    capsys: Any,
+) -> None:
+    # given a 120 s invocation of four messages, whose first two images take the endpoint 60 s and 47 s
+    lambda_context.remaining_millis = 120_000
+    images = [jpeg_bytes(seed) for seed in (41, 42, 43, 44)]
+    for image, seconds in zip(images, (60, 47, 0, 0), strict=True):
+        fake_endpoint.counts(image, 1, 0.9)
+        answer = fake_endpoint.answers[image]
+        fake_endpoint.answers[image] = lambda answer=answer, seconds=seconds: (
+            clock.advance(seconds),
+            answer(),
+        )[1]
+    versions = [world.put_image(f"incoming/B-4{n}/x.jpg", image) for n, image in enumerate(images)]
+    event = world.sqs_event(*(s3_notification(version) for version in versions))
+    ids = [record["messageId"] for record in event["Records"]]
+
+    # when
+    response = invoke(event)
+
+    # then the two it had no time left for go back to SQS untouched, counted as deferred
+    assert failed_ids(response) == {ids[2], ids[3]}
+    assert sorted(world.items()) == sorted(record_key_of(version) for version in versions[:2])
+    assert [image for image, _ in fake_endpoint.calls] == images[:2]
+    assert emitted_metrics(capsys.readouterr().out)[schema.CounterMetric.DEFERRED_MESSAGES] == 2
+
+
+def test_an_invocation_with_no_time_left_returns_the_whole_batch_without_asking_the_endpoint(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint, lambda_context: Any
+) -> None:
+    # given an invocation that starts with less time left than the safety margin and one record need
+    lambda_context.remaining_millis = 12_000
+    image = jpeg_bytes(44)
+    fake_endpoint.counts(image, 1, 0.9)
+    event = world.sqs_event(s3_notification(world.put_image("incoming/B-44/x.jpg", image)))
+
+    # when / then: every message fails, so SQS delivers the batch again; nothing was half done
+    with pytest.raises(BatchProcessingError):
+        invoke(event)
+    assert fake_endpoint.calls == []
+    assert world.items() == {}
+
+
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_missing_configuration_fails_with_the_variable_name(
     invoke: Any, world: CountingWorld, monkeypatch: pytest.MonkeyPatch

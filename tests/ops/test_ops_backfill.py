@@ -11,6 +11,7 @@ import pytest
 from lambdas.counter.dal.events import EventPublisher
 from lambdas.counter.dal.images import ImageStore
 from lambdas.counter.dal.inventory import InventoryRepository
+from lambdas.counter.deadline import NO_DEADLINE, Deadline
 from lambdas.counter.logic.notifications import UploadedObject
 from lambdas.counter.schema import bin_state_table_definition, format_timestamp, inventory_table_definition
 from lambdas.counter.service import ImageCounter
@@ -118,7 +119,7 @@ def ingest(aws: None, stack_outputs: Any, transform_answers: dict[str, Any]) -> 
 class EndpointAnsweringByImage:
     """The endpoint's answer for each image's bytes (moto's sagemaker-runtime cannot take binary bodies)."""
 
-    def predict(self, image: bytes, content_type: str) -> dict[str, Any]:
+    def predict(self, image: bytes, content_type: str, deadline: Deadline = NO_DEADLINE) -> dict[str, Any]:
         return next(spec[2] for spec in IMAGES.values() if spec[0] == image)
 
 
