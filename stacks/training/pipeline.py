@@ -18,7 +18,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from stacks import nag
+from stacks import checkov, nag
 from stacks.settings import Settings
 from stacks.training import job_requests
 from stacks.training.job_requests import TrainingJobTemplate, jsonata
@@ -162,6 +162,13 @@ class TrainingPipeline(Construct):
             "Logs",
             retention=logs.RetentionDays.ONE_YEAR,
             removal_policy=cdk.RemovalPolicy.RETAIN if settings.storage.retain else cdk.RemovalPolicy.DESTROY,
+        )
+        checkov.skip(
+            log_group,
+            "CKV_AWS_158",
+            "CloudWatch Logs encrypts every log group at rest; these execution logs hold job names, "
+            "hyperparameters and S3 URIs, no secrets, so a customer key would add cost and a key policy "
+            "only.",
         )
         self.state_machine = sfn.StateMachine(
             self,
