@@ -88,9 +88,8 @@ class Section:
         return float(value)
 
     def optional_number(self, name: str, low: float, high: float) -> float | None:
-        """A number in range, or null for "not set" (the key must still be present, as a reminder)."""
-        if name in self.values and self.values[name] is None:
-            self._read.add(name)
+        """A number in range, or null / absent for "not set"."""
+        if self.raw(name, "a number", optional=True) is None:
             return None
         return self.number(name, low, high)
 

@@ -395,8 +395,9 @@ def _counting(section: Section) -> CountingSettings:
         max_batching_window_seconds=section.integer("max_batching_window_seconds", 0, 300),
         max_concurrency=section.integer("max_concurrency", 2, 1000),
         max_receive_count=section.integer("max_receive_count", 1, 1000),
-        # The visibility timeout (6x this) must stay within SQS's 12-hour maximum.
-        lambda_timeout_seconds=section.integer("lambda_timeout_seconds", 1, 900),
+        # The visibility timeout (6x this) must stay within SQS's 12-hour maximum. At least 30 s: the
+        # handler keeps 10 s back and starts a record only with 5 s left (lambdas/counter/handler.py).
+        lambda_timeout_seconds=section.integer("lambda_timeout_seconds", 30, 900),
         lambda_memory_mb=section.integer("lambda_memory_mb", 128, 10240),
         log_retention_days=section.integer_in("log_retention_days", LOG_RETENTION_DAYS),
     )

@@ -21,6 +21,7 @@ from binventory.backfill.inputs import BinImage
 from lambdas.counter.dal.events import EventNotPublished, EventPublisher
 from lambdas.counter.dal.images import ImageStore
 from lambdas.counter.dal.inventory import InventoryRepository, KnownState, SaveOutcome
+from lambdas.counter.deadline import NO_DEADLINE, Deadline
 from lambdas.counter.logic.reconcile import MalformedPrediction
 from lambdas.counter.logic.records import InventoryRecord
 from lambdas.counter.service import CountResult, ImageCounter
@@ -40,7 +41,8 @@ class TransformAnswer:
         self.key = key
         self.answer = answer
 
-    def predict(self, image: bytes, content_type: str) -> dict[str, Any]:
+    def predict(self, image: bytes, content_type: str, deadline: Deadline = NO_DEADLINE) -> dict[str, Any]:
+        """The answer already written; `deadline` (the Lambda's time bound) has nothing to bound here."""
         if self.answer is None:
             raise NoTransformAnswer(f"the transform job wrote no answer for {self.key}")
         try:
@@ -73,26 +75,40 @@ class Recorder:
     settings: CounterSettings
 
     @classmethod
-    def from_clients(cls, client: Callable[[str], Any], settings: CounterSettings,
-                     publish_events: bool) -> Recorder:
+    def from_clients(
+        cls, client: Callable[[str], Any], settings: CounterSettings, publish_events: bool
+    ) -> Recorder:
         events: EventPublisher | SilentEvents = SilentEvents()
         if publish_events:
             events = EventPublisher(client("events"), settings.event_bus_name)
         return cls(
             images=ImageStore(client("s3")),
-            inventory=InventoryRepository(client("dynamodb"), inventory_table=settings.inventory_table,
-                                          bin_state_table=settings.bin_state_table),
+            inventory=InventoryRepository(
+                client("dynamodb"),
+                inventory_table=settings.inventory_table,
+                bin_state_table=settings.bin_state_table,
+            ),
             events=events,
             settings=settings,
         )
 
     def counter(self, endpoint: TransformAnswer) -> ImageCounter:
-        return ImageCounter(images=self.images, endpoint=endpoint, inventory=self.inventory,
-                            events=self.events, settings=self.settings)
+        return ImageCounter(
+            images=self.images,
+            endpoint=endpoint,
+            inventory=self.inventory,
+            events=self.events,
+            settings=self.settings,
+        )
 
 
-def record_all(recorder: Recorder, images: Sequence[BinImage], answers: dict[str, bytes], workers: int,
-               on_done: Callable[[], None] = lambda: None) -> BackfillReport:
+def record_all(
+    recorder: Recorder,
+    images: Sequence[BinImage],
+    answers: dict[str, bytes],
+    workers: int,
+    on_done: Callable[[], None] = lambda: None,
+) -> BackfillReport:
     """Count every image once; failures are reported per image and never stop the others."""
     report = BackfillReport()
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -112,8 +128,9 @@ def record_all(recorder: Recorder, images: Sequence[BinImage], answers: dict[str
     return report
 
 
-def _record_one(recorder: Recorder, image: BinImage, *, answers: dict[str, bytes],
-                known: KnownState) -> CountResult | str:
+def _record_one(
+    recorder: Recorder, image: BinImage, *, answers: dict[str, bytes], known: KnownState
+) -> CountResult | str:
     """The Lambda's result for one image, or why it could not be recorded."""
     answer = TransformAnswer(image.upload.key, answers.get(image.upload.key))
     try:

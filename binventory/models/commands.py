@@ -40,7 +40,9 @@ def list_models(resources: StackResources) -> None:
     table = Table("", "version", "approval", "created (UTC)", *SHOWN_METRICS)
     for published in models:
         table.add_row(
-            "*" if published.arn == serving else "", str(published.version), published.approval,
+            "*" if published.arn == serving else "",
+            str(published.version),
+            published.approval,
             f"{published.created.astimezone(UTC):%Y-%m-%d %H:%M}",
             *(f"{published.metrics[m]:.4f}" if m in published.metrics else "-" for m in SHOWN_METRICS),
         )
@@ -52,18 +54,41 @@ def list_models(resources: StackResources) -> None:
 
 @model.command("promote")
 @click.argument("version", type=click.IntRange(min=1))
-@click.option("--min-accuracy", envvar="BINVENTORY_MIN_ACCURACY", default=gate.DEFAULT_MIN_ACCURACY,
-              show_default=True, type=click.FloatRange(0, 1),
-              help=f"Refuse a model whose {gate.ACCURACY} is below this.")
-@click.option("--max-rmse", envvar="BINVENTORY_MAX_RMSE", type=click.FloatRange(min=0),
-              help=f"Also refuse a model whose {gate.RMSE} is above this.")
+@click.option(
+    "--min-accuracy",
+    envvar="BINVENTORY_MIN_ACCURACY",
+    default=gate.DEFAULT_MIN_ACCURACY,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help=f"Refuse a model whose {gate.ACCURACY} is below this.",
+)
+@click.option(
+    "--max-rmse",
+    envvar="BINVENTORY_MAX_RMSE",
+    type=click.FloatRange(min=0),
+    help=f"Also refuse a model whose {gate.RMSE} is above this.",
+)
 @click.option("--force", is_flag=True, help="Promote even when the model fails the metric gate.")
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Wait until the endpoint serves the new model (usually 5-10 minutes).")
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Wait until the endpoint serves the new model (usually 5-10 minutes).",
+)
 @click.pass_obj
-def promote(resources: StackResources, version: int, min_accuracy: float, max_rmse: float | None,
-            force: bool, wait: bool) -> None:
-    """Put model VERSION behind the endpoint with no downtime (blue/green through a new endpoint config)."""
+def promote(
+    resources: StackResources,
+    version: int,
+    min_accuracy: float,
+    max_rmse: float | None,
+    force: bool,
+    wait: bool,
+) -> None:
+    """Put model VERSION behind the endpoint with no downtime (blue/green through a new endpoint config).
+
+    A version pending manual approval is approved first (SageMaker deploys only Approved packages);
+    a Rejected one is refused.
+    """
     sagemaker = resources.client("sagemaker")
     group = resources.output("training", outputs.MODEL_PACKAGE_GROUP_NAME)
     chosen = registry.find_version(registry.published_models(sagemaker, group), version)
@@ -71,7 +96,8 @@ def promote(resources: StackResources, version: int, min_accuracy: float, max_rm
     failures = gate.gate_failures(chosen.metrics, metric_gate)
     if failures and not force:
         raise click.ClickException(
-            f"Refusing to promote version {version}: " + "; ".join(failures)
+            f"Refusing to promote version {version}: "
+            + "; ".join(failures)
             + ". Pass --force to promote it anyway, or change the gate (--min-accuracy, --max-rmse)."
         )
     for failure in failures:
@@ -81,23 +107,32 @@ def promote(resources: StackResources, version: int, min_accuracy: float, max_rm
     if state.served_package == chosen.arn:
         click.echo(f"{endpoint} already serves version {version} ({state.config_name}).")
         return
+    deployment.require_updatable(state)
+    # Approve first: SageMaker creates a model only from an Approved package.
+    if deployment.approve(sagemaker, chosen, endpoint):
+        click.echo(
+            f"approving version {version} ({chosen.approval} -> {deployment.APPROVED}): "
+            "SageMaker deploys only Approved model packages"
+        )
     role = resources.output("training", outputs.SAGEMAKER_ROLE_ARN)
     config = deployment.promote(sagemaker, state, chosen, role, datetime.now(UTC))
-    sagemaker.update_model_package(
-        ModelPackageArn=chosen.arn, ModelApprovalStatus="Approved",
-        ApprovalDescription=f"promoted to {endpoint} by `binventory model promote`",
-    )
     click.echo(f"updating {endpoint}: {state.config_name} -> {config} (model version {version})")
     if wait:
         deployment.wait_until_serving(sagemaker, endpoint, config)
         click.echo(f"{endpoint} now serves version {version}.")
-    click.echo(f"note: the counting stack still names its own model; to keep version {version} across "
-               f"`npx cdk deploy`, deploy with -c model_package_arn={chosen.arn}")
+    click.echo(
+        f"note: the counting stack still names its own model; to keep version {version} across "
+        f"`npx cdk deploy`, deploy with -c model_package_arn={chosen.arn}"
+    )
 
 
 @model.command("rollback")
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Wait until the endpoint serves the previous config again.")
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Wait until the endpoint serves the previous config again.",
+)
 @click.pass_obj
 def rollback(resources: StackResources, wait: bool) -> None:
     """Point the endpoint back at the config the last promotion replaced."""
@@ -110,8 +145,9 @@ def rollback(resources: StackResources, wait: bool) -> None:
         click.echo(f"{state.endpoint} serves {previous} again.")
 
 
-def _endpoint_state(resources: StackResources, sagemaker: Any,
-                    package_arn: str = "<ModelPackageArn>") -> deployment.EndpointState:
+def _endpoint_state(
+    resources: StackResources, sagemaker: Any, package_arn: str = "<ModelPackageArn>"
+) -> deployment.EndpointState:
     endpoint = resources.output("counting", outputs.ENDPOINT_NAME)
     try:
         return deployment.endpoint_state(sagemaker, endpoint)

@@ -18,6 +18,8 @@ from botocore.exceptions import ClientError, WaiterError
 
 from binventory.models.registry import PublishedModel
 
+APPROVED = "Approved"
+REJECTED = "Rejected"
 PREVIOUS_CONFIG_TAG = "binventory:previous-endpoint-config"
 MODEL_PACKAGE_TAG = "binventory:model-package-arn"
 # Endpoint config settings that carry over unchanged; the production variants are copied too.
@@ -58,26 +60,32 @@ def endpoint_state(sagemaker: Any, endpoint: str) -> EndpointState:
     model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
     return EndpointState(
-        endpoint=endpoint, status=described["EndpointStatus"], config=config,
-        served_package=container.get("ModelPackageName"), environment=dict(container.get("Environment", {})),
+        endpoint=endpoint,
+        status=described["EndpointStatus"],
+        config=config,
+        served_package=container.get("ModelPackageName"),
+        environment=dict(container.get("Environment", {})),
         previous_config=tags.get(PREVIOUS_CONFIG_TAG),
     )
 
 
 def promote(sagemaker: Any, state: EndpointState, model: PublishedModel, role_arn: str, now: datetime) -> str:
     """Create a model and an endpoint config for `model` and point the endpoint at it; returns the config."""
-    _require_updatable(state)
+    require_updatable(state)
     name = _resource_name(state.endpoint, f"v{model.version}", now)
     container: dict[str, Any] = {"ModelPackageName": model.arn}
     if state.environment:
         container["Environment"] = state.environment
-    sagemaker.create_model(ModelName=name, ExecutionRoleArn=role_arn, Containers=[container])
+    # One container is the primary container, as the SageMaker SDK writes it (Containers is for pipelines).
+    sagemaker.create_model(ModelName=name, ExecutionRoleArn=role_arn, PrimaryContainer=container)
     variants = copy.deepcopy(state.config["ProductionVariants"])
     for variant in variants:
         variant["ModelName"] = name
     settings = {key: state.config[key] for key in _CARRIED_OVER if state.config.get(key)}
     sagemaker.create_endpoint_config(
-        EndpointConfigName=name, ProductionVariants=variants, **settings,
+        EndpointConfigName=name,
+        ProductionVariants=variants,
+        **settings,
         Tags=[
             {"Key": PREVIOUS_CONFIG_TAG, "Value": state.config_name},
             {"Key": MODEL_PACKAGE_TAG, "Value": model.arn},
@@ -87,9 +95,31 @@ def promote(sagemaker: Any, state: EndpointState, model: PublishedModel, role_ar
     return name
 
 
+def approve(sagemaker: Any, model: PublishedModel, endpoint: str) -> bool:
+    """Mark `model` Approved, which SageMaker requires before it creates a model from a package.
+
+    Returns False when it already was. A Rejected version is refused: rejecting is a reviewer's
+    decision, and promoting does not overrule it.
+    """
+    if model.approval == APPROVED:
+        return False
+    if model.approval == REJECTED:
+        raise click.ClickException(
+            f"Refusing to promote version {model.version}: version {model.version} was Rejected in the model "
+            "registry. If it should serve after all, approve it deliberately first: `aws sagemaker "
+            f"update-model-package --model-package-arn {model.arn} --model-approval-status Approved`."
+        )
+    sagemaker.update_model_package(
+        ModelPackageArn=model.arn,
+        ModelApprovalStatus=APPROVED,
+        ApprovalDescription=f"promoted to {endpoint} by `binventory model promote`",
+    )
+    return True
+
+
 def rollback(sagemaker: Any, state: EndpointState) -> str:
     """Point the endpoint back at the config the current one replaced; returns that config's name."""
-    _require_updatable(state)
+    require_updatable(state)
     if state.previous_config is None:
         raise click.ClickException(
             f"Endpoint config {state.config_name} records no earlier config (it was not created by "
@@ -115,7 +145,7 @@ def wait_until_serving(sagemaker: Any, endpoint: str, config_name: str) -> None:
         )
 
 
-def _require_updatable(state: EndpointState) -> None:
+def require_updatable(state: EndpointState) -> None:
     if state.status != "InService":
         raise click.ClickException(
             f"Endpoint {state.endpoint} is {state.status}; wait until it is InService and try again."

@@ -3,6 +3,9 @@
 It only adapts: each SQS message is parsed and its uploads handed to `ImageCounter.count`.
 A message that raises is reported in `batchItemFailures`, so SQS delivers it again and, after
 the queue's maxReceiveCount, moves it to the dead-letter queue; the rest of the batch is kept.
+The records run in sequence against a deadline taken from the invocation's remaining time: a
+message not reached in time (or whose endpoint call would outlast it) is reported the same way,
+instead of the whole batch timing out.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .dal.inventory import KnownState, SaveOutcome
+from .deadline import NO_DEADLINE, Deadline, OutOfTime
 from .logic.notifications import MalformedMessage, UploadedObject, parse_notification
 from .observability import logger, metrics, tracer
 from .schema import CounterMetric
@@ -25,6 +29,11 @@ from .service import CountResult, ImageCounter
 from .settings import load_settings
 
 processor = BatchProcessor(event_type=EventType.SQS)
+# Kept back from the remaining time: the last record's writes, the metrics flush and the response.
+# (stacks/settings.py requires a Lambda timeout of at least 30 s, so records always get time.)
+SAFETY_MARGIN_SECONDS = 10.0
+# A message is started only with this long left before the deadline (image read, endpoint, writes).
+MIN_SECONDS_TO_START = 5.0
 
 
 @functools.cache
@@ -38,17 +47,31 @@ def image_counter() -> ImageCounter:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Count every upload in the batch; return the messages to retry as `batchItemFailures`."""
+    deadline = _deadline(context)
     counter = image_counter()
     known = counter.read_known_state(_uploads_in(event))
     return process_partial_response(
         event=event,
-        record_handler=functools.partial(_handle_message, counter=counter, known=known),
+        record_handler=functools.partial(_handle_message, counter=counter, known=known, deadline=deadline),
         processor=processor,
         context=context,
     )
 
 
-def _handle_message(record: SQSRecord, *, counter: ImageCounter, known: KnownState) -> None:
+def _deadline(context: LambdaContext) -> Deadline:
+    """The invocation's remaining time less the safety margin.
+
+    None for a stand-in context that has no clock (the handler benchmark's).
+    """
+    remaining_millis = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining_millis is None:
+        return NO_DEADLINE
+    return Deadline.in_seconds(remaining_millis() / 1000 - SAFETY_MARGIN_SECONDS)
+
+
+def _handle_message(
+    record: SQSRecord, *, counter: ImageCounter, known: KnownState, deadline: Deadline
+) -> None:
     try:
         notification = parse_notification(record.body)
         if notification.is_test_event:
@@ -58,7 +81,16 @@ def _handle_message(record: SQSRecord, *, counter: ImageCounter, known: KnownSta
         for event_name in notification.ignored_events:
             logger.warning("ignored an S3 event that is not an upload", extra={"event_name": event_name})
         for upload in notification.uploads:
-            _report(upload, counter.count(upload, known))
+            if deadline.remaining() < MIN_SECONDS_TO_START:
+                raise OutOfTime(f"{max(deadline.remaining(), 0.0):.1f} s left before the deadline")
+            _report(upload, counter.count(upload, known, deadline))
+    except OutOfTime as error:
+        logger.warning(
+            "message not reached before the invocation's deadline; SQS will deliver it again",
+            extra={"message_id": record.message_id, "reason": str(error)},
+        )
+        metrics.add_metric(name=CounterMetric.DEFERRED_MESSAGES, unit=MetricUnit.Count, value=1)
+        raise
     except Exception:
         logger.exception(
             "message failed; SQS will deliver it again, then move it to the dead-letter queue",

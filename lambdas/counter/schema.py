@@ -85,6 +85,7 @@ class CounterMetric:
     RECORDS_WRITTEN = "RecordsWritten"
     DUPLICATE_DELIVERIES = "DuplicateDeliveries"
     FAILED_MESSAGES = "FailedMessages"  # SQS retries them, then moves them to the DLQ
+    DEFERRED_MESSAGES = "DeferredMessages"  # not reached before the invocation's deadline; SQS retries them
     TEST_EVENTS = "S3TestEvents"
 
     @staticmethod

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .dal.clients import make_client
+from .dal.clients import EndpointClients, make_client
 from .dal.endpoint import CountingEndpoint, ImageRejected
 from .dal.events import EventPublisher, needs_event
 from .dal.images import ImageStore, ObjectMissing, StoredImage
-from .dal.inventory import InventoryRepository, KnownState, SaveOutcome
+from .dal.inventory import InventoryRepository, KnownState, SaveOutcome, is_transient
+from .deadline import NO_DEADLINE, Deadline
 from .logic.expected import ExpectedLookup, quantity_in_metadata_document, resolve_expected_quantity
 from .logic.image_check import endpoint_content_type, format_problem, size_problem
 from .logic.keys import UnroutableKey, abid_metadata_key, bin_id_for_key
@@ -65,7 +66,7 @@ class ImageCounter:
         """A counter talking to the tables, endpoint and bus the settings name."""
         return cls(
             images=ImageStore(make_client("s3", session)),
-            endpoint=CountingEndpoint(make_client("sagemaker-runtime", session), settings.endpoint_name),
+            endpoint=CountingEndpoint(EndpointClients(session), settings.endpoint_name),
             inventory=InventoryRepository(
                 make_client("dynamodb", session),
                 inventory_table=settings.inventory_table,
@@ -78,8 +79,9 @@ class ImageCounter:
     def read_known_state(self, uploads: Iterable[UploadedObject]) -> KnownState:
         """One read for a whole batch: bins' expected quantities and versions already recorded.
 
-        Only a shortcut: when the read fails, every record falls back to its own lookups and the
-        conditional write still stops duplicates.
+        Only a shortcut: when the read is throttled or DynamoDB is unavailable, every record falls
+        back to its own lookups and the conditional write still stops duplicates. Any other error
+        (AccessDenied, a missing table) propagates: per-record reads would only hide it.
         """
         versions = []
         for upload in uploads:
@@ -92,16 +94,24 @@ class ImageCounter:
                 (v.bin_id for v in versions), ((v.bin_id, v.record_key) for v in versions)
             )
         except (ClientError, BotoCoreError) as error:
+            if not is_transient(error):
+                raise
             logger.warning("batch read failed; each record looks up on its own", extra={"error": str(error)})
             return KnownState()
 
-    def count(self, upload: UploadedObject, known: KnownState | None = None) -> CountResult:
-        """Record one upload exactly once; raise on transient failures so the caller can retry."""
+    def count(
+        self, upload: UploadedObject, known: KnownState | None = None, deadline: Deadline = NO_DEADLINE
+    ) -> CountResult:
+        """Record one upload exactly once; raise on transient failures so the caller can retry.
+
+        `deadline` bounds the endpoint call; with too little time left it raises `OutOfTime` before
+        anything is written.
+        """
         known = known or KnownState()
         image = self._image_version(upload)
         if known.is_recorded(image.bin_id, image.record_key):
             return CountResult(SaveOutcome.DUPLICATE, None)
-        record = self._build_record(upload, image, known)
+        record = self._build_record(upload, image, known, deadline)
         # Announce before writing: a failed announcement then leaves nothing written, and the retry
         # announces again. Events are at least once; subscribers tell repeats apart by record_key.
         if needs_event(record):
@@ -120,7 +130,7 @@ class ImageCounter:
         )
 
     def _build_record(
-        self, upload: UploadedObject, image: ImageVersion, known: KnownState
+        self, upload: UploadedObject, image: ImageVersion, known: KnownState, deadline: Deadline
     ) -> InventoryRecord:
         try:
             stored = self.images.read_image(upload, read_limit=self.settings.max_image_bytes)
@@ -132,7 +142,7 @@ class ImageCounter:
         expected = resolve_expected_quantity(self._expected_lookups(upload, image, stored, known))
         content_type = endpoint_content_type(stored.content_type, stored.data)
         try:
-            prediction = self.endpoint.predict(stored.data, content_type)
+            prediction = self.endpoint.predict(stored.data, content_type, deadline)
         except ImageRejected as rejected:
             return InventoryRecord.invalid_image(image, rejected.reason, self._now())
         reconciliation = reconcile(

@@ -10,6 +10,7 @@ from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks import checkov
 from stacks.settings import CountingSettings
 
 
@@ -40,6 +41,15 @@ class IngestQueue(Construct):
                 queue=self.dead_letter_queue,
             ),
         )
+
+        for queue in (self.queue, self.dead_letter_queue):
+            checkov.skip(
+                queue,
+                "CKV_AWS_27",
+                "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled). A KMS key would have to "
+                "be a customer-managed one whose policy lets S3 send the upload notifications (aws/sqs "
+                "cannot), for messages that hold only S3 keys and event metadata.",
+            )
 
     def receive_objects_created(self, bucket: s3.IBucket, *, prefixes: Sequence[str]) -> None:
         """Queue an S3 notification for every object created under each of `prefixes` in `bucket`."""

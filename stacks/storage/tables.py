@@ -14,6 +14,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from lambdas.counter import schema
+from stacks import checkov
 from stacks.settings import StorageSettings
 
 _ATTRIBUTE_TYPES = {
@@ -71,6 +72,12 @@ def table_from_definition(
         ),
         deletion_protection=settings.deletion_protection,
         removal_policy=cdk.RemovalPolicy.RETAIN if settings.retain else cdk.RemovalPolicy.DESTROY,
+    )
+    checkov.skip(
+        table,
+        "CKV_AWS_119",
+        "Encrypted with the AWS managed KMS key (aws/dynamodb). A customer managed key would need grants for "
+        "the Lambda, the CLI and the backfill, for items that hold counts and S3 keys and no personal data.",
     )
     for index in definition.get("LocalSecondaryIndexes", []):
         sort_key = key(index["KeySchema"], "RANGE")

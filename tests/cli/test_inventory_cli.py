@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner, Result
+from model_answers import prediction
 from moto import mock_aws
 
 from binventory.cli import cli
@@ -24,16 +25,6 @@ from lambdas.counter.logic.records import ImageVersion, InventoryRecord
 REGION = "us-east-1"
 STAGE = "clitest"
 STACK = f"binventory-{STAGE}-storage"
-
-
-def prediction(count: int, confidence: float) -> dict[str, Any]:
-    return {
-        "predicted_count": count,
-        "predicted_label": str(count),
-        "confidence": confidence,
-        "probabilities": {str(count): confidence, "0": round(1 - confidence, 6)},
-        "model_version": "countnet-test",
-    }
 
 
 @pytest.fixture

@@ -39,14 +39,37 @@ class FakeLambdaContext:
     function_version: str = "$LATEST"
     log_group_name: str = "/aws/lambda/binventory-test-counter"
     log_stream_name: str = "2026/11/21/[$LATEST]0123456789abcdef"
+    remaining_millis: int = 60_000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return self.remaining_millis
+
+
+@dataclass
+class FakeClock:
+    """The monotonic clock the Lambda's deadline reads, moved on by tests instead of by waiting."""
+
+    now: float = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Time for the Lambda's deadline and its endpoint retries' waits, which pass only when a test says."""
+    fake = FakeClock()
+    monkeypatch.setattr("lambdas.counter.deadline.monotonic", fake)
+    monkeypatch.setattr("lambdas.counter.dal.endpoint.sleep", fake.advance)
+    return fake
 
 
 @pytest.fixture

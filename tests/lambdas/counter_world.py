@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ import boto3
 from botocore.awsrequest import AWSResponse, HeadersDict
 from botocore.parsers import create_parser
 from botocore.response import StreamingBody
+from model_answers import prediction
 from PIL import Image
 
 from lambdas.counter import schema
@@ -48,28 +50,24 @@ def png_bytes(seed: int) -> bytes:
     return buffer.getvalue()
 
 
-MODEL_MISMATCH_BELOW = 0.4  # the rule the fake model carries: flag a bin when P(expected) < 0.4
+def toolkit_error_body(message: str) -> str:
+    """What SageMaker's inference toolkit answers a 4xx with: the message, a newline, then the traceback.
 
+    Built the way `sagemaker_inference.transformer.Transformer.handle_error` builds it
+    (`"{}\n{}".format(error.message, traceback.format_exc())`), here for a BadImageError raised from
+    PIL's error, as model_code's input handling raises it.
+    """
 
-def prediction(count: int, confidence: float, label: str | None = None) -> dict[str, Any]:
-    """An endpoint response JSON as model_code/inference.py writes it (the rest of the probability
-    spread evenly over the other counts)."""
-    label = label or str(count)
-    rest = (1.0 - confidence) / 5
-    probabilities = {str(k): rest for k in range(6) if str(k) != label}
-    probabilities[label] = confidence
-    return {
-        "predicted_count": count,
-        "predicted_label": label,
-        "confidence": confidence,
-        "probabilities": probabilities,
-        "model_version": "countnet-resnet18-20261121T101500Z",
-        "reconciliation_rule": {
-            "mismatch_below": MODEL_MISMATCH_BELOW,
-            "target_catch_rate": 0.8,
-            "temperature": 1.3,
-        },
-    }
+    class BadImageError(Exception):
+        pass
+
+    try:
+        try:
+            raise OSError("cannot identify image file <_io.BytesIO object at 0x7f3b2c1d8e50>")
+        except OSError as error:
+            raise BadImageError(f"400: {message}") from error
+    except BadImageError:
+        return f"{message}\n{traceback.format_exc()}"
 
 
 @dataclass
@@ -78,6 +76,7 @@ class FakeEndpoint:
 
     answers: dict[bytes, Callable[[], tuple[AWSResponse, dict[str, Any]]]] = field(default_factory=dict)
     calls: list[tuple[bytes, str]] = field(default_factory=list)
+    throttles: dict[bytes, int] = field(default_factory=dict)  # image -> throttled calls before its answer
 
     def counts(self, image: bytes, count: int, confidence: float, label: str | None = None) -> None:
         self.answers_with(image, json.dumps(prediction(count, confidence, label)).encode())
@@ -98,6 +97,10 @@ class FakeEndpoint:
         }
         self.answers[image] = lambda: _error(424, "ModelError", body)
 
+    def throttled(self, image: bytes, times: int) -> None:
+        """SageMaker throttles the first `times` calls with this image, then the image's answer comes."""
+        self.throttles[image] = times
+
     def not_ready(self, image: bytes) -> None:
         self.answers[image] = lambda: _error(
             429, "ModelNotReadyException", {"Message": "model not loaded yet"}
@@ -106,6 +109,9 @@ class FakeEndpoint:
     def __call__(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         body = params["body"]
         self.calls.append((body, params["headers"].get("Content-Type", "")))
+        if self.throttles.get(body):
+            self.throttles[body] -= 1
+            return _error(400, "ThrottlingException", {"message": "Rate exceeded"})
         if body not in self.answers:
             raise AssertionError("the fake endpoint was sent an image no test set an answer for")
         return self.answers[body]()
@@ -140,12 +146,19 @@ class Faults:
     throttled_record_keys: set[str] = field(default_factory=set)
     refuse_events: bool = False
     fail_batch_reads: bool = False
+    batch_read_error: tuple[str, int] | None = None  # (error code, HTTP status) every BatchGetItem gets
 
     def dynamodb_batch_read(self, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-        if not self.fail_batch_reads:
+        code, status = self.batch_read_error or (
+            ("InternalServerError", 500) if self.fail_batch_reads else ("", 0)
+        )
+        if not code:
             return None
-        error = {"Error": {"Code": "InternalServerError", "Message": "try again"}, "ResponseMetadata": {}}
-        return AWSResponse("https://dynamodb", 500, {}, None), error
+        error = {
+            "Error": {"Code": code, "Message": "batch read refused"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }
+        return AWSResponse("https://dynamodb", status, {}, None), error
 
     def dynamodb_write(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         body = params["body"].decode() if isinstance(params["body"], bytes) else params["body"]

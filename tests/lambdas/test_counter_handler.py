@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
 from counter_world import (
     BUCKET,
     MAX_IMAGE_BYTES,
@@ -19,6 +20,7 @@ from counter_world import (
     record_key_of,
     s3_notification,
     s3_test_event,
+    toolkit_error_body,
 )
 
 from lambdas.counter import schema
@@ -335,6 +337,72 @@ def test_without_the_batch_read_each_record_looks_up_its_own_expectation(
     assert (item["status"], item["expected_source"]) == ("MATCH", "bin_state")
 
 
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ThrottlingException", 400),
+        ("ProvisionedThroughputExceededException", 400),
+        ("RequestLimitExceeded", 400),
+        ("InternalServerError", 500),
+        ("ServiceUnavailable", 503),
+    ],
+)
+def test_a_batch_read_that_is_throttled_or_unavailable_falls_back_to_per_record_reads(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint, faults: Faults, code: str, status: int
+) -> None:
+    # given the batch read fails with an error that passes with time
+    faults.batch_read_error = (code, status)
+    world.expect("B-4", 4)
+    image = jpeg_bytes(4)
+    fake_endpoint.counts(image, 4, 0.9)
+    event = world.sqs_event(s3_notification(world.put_image("incoming/B-4/x.jpg", image)))
+
+    # when
+    response = invoke(event)
+
+    # then each record reads its own expectation
+    assert failed_ids(response) == set()
+    (item,) = world.items().values()
+    assert (item["status"], item["expected_source"]) == ("MATCH", "bin_state")
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("AccessDeniedException", 400), ("ResourceNotFoundException", 400)]
+)
+def test_a_batch_read_the_role_or_configuration_refuses_fails_the_invocation_loudly(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint, faults: Faults, code: str, status: int
+) -> None:
+    # given a batch read that no retry can fix (a missing permission, a wrong table name)
+    faults.batch_read_error = (code, status)
+    image = jpeg_bytes(4)
+    fake_endpoint.counts(image, 4, 0.9)
+    event = world.sqs_event(s3_notification(world.put_image("incoming/B-4/x.jpg", image)))
+
+    # when / then: the error reaches Lambda (an Errors alarm), instead of hiding behind per-record reads
+    with pytest.raises(ClientError, match=code):
+        invoke(event)
+    assert world.items() == {}
+    assert fake_endpoint.calls == []
+
+
+def test_an_image_the_model_rejects_records_the_toolkits_message_alone(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint
+) -> None:
+    # given the real inference toolkit's 400 body: the message plus a Python traceback
+    image = jpeg_bytes(31)
+    message = "the body is not a readable JPEG or PNG image: cannot identify image file"
+    fake_endpoint.model_error(image, 400, toolkit_error_body(message))
+    version = world.put_image("incoming/B-31/x.jpg", image)
+
+    # when
+    response = invoke(world.sqs_event(s3_notification(version)))
+
+    # then the record's reason is what a person reads in the inventory: the message, no traceback
+    assert failed_ids(response) == set()
+    item = world.items()[record_key_of(version)]
+    assert (item["status"], item["reason"]) == ("INVALID_IMAGE", f"model rejected the image (400): {message}")
+
+
 def test_an_object_overwritten_before_processing_is_recorded_as_missing(
     invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint
 ) -> None:
@@ -434,6 +502,54 @@ def test_a_batch_where_every_record_fails_is_retried_whole(
 
     with pytest.raises(BatchProcessingError):
         invoke(event)
+    assert world.items() == {}
+
+
+def test_messages_not_reached_before_the_deadline_are_returned_for_redelivery(
+    invoke: Any,
+    world: CountingWorld,
+    fake_endpoint: FakeEndpoint,
+    lambda_context: Any,
+    clock: Any,
+    capsys: Any,
+) -> None:
+    # given a 120 s invocation of four messages, whose first two images take the endpoint 60 s and 47 s
+    lambda_context.remaining_millis = 120_000
+    images = [jpeg_bytes(seed) for seed in (41, 42, 43, 44)]
+    for image, seconds in zip(images, (60, 47, 0, 0), strict=True):
+        fake_endpoint.counts(image, 1, 0.9)
+        answer = fake_endpoint.answers[image]
+        fake_endpoint.answers[image] = lambda answer=answer, seconds=seconds: (
+            clock.advance(seconds),
+            answer(),
+        )[1]
+    versions = [world.put_image(f"incoming/B-4{n}/x.jpg", image) for n, image in enumerate(images)]
+    event = world.sqs_event(*(s3_notification(version) for version in versions))
+    ids = [record["messageId"] for record in event["Records"]]
+
+    # when
+    response = invoke(event)
+
+    # then the two it had no time left for go back to SQS untouched, counted as deferred
+    assert failed_ids(response) == {ids[2], ids[3]}
+    assert sorted(world.items()) == sorted(record_key_of(version) for version in versions[:2])
+    assert [image for image, _ in fake_endpoint.calls] == images[:2]
+    assert emitted_metrics(capsys.readouterr().out)[schema.CounterMetric.DEFERRED_MESSAGES] == 2
+
+
+def test_an_invocation_with_no_time_left_returns_the_whole_batch_without_asking_the_endpoint(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint, lambda_context: Any
+) -> None:
+    # given an invocation that starts with less time left than the safety margin and one record need
+    lambda_context.remaining_millis = 12_000
+    image = jpeg_bytes(44)
+    fake_endpoint.counts(image, 1, 0.9)
+    event = world.sqs_event(s3_notification(world.put_image("incoming/B-44/x.jpg", image)))
+
+    # when / then: every message fails, so SQS delivers the batch again; nothing was half done
+    with pytest.raises(BatchProcessingError):
+        invoke(event)
+    assert fake_endpoint.calls == []
     assert world.items() == {}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from counter_world import MODEL_MISMATCH_BELOW, prediction
+from model_answers import MODEL_MISMATCH_BELOW, prediction
 
 from lambdas.counter.logic.reconcile import NO_RULE_REASON, MalformedPrediction, reconcile
 from lambdas.counter.schema import Status

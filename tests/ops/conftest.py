@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
 from moto.core.responses import ActionResult
+from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
@@ -74,6 +75,25 @@ def sagemaker_update_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def sagemaker_deploys_only_approved_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse CreateModel for a model package that is not Approved, as SageMaker does (moto does not)."""
+    create_model = SageMakerModelBackend.create_model
+
+    def create_approved_only(self: SageMakerModelBackend, **request: Any) -> Any:
+        containers = [request.get("primary_container") or {}, *(request.get("containers") or [])]
+        for package_name in filter(None, (container.get("ModelPackageName") for container in containers)):
+            status = self.describe_model_package(package_name).model_approval_status
+            if status != "Approved":
+                raise ValidationError(
+                    f"Model package {package_name} has ModelApprovalStatus {status}; only Approved "
+                    "model packages can be deployed."
+                )
+        return create_model(self, **request)
+
+    monkeypatch.setattr(SageMakerModelBackend, "create_model", create_approved_only)
+
+
+@pytest.fixture
 def transform_answers(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, Any]]:
     """Emulate what a Batch Transform job writes; moto records the job as Completed but runs nothing.
 
@@ -86,15 +106,19 @@ def transform_answers(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, An
     def create_and_run(self: SageMakerModelBackend, **request: Any) -> Any:
         job = create_job(self, **request)
         s3 = boto3.client("s3")
-        manifest_bucket, _, manifest_key = request["transform_input"]["DataSource"]["S3DataSource"][
-            "S3Uri"][5:].partition("/")
+        manifest_bucket, _, manifest_key = request["transform_input"]["DataSource"]["S3DataSource"]["S3Uri"][
+            5:
+        ].partition("/")
         prefix, *entries = json.loads(s3.get_object(Bucket=manifest_bucket, Key=manifest_key)["Body"].read())
         input_root = prefix["prefix"][5:].partition("/")[2]
         output_bucket, _, output_root = request["transform_output"]["S3OutputPath"][5:].partition("/")
         for entry in entries:
             if input_root + entry in answers:
-                s3.put_object(Bucket=output_bucket, Key=f"{output_root}{entry}.out",
-                              Body=json.dumps(answers[input_root + entry]).encode())
+                s3.put_object(
+                    Bucket=output_bucket,
+                    Key=f"{output_root}{entry}.out",
+                    Body=json.dumps(answers[input_root + entry]).encode(),
+                )
         return job
 
     monkeypatch.setattr(SageMakerModelBackend, "create_transform_job", create_and_run)

@@ -7,10 +7,12 @@ from typing import Any
 
 import boto3
 import pytest
+from model_answers import prediction
 
 from lambdas.counter.dal.events import EventPublisher
 from lambdas.counter.dal.images import ImageStore
 from lambdas.counter.dal.inventory import InventoryRepository
+from lambdas.counter.deadline import NO_DEADLINE, Deadline
 from lambdas.counter.logic.notifications import UploadedObject
 from lambdas.counter.schema import bin_state_table_definition, format_timestamp, inventory_table_definition
 from lambdas.counter.service import ImageCounter
@@ -22,20 +24,12 @@ JPEG, PNG = b"\xff\xd8\xff\xe0fake-jpeg", b"\x89PNG\r\n\x1a\nfake-png"
 ENDPOINT = "binventory-dev-counter"
 
 
-def answer(count: int, confidence: float) -> dict[str, Any]:
-    """A prediction in the endpoint's documented response shape."""
-    others = (1 - confidence) / 5
-    return {"predicted_count": count, "predicted_label": str(count), "confidence": confidence,
-            "probabilities": {str(c): confidence if c == count else others for c in range(6)},
-            "model_version": "countnet-test"}
-
-
 # key -> (body, object metadata, model answer, status the Lambda's rules give)
 IMAGES: dict[str, tuple[bytes, dict[str, str], dict[str, Any] | None, str]] = {
-    "bin-images/00001.jpg": (JPEG + b"1", {}, answer(3, 0.9), "MATCH"),  # metadata/00001.json says 3
-    "bin-images/01013.jpg": (JPEG + b"2", {}, answer(4, 0.8), "MISMATCH"),  # metadata/01013.json says 2
-    "incoming/bin-7/a.jpg": (JPEG + b"3", {"expected-quantity": "5"}, answer(5, 0.3), "LOW_CONFIDENCE"),
-    "incoming/bin-8/b.png": (PNG, {}, answer(1, 0.95), "NO_EXPECTATION"),
+    "bin-images/00001.jpg": (JPEG + b"1", {}, prediction(3, 0.9), "MATCH"),  # metadata/00001.json says 3
+    "bin-images/01013.jpg": (JPEG + b"2", {}, prediction(4, 0.8), "MISMATCH"),  # metadata/01013.json says 2
+    "incoming/bin-7/a.jpg": (JPEG + b"3", {"expected-quantity": "5"}, prediction(5, 0.3), "LOW_CONFIDENCE"),
+    "incoming/bin-8/b.png": (PNG, {}, prediction(1, 0.95), "NO_EXPECTATION"),
     "incoming/bin-9/notes.jpg": (b"not an image", {}, None, "INVALID_IMAGE"),  # never sent to the model
 }
 METADATA = {"metadata/00001.json": 3, "metadata/01013.json": 2}
@@ -50,10 +44,21 @@ def create_tables(dynamodb: Any, prefix: str) -> tuple[str, str]:
 def recorded(dynamodb: Any, table: str) -> dict[str, tuple[Any, ...]]:
     """image key -> what a person reads in the record."""
     items = dynamodb.scan(TableName=table)["Items"]
-    fields = ("status", "predicted_count", "expected_quantity", "expected_source", "delta", "record_key",
-              "captured_at")
-    return {item["image_key"]["S"]: tuple(next(iter(item[f].values()), None) if f in item else None
-                                          for f in fields) for item in items}
+    fields = (
+        "status",
+        "predicted_count",
+        "expected_quantity",
+        "expected_source",
+        "delta",
+        "record_key",
+        "captured_at",
+    )
+    return {
+        item["image_key"]["S"]: tuple(
+            next(iter(item[f].values()), None) if f in item else None for f in fields
+        )
+        for item in items
+    }
 
 
 @pytest.fixture
@@ -62,31 +67,48 @@ def ingest(aws: None, stack_outputs: Any, transform_answers: dict[str, Any]) -> 
     s3 = boto3.client("s3")
     for bucket in ("ingest", "artifacts"):
         s3.create_bucket(Bucket=bucket)
-    for key, (body, metadata, prediction, _) in IMAGES.items():
+    for key, (body, metadata, model_answer, _) in IMAGES.items():
         s3.put_object(Bucket="ingest", Key=key, Body=body, Metadata=metadata)
-        if prediction is not None:
-            transform_answers[key] = prediction
+        if model_answer is not None:
+            transform_answers[key] = model_answer
     for key, quantity in METADATA.items():
         s3.put_object(Bucket="ingest", Key=key, Body=json.dumps({"EXPECTED_QUANTITY": quantity}).encode())
     sagemaker = boto3.client("sagemaker")
-    sagemaker.create_model(ModelName="served-model", ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
-                           PrimaryContainer={"Image": "pytorch-inference:2.6"})
-    sagemaker.create_endpoint_config(EndpointConfigName="config", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "served-model", "InstanceType": "ml.m5.large",
-         "InitialInstanceCount": 1}])
+    sagemaker.create_model(
+        ModelName="served-model",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
+        PrimaryContainer={"Image": "pytorch-inference:2.6"},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "served-model",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
     sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="config")
     boto3.client("events").create_event_bus(Name="bus")
     inventory, bin_state = create_tables(boto3.client("dynamodb"), "backfill")
-    stack_outputs(**{outputs.INVENTORY_TABLE_NAME: inventory, outputs.BIN_STATE_TABLE_NAME: bin_state,
-                     outputs.ENDPOINT_NAME: ENDPOINT, outputs.EVENT_BUS_NAME: "bus",
-                     outputs.ARTIFACTS_BUCKET_NAME: "artifacts"})
+    stack_outputs(
+        **{
+            outputs.INVENTORY_TABLE_NAME: inventory,
+            outputs.BIN_STATE_TABLE_NAME: bin_state,
+            outputs.ENDPOINT_NAME: ENDPOINT,
+            outputs.EVENT_BUS_NAME: "bus",
+            outputs.ARTIFACTS_BUCKET_NAME: "artifacts",
+        }
+    )
     return s3
 
 
 class EndpointAnsweringByImage:
     """The endpoint's answer for each image's bytes (moto's sagemaker-runtime cannot take binary bodies)."""
 
-    def predict(self, image: bytes, content_type: str) -> dict[str, Any]:
+    def predict(self, image: bytes, content_type: str, deadline: Deadline = NO_DEADLINE) -> dict[str, Any]:
         return next(spec[2] for spec in IMAGES.values() if spec[0] == image)
 
 
@@ -95,17 +117,31 @@ def count_as_the_lambda_does(s3: Any) -> dict[str, tuple[Any, ...]]:
     dynamodb = boto3.client("dynamodb")
     inventory, bin_state = create_tables(dynamodb, "lambda")
     settings = CounterSettings(
-        inventory_table=inventory, bin_state_table=bin_state, endpoint_name=ENDPOINT, event_bus_name="bus",
+        inventory_table=inventory,
+        bin_state_table=bin_state,
+        endpoint_name=ENDPOINT,
+        event_bus_name="bus",
         confidence_threshold=load_settings_from_cdk_json().counting.confidence_threshold,
-        max_image_bytes=load_settings_from_cdk_json().counting.max_image_bytes)
+        max_image_bytes=load_settings_from_cdk_json().counting.max_image_bytes,
+    )
     counter = ImageCounter(
-        images=ImageStore(s3), endpoint=EndpointAnsweringByImage(), settings=settings,
+        images=ImageStore(s3),
+        endpoint=EndpointAnsweringByImage(),
+        settings=settings,
         inventory=InventoryRepository(dynamodb, inventory_table=inventory, bin_state_table=bin_state),
-        events=EventPublisher(boto3.client("events"), "bus"))
+        events=EventPublisher(boto3.client("events"), "bus"),
+    )
     for key in IMAGES:
         head = s3.head_object(Bucket="ingest", Key=key)
-        counter.count(UploadedObject(bucket="ingest", key=key, version_id=None, etag=head["ETag"].strip('"'),
-                                     event_time=format_timestamp(head["LastModified"])))
+        counter.count(
+            UploadedObject(
+                bucket="ingest",
+                key=key,
+                version_id=None,
+                etag=head["ETag"].strip('"'),
+                event_time=format_timestamp(head["LastModified"]),
+            )
+        )
     return recorded(dynamodb, inventory)
 
 

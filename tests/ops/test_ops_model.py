@@ -17,27 +17,51 @@ SERVERLESS = {"MemorySizeInMB": 3072, "MaxConcurrency": 5}
 
 
 @pytest.fixture
-def sagemaker(aws: None, stack_outputs: Any, sagemaker_update_endpoint: None) -> Any:
-    """Three published versions and an endpoint serving the model the stack deployed."""
+def sagemaker(
+    aws: None,
+    stack_outputs: Any,
+    sagemaker_update_endpoint: None,
+    sagemaker_deploys_only_approved_packages: None,
+) -> Any:
+    """Three versions published pending approval, and an endpoint serving the model the stack deployed."""
     client = boto3.client("sagemaker")
     client.create_model_package_group(ModelPackageGroupName=GROUP)
     for accuracy in ACCURACIES.values():
         client.create_model_package(
             ModelPackageGroupName=GROUP,
+            # What the pipeline publishes with `training.model_approval_status: PendingManualApproval`.
+            ModelApprovalStatus="PendingManualApproval",
             InferenceSpecification={
-                "Containers": [{"Image": "pytorch-inference:2.6", "ModelDataUrl": "s3://artifacts/model.tar.gz"}],
-                "SupportedContentTypes": ["image/jpeg"], "SupportedResponseMIMETypes": ["application/json"],
+                "Containers": [
+                    {"Image": "pytorch-inference:2.6", "ModelDataUrl": "s3://artifacts/model.tar.gz"}
+                ],
+                "SupportedContentTypes": ["image/jpeg"],
+                "SupportedResponseMIMETypes": ["application/json"],
             },
             CustomerMetadataProperties={"validation:accuracy": accuracy, "validation:rmse": "1.0500"},
         )
-    client.create_model(ModelName="stack-model", ExecutionRoleArn=ROLE,
-                        PrimaryContainer={"Image": "pytorch-inference:2.6",
-                                          "Environment": {"SAGEMAKER_PROGRAM": "inference.py"}})
-    client.create_endpoint_config(EndpointConfigName="stack-config", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "stack-model", "ServerlessConfig": SERVERLESS}])
+    client.create_model(
+        ModelName="stack-model",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={
+            "Image": "pytorch-inference:2.6",
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
+        },
+    )
+    client.create_endpoint_config(
+        EndpointConfigName="stack-config",
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "stack-model", "ServerlessConfig": SERVERLESS}
+        ],
+    )
     client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="stack-config")
-    stack_outputs(**{outputs.MODEL_PACKAGE_GROUP_NAME: GROUP, outputs.ENDPOINT_NAME: ENDPOINT,
-                     outputs.SAGEMAKER_ROLE_ARN: ROLE})
+    stack_outputs(
+        **{
+            outputs.MODEL_PACKAGE_GROUP_NAME: GROUP,
+            outputs.ENDPOINT_NAME: ENDPOINT,
+            outputs.SAGEMAKER_ROLE_ARN: ROLE,
+        }
+    )
     return client
 
 
@@ -70,6 +94,49 @@ def test_promote_moves_the_endpoint_to_a_new_config_serving_that_version(sagemak
     assert described["ModelApprovalStatus"] == "Approved"
     rows = [line.replace("│", " ").split() for line in invoke("model", "list").output.splitlines()]
     assert [row[:3] for row in rows if row[:1] == ["*"]] == [["*", "2", "Approved"]]
+
+
+def test_a_promoted_model_has_its_one_container_as_the_primary_container(sagemaker: Any, invoke: Any) -> None:
+    # when
+    assert invoke("model", "promote", "2").exit_code == 0
+
+    # then: a single container is the primary container (Containers is for inference pipelines)
+    model_name = serving(sagemaker)[1]["ModelName"]
+    model = sagemaker.describe_model(ModelName=model_name)
+    assert model["PrimaryContainer"]["ModelPackageName"] == package_arn(sagemaker, 2)
+    assert not model.get("Containers")
+
+
+def test_promote_approves_a_pending_version_before_deploying_it(sagemaker: Any, invoke: Any) -> None:
+    # given version 1 is pending manual approval (SageMaker deploys only Approved packages)
+    pending = sagemaker.describe_model_package(ModelPackageName=package_arn(sagemaker, 1))
+    assert pending["ModelApprovalStatus"] == "PendingManualApproval"
+
+    # when it is promoted
+    result = invoke("model", "promote", "1")
+
+    # then the operator is told it was approved, and the endpoint serves it
+    assert result.exit_code == 0, result.output
+    assert "approving version 1 (PendingManualApproval -> Approved)" in result.output
+    assert serving(sagemaker)[2]["ModelPackageName"] == package_arn(sagemaker, 1)
+    described = sagemaker.describe_model_package(ModelPackageName=package_arn(sagemaker, 1))
+    assert described["ModelApprovalStatus"] == "Approved"
+
+
+def test_promote_refuses_a_rejected_version(sagemaker: Any, invoke: Any) -> None:
+    # given a reviewer rejected version 2
+    arn = package_arn(sagemaker, 2)
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+
+    # when it is promoted, even with --force
+    refused = invoke("model", "promote", "2", "--force")
+
+    # then nothing changes, and the message says why and how to approve it deliberately
+    assert refused.exit_code == 1
+    assert "version 2 was Rejected" in refused.output
+    assert "update-model-package" in refused.output and "Approved" in refused.output
+    assert serving(sagemaker)[0] == "stack-config"
+    assert sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Rejected"
 
 
 def test_promote_refuses_a_model_below_the_gate_unless_forced(sagemaker: Any, invoke: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -69,6 +70,26 @@ def test_every_acknowledgment_answers_a_real_finding_with_a_specific_reason(
     assert [f for f in findings if not any(covers(a, f) for a in recorded)] == []
     assert [a[:2] for a in recorded if not any(covers(a, f) for f in findings)] == []
     assert all(len(reason) >= 60 for _, _, reason in recorded), "every reason explains itself"
+
+
+# A DLC image reference anywhere in a template (state machine definition, outputs, ...), with its tag.
+_ECR_IMAGE = re.compile(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/([a-z0-9._/-]+):([\w.-]+)")
+# The full DLC tag: framework version, processor, Python, CUDA (GPU builds), OS, platform.
+_FULL_DLC_TAG = re.compile(r"^\d+\.\d+\.\d+-(cpu|gpu)-py3\d+(-cu\d+)?-ubuntu\d+\.\d+-sagemaker$")
+
+
+def test_no_template_names_an_image_by_a_floating_tag(
+    dev_app: SynthesizedApp, prod_app: SynthesizedApp
+) -> None:
+    images = {
+        match.groups()
+        for app in (dev_app, prod_app)
+        for template in app.templates.values()
+        for match in _ECR_IMAGE.finditer(json.dumps(template))
+    }
+
+    assert {repository for repository, _ in images} == {"pytorch-training", "pytorch-inference"}
+    assert {image for image in images if not _FULL_DLC_TAG.match(image[1])} == set()
 
 
 def test_every_template_passes_cfn_lint(dev_app: SynthesizedApp, prod_app: SynthesizedApp) -> None:

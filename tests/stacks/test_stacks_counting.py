@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -10,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from stacks_testkit import (
     MODEL_PACKAGE_ARN,
+    REPO_ROOT,
     SynthesizedApp,
     as_list,
     context_with,
@@ -17,9 +20,11 @@ from stacks_testkit import (
     policy_statements,
     render,
     resources,
+    synthesize,
 )
 
 from lambdas.counter import schema
+from lambdas.counter.dal import inventory
 from stacks import outputs
 from stacks.counting.counter_function import HANDLER, POWERTOOLS_LAYER_PARAMETER
 from stacks.counting.endpoint import CountingEndpoint
@@ -65,6 +70,22 @@ def test_lambda_runs_the_counter_handler_on_python_312_with_the_public_powertool
     assert parameter["Default"] == POWERTOOLS_LAYER_PARAMETER
 
 
+def test_powertools_layer_is_the_version_the_tests_run_with(dev_app: SynthesizedApp) -> None:
+    # given the Powertools version requirements.txt pins (what the Lambda's tests import)
+    (pin,) = re.findall(
+        r"^aws-lambda-powertools(?:\[[\w,]+\])?==([\w.]+)$",
+        (REPO_ROOT / "requirements.txt").read_text(),
+        re.M,
+    )
+    function = _function(dev_app)
+
+    # then the layer is resolved from that version's public parameter, for the function's runtime and CPU
+    (layer,) = function["Layers"]
+    parameter = dev_app.template("counting")["Parameters"][layer["Ref"]]["Default"]
+    architecture = function.get("Architectures", ["x86_64"])[0]
+    assert parameter == f"/aws/service/powertools/python/{architecture}/{function['Runtime']}/{pin}"
+
+
 def test_lambda_environment_names_its_resources_by_the_schema_variables(dev_app: SynthesizedApp) -> None:
     variables = _function(dev_app)["Environment"]["Variables"]
     settings = dev_app.settings.counting
@@ -82,6 +103,15 @@ def test_lambda_environment_names_its_resources_by_the_schema_variables(dev_app:
     assert variables[schema.LambdaEnv.ENDPOINT_NAME] == "binventory-dev-counter"
     assert variables[schema.LambdaEnv.CONFIDENCE_THRESHOLD] == str(settings.confidence_threshold)
     assert variables[schema.LambdaEnv.MAX_IMAGE_BYTES] == str(settings.max_image_bytes)
+    assert settings.mismatch_below is None  # by default each model's own calibrated threshold decides
+
+
+def test_a_deployment_threshold_reaches_the_lambda_only_when_set(tmp_path: Path) -> None:
+    app = synthesize({"binventory.counting.mismatch_below": 0.25}, tmp_path)
+
+    variables = _function(app)["Environment"]["Variables"]
+
+    assert variables[schema.LambdaEnv.MISMATCH_BELOW] == "0.25"
 
 
 def test_lambda_reads_the_queue_in_batches_and_reports_single_failures(dev_app: SynthesizedApp) -> None:
@@ -182,6 +212,38 @@ def test_lambda_writes_only_its_two_tables(dev_app: SynthesizedApp) -> None:
     assert "dynamodb:PutItem" in [a for s in statements for a in as_list(s["Action"])]
 
 
+# TransactWriteItems is authorized by the actions of the items it holds (IAM has no action of its own).
+_TRANSACTION_ITEM_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
+
+
+def _dynamodb_actions_the_repository_calls() -> set[str]:
+    """`self.dynamodb.batch_get_item(` in the repository's source -> `dynamodb:BatchGetItem`, and so on."""
+    operations = re.findall(r"self\.dynamodb\.(\w+)\(", Path(inventory.__file__).read_text())
+    actions: set[str] = set()
+    for operation in operations:
+        if operation == "transact_write_items":
+            actions.update(_TRANSACTION_ITEM_ACTIONS)
+        else:
+            actions.add("dynamodb:" + "".join(word.title() for word in operation.split("_")))
+    return actions
+
+
+def test_lambda_role_allows_every_dynamodb_call_the_repository_makes_on_both_tables(
+    dev_app: SynthesizedApp,
+) -> None:
+    statements = _lambda_statements(dev_app)
+    called = _dynamodb_actions_the_repository_calls()
+
+    assert "dynamodb:BatchGetItem" in called, "the repository reads a batch's known state in one call"
+    for action in sorted(called):
+        tables = _resources_for(statements, action)
+        assert tables, f"the counting Lambda calls {action} but its role does not allow it"
+    # One BatchGetItem reads both tables: the bins' expected quantities and the records already made.
+    batch_tables = _resources_for(statements, "dynamodb:BatchGetItem")
+    assert any("TablesInventory" in table for table in batch_tables)
+    assert any("TablesBinState" in table for table in batch_tables)
+
+
 def test_events_go_only_to_the_stacks_own_bus(dev_app: SynthesizedApp) -> None:
     (bus_id,) = resources(dev_app.template("counting"), "AWS::Events::EventBus")
 
@@ -205,13 +267,27 @@ def test_without_a_model_the_endpoint_is_skipped_and_the_deploy_command_explaine
     assert not alarmed & {"Invocation5XXErrors", "ModelLatency"}
 
 
+def test_the_deploy_path_says_that_only_an_approved_package_deploys(
+    dev_app: SynthesizedApp, prod_app: SynthesizedApp
+) -> None:
+    hint = dev_app.template("counting")["Outputs"][outputs.ENDPOINT_DEPLOY_HINT]["Value"]
+
+    assert "model_package_arn=<ModelPackageArn of an Approved version>" in hint
+    for app in (dev_app, prod_app):
+        assertions.Annotations.from_stack(app.stacks.counting).has_info(
+            "*", assertions.Match.string_like_regexp("SageMaker deploys only an Approved model package")
+        )
+
+
 def test_with_a_model_the_package_is_deployed_behind_the_stable_endpoint_name(
     prod_app: SynthesizedApp,
 ) -> None:
     template = prod_app.template("counting")
 
     model = only_resource(template, "AWS::SageMaker::Model")["Properties"]
-    assert model["Containers"] == [{"ModelPackageName": MODEL_PACKAGE_ARN}]
+    # One container is the primary container, as the SageMaker SDK writes it (Containers is for pipelines).
+    assert model["PrimaryContainer"] == {"ModelPackageName": MODEL_PACKAGE_ARN}
+    assert "Containers" not in model
     assert render(model["ExecutionRoleArn"]).startswith("<PublishOutputFnGetAttSageMakerRole")
     config = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"]
     # Unnamed, so a new model replaces the configuration and the endpoint updates blue/green.

@@ -133,6 +133,12 @@ def _without(path: str) -> dict[str, Any]:
             "batch_size",
         ),
         ({"binventory.counting.batchsize": "5"}, "binventory.counting.batchsize", "batch_size"),
+        # Below 30 s the handler's safety margin and per-record minimum leave no time to count anything.
+        (
+            {"binventory.counting.lambda_timeout_seconds": "20"},
+            "binventory.counting.lambda_timeout_seconds",
+            "30 to 900",
+        ),
         ({"stage": "Prod!"}, "binventory.stage", "lower-case"),
         ({"region": "moon-1"}, "binventory.region", "us-east-1"),
         ({"account": "12345"}, "binventory.account", "12-digit"),

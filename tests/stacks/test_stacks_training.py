@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -14,15 +15,18 @@ from stacks_testkit import (
     SynthesizedApp,
     TaskCall,
     as_list,
+    context_with,
     only_resource,
     policy_statements,
     render,
+    resources,
     run_state_machine,
     state_machine_definition,
     walk,
 )
 
 from stacks import outputs
+from stacks.settings import SettingsError, load_settings
 from stacks.training import images
 from stacks.training.source_bundle import write_source_archive
 
@@ -65,9 +69,17 @@ def definition(dev_app: SynthesizedApp) -> dict[str, Any]:
     return state_machine_definition(dev_app.template("training"))
 
 
+TRAINING_INPUT = {"hyperparameters": EXECUTION_INPUT["hyperparameters"], "tune": False}
+
+
 @pytest.fixture(scope="module")
 def tuned_run(definition: dict[str, Any]) -> tuple[list[TaskCall], Any]:
     return run_state_machine(definition, EXECUTION_INPUT, TASK_RESULTS, execution_name="tune-20261121-101500")
+
+
+@pytest.fixture(scope="module")
+def trained_run(definition: dict[str, Any]) -> tuple[list[TaskCall], Any]:
+    return run_state_machine(definition, TRAINING_INPUT, TASK_RESULTS, execution_name="train-20261121-101500")
 
 
 def _call(calls: list[TaskCall], api: str) -> dict[str, Any]:
@@ -75,18 +87,22 @@ def _call(calls: list[TaskCall], api: str) -> dict[str, Any]:
     return arguments
 
 
-def test_steps_run_train_then_optional_tuning_then_describe_and_publish(definition: dict[str, Any]) -> None:
+def test_steps_choose_tuning_or_one_training_job_then_describe_and_publish(
+    definition: dict[str, Any],
+) -> None:
     tuned = list(walk(definition, choose="first"))
     untuned = list(walk(definition, choose="default"))
 
-    assert tuned[-5:] == [
-        "Train",
+    assert tuned[-4:] == [
         "Tune?",
         "Tune hyperparameters",
         "Describe best training job",
         "Publish model package",
     ]
-    assert untuned[-4:] == ["Train", "Tune?", "Describe best training job", "Publish model package"]
+    assert untuned[-4:] == ["Tune?", "Train", "Describe best training job", "Publish model package"]
+    # A tuning run's trials are its training jobs: it runs no training job of its own, and vice versa.
+    assert "Train" not in tuned
+    assert "Tune hyperparameters" not in untuned
     states = definition["States"]
     assert states["Train"]["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
     assert states["Tune hyperparameters"]["Resource"].endswith(
@@ -109,35 +125,48 @@ def test_job_steps_retry_quota_and_throttling_errors_with_backoff(
         assert retries[error]["MaxAttempts"] >= 3
 
 
-def test_every_request_is_valid_for_the_sagemaker_api(tuned_run: tuple[list[TaskCall], Any]) -> None:
-    calls, _ = tuned_run
+def test_every_request_is_valid_for_the_sagemaker_api(
+    tuned_run: tuple[list[TaskCall], Any], trained_run: tuple[list[TaskCall], Any]
+) -> None:
     model = botocore.session.get_session().get_service_model("sagemaker")
 
-    assert [call.api for call in calls] == [
-        "CreateTrainingJob",
+    assert [call.api for call in tuned_run[0]] == [
         "CreateHyperParameterTuningJob",
         "DescribeTrainingJob",
         "CreateModelPackage",
     ]
-    for call in calls:
+    assert [call.api for call in trained_run[0]] == [
+        "CreateTrainingJob",
+        "DescribeTrainingJob",
+        "CreateModelPackage",
+    ]
+    for call in tuned_run[0] + trained_run[0]:
         report = ParamValidator().validate(call.arguments, model.operation_model(call.api).input_shape)
         assert not report.has_errors(), f"{call.state}: {report.generate_report()}"
 
 
+def test_a_tuning_run_starts_no_training_job_of_its_own(tuned_run: tuple[list[TaskCall], Any]) -> None:
+    calls, final_output = tuned_run
+
+    assert "CreateTrainingJob" not in [call.api for call in calls]
+    assert _call(calls, "DescribeTrainingJob") == {"TrainingJobName": BEST_JOB}
+    assert final_output["TrainingJobName"] == BEST_JOB
+
+
 def test_training_job_is_named_from_the_execution_and_runs_spot_with_checkpoints(
-    dev_app: SynthesizedApp, tuned_run: tuple[list[TaskCall], Any]
+    dev_app: SynthesizedApp, trained_run: tuple[list[TaskCall], Any]
 ) -> None:
     settings = dev_app.settings.training
-    job = _call(tuned_run[0], "CreateTrainingJob")
+    job = _call(trained_run[0], "CreateTrainingJob")
 
-    assert job["TrainingJobName"] == "tune-20261121-101500-train"
+    assert job["TrainingJobName"] == "train-20261121-101500-train"
     assert job["EnableManagedSpotTraining"] is True
     assert job["StoppingCondition"] == {
         "MaxRuntimeInSeconds": settings.max_runtime_seconds,
         "MaxWaitTimeInSeconds": settings.max_wait_seconds,
     }
     assert job["CheckpointConfig"]["S3Uri"].endswith(
-        f"/{outputs.ARTIFACTS_CHECKPOINTS_PREFIX}tune-20261121-101500-train"
+        f"/{outputs.ARTIFACTS_CHECKPOINTS_PREFIX}train-20261121-101500-train"
     )
     assert job["ResourceConfig"] == {
         "InstanceType": settings.instance_type,
@@ -148,9 +177,9 @@ def test_training_job_is_named_from_the_execution_and_runs_spot_with_checkpoints
 
 
 def test_training_job_runs_train_py_from_the_source_archive_with_the_input_hyperparameters(
-    tuned_run: tuple[list[TaskCall], Any],
+    trained_run: tuple[list[TaskCall], Any],
 ) -> None:
-    hyperparameters = _call(tuned_run[0], "CreateTrainingJob")["HyperParameters"]
+    hyperparameters = _call(trained_run[0], "CreateTrainingJob")["HyperParameters"]
 
     assert {key: hyperparameters[key] for key in EXECUTION_INPUT["hyperparameters"]} == EXECUTION_INPUT[
         "hyperparameters"
@@ -161,11 +190,12 @@ def test_training_job_runs_train_py_from_the_source_archive_with_the_input_hyper
 
 
 def test_jobs_parse_the_metrics_train_py_prints_from_the_registry_image(
-    dev_app: SynthesizedApp, tuned_run: tuple[list[TaskCall], Any]
+    dev_app: SynthesizedApp, tuned_run: tuple[list[TaskCall], Any], trained_run: tuple[list[TaskCall], Any]
 ) -> None:
-    calls, _ = tuned_run
-    training = _call(calls, "CreateTrainingJob")["AlgorithmSpecification"]
-    tuning = _call(calls, "CreateHyperParameterTuningJob")["TrainingJobDefinition"]["AlgorithmSpecification"]
+    training = _call(trained_run[0], "CreateTrainingJob")["AlgorithmSpecification"]
+    tuning = _call(tuned_run[0], "CreateHyperParameterTuningJob")["TrainingJobDefinition"][
+        "AlgorithmSpecification"
+    ]
 
     for specification in (training, tuning):
         assert specification["MetricDefinitions"] == metric_lines.metric_definitions()
@@ -246,9 +276,10 @@ def test_custom_job_states_get_the_iam_their_sync_integrations_need(dev_app: Syn
 
     tuning = _statement_with(statements, "sagemaker:CreateHyperParameterTuningJob")
     assert sorted(tuning["Action"]) == [
+        "sagemaker:AddTags",
         "sagemaker:CreateHyperParameterTuningJob",
         "sagemaker:DescribeHyperParameterTuningJob",
-        "sagemaker:ListTags",
+        "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
         "sagemaker:StopHyperParameterTuningJob",
     ]
     assert render(tuning["Resource"]).endswith(":hyper-parameter-tuning-job/*")
@@ -261,6 +292,91 @@ def test_custom_job_states_get_the_iam_their_sync_integrations_need(dev_app: Syn
     pass_role = _statement_with(statements, "iam:PassRole")
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     assert render(pass_role["Resource"]).startswith("<SageMakerRole")
+
+
+_SAGEMAKER = "arn:aws:sagemaker:us-east-1:123456789012"
+_RULE = "arn:aws:events:us-east-1:123456789012:rule/StepFunctionsGetEventsForSageMaker"
+_TRAINING_JOB = f"{_SAGEMAKER}:training-job/train-20261121-101500-train"
+_TUNING_JOB = f"{_SAGEMAKER}:hyper-parameter-tuning-job/tune-20261121-101500-tune"
+_EXECUTION_ROLE = "<the SageMaker execution role>"
+# What each Task's integration needs, as (action, resource it acts on; "*" where AWS documents any resource).
+# `.sync` jobs: AWS Step Functions Developer Guide, "IAM policies for Amazon SageMaker" (sagemaker-iam.html),
+# plus sagemaker:AddTags: Step Functions tags the jobs it starts (aws-cdk#32294; CDK's own training task
+# grants it). `aws-sdk:` integrations: the API's own action on its resource.
+DOCUMENTED_IAM: dict[str, list[tuple[str, str]]] = {
+    "sagemaker:createTrainingJob.sync": [
+        ("sagemaker:CreateTrainingJob", _TRAINING_JOB),
+        ("sagemaker:DescribeTrainingJob", _TRAINING_JOB),
+        ("sagemaker:StopTrainingJob", _TRAINING_JOB),
+        ("sagemaker:AddTags", _TRAINING_JOB),
+        ("sagemaker:ListTags", "*"),
+        ("iam:PassRole", _EXECUTION_ROLE),
+        ("events:PutTargets", f"{_RULE}TrainingJobsRule"),
+        ("events:PutRule", f"{_RULE}TrainingJobsRule"),
+        ("events:DescribeRule", f"{_RULE}TrainingJobsRule"),
+    ],
+    "sagemaker:createHyperParameterTuningJob.sync": [
+        ("sagemaker:CreateHyperParameterTuningJob", _TUNING_JOB),
+        ("sagemaker:DescribeHyperParameterTuningJob", _TUNING_JOB),
+        ("sagemaker:StopHyperParameterTuningJob", _TUNING_JOB),
+        ("sagemaker:ListTrainingJobsForHyperParameterTuningJob", _TUNING_JOB),
+        ("sagemaker:AddTags", _TUNING_JOB),
+        ("sagemaker:ListTags", "*"),
+        ("iam:PassRole", _EXECUTION_ROLE),
+        ("events:PutTargets", f"{_RULE}TuningJobsRule"),
+        ("events:PutRule", f"{_RULE}TuningJobsRule"),
+        ("events:DescribeRule", f"{_RULE}TuningJobsRule"),
+    ],
+    "aws-sdk:sagemaker:describeTrainingJob": [("sagemaker:DescribeTrainingJob", _TRAINING_JOB)],
+    "aws-sdk:sagemaker:createModelPackage": [
+        ("sagemaker:CreateModelPackage", f"{_SAGEMAKER}:model-package/binventory-dev-countnet/4")
+    ],
+}
+# The request context of iam:PassRole as Step Functions makes it (the documented policy's condition).
+_PASS_ROLE_CONTEXT = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+
+
+def _allows(statement: dict[str, Any], action: str, resource: str) -> bool:
+    """Whether one Allow statement grants `action` on `resource` (a resource of "*" needs a "*" grant)."""
+    actions = [granted.lower() for granted in as_list(statement["Action"])]
+    if statement["Effect"] != "Allow" or not any(fnmatch.fnmatchcase(action.lower(), a) for a in actions):
+        return False
+    granted = [render(item) for item in as_list(statement["Resource"])]
+    if not any(
+        pattern == "*" if resource == "*" else fnmatch.fnmatchcase(resource, pattern) for pattern in granted
+    ):
+        return False
+    for operator, values in statement.get("Condition", {}).items():
+        if operator != "StringEquals":
+            return False  # not evaluated here: treat as not granting, so a new condition gets a look
+        if any(_PASS_ROLE_CONTEXT.get(key) not in as_list(value) for key, value in values.items()):
+            return False
+    return True
+
+
+def test_state_machine_role_holds_what_each_integration_is_documented_to_need(
+    dev_app: SynthesizedApp, definition: dict[str, Any]
+) -> None:
+    template = dev_app.template("training")
+    statements = policy_statements(template, "PipelineStateMachineRoleDefaultPolicy")
+    (execution_role,) = [
+        key for key in resources(template, "AWS::IAM::Role") if key.startswith("SageMakerRole")
+    ]
+    tasks = {
+        name: state["Resource"] for name, state in definition["States"].items() if state["Type"] == "Task"
+    }
+
+    missing = []
+    for name, resource in tasks.items():
+        integration = resource.split(":::", 1)[1]
+        assert integration in DOCUMENTED_IAM, f"{name}: add the documented IAM of {integration} to this test"
+        for action, target in DOCUMENTED_IAM[integration]:
+            target = f"<{execution_role}.Arn>" if target == _EXECUTION_ROLE else target
+            if not any(_allows(statement, action, target) for statement in statements):
+                missing.append(f"{name}: {action} on {target}")
+
+    assert len(tasks) == 4
+    assert missing == []
 
 
 def test_sagemaker_role_has_no_wildcard_actions_and_writes_only_its_prefixes(dev_app: SynthesizedApp) -> None:
@@ -297,6 +413,43 @@ def test_training_outputs_carry_what_the_cli_reads(dev_app: SynthesizedApp) -> N
     assert "pytorch-inference" in template_outputs[outputs.INFERENCE_IMAGE_URI]["Value"]
     assert outputs.TRAINING_STATE_MACHINE_ARN in template_outputs
     assert outputs.SAGEMAKER_ROLE_ARN in template_outputs
+
+
+@pytest.mark.parametrize(
+    ("scope", "instance_type", "tag"),
+    [
+        ("training", "ml.g5.xlarge", "2.6.0-gpu-py312-cu126-ubuntu22.04-sagemaker"),
+        ("training", "ml.m5.xlarge", "2.6.0-cpu-py312-ubuntu22.04-sagemaker"),
+        ("inference", "ml.g5.xlarge", "2.6.0-gpu-py312-cu124-ubuntu22.04-sagemaker"),
+        ("inference", "ml.m5.large", "2.6.0-cpu-py312-ubuntu22.04-sagemaker"),
+    ],
+)
+def test_images_are_pinned_to_the_full_dlc_tag_aws_publishes(
+    scope: str, instance_type: str, tag: str
+) -> None:
+    settings = load_settings(
+        context_with(
+            {
+                "binventory.training.instance_type": instance_type,
+                "binventory.endpoint.mode": "realtime",
+                "binventory.endpoint.instance_type": instance_type,
+            }
+        )
+    )
+
+    image = images.training_image(settings) if scope == "training" else images.inference_image(settings)
+
+    assert image.uri == f"763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-{scope}:{tag}"
+
+
+def test_a_framework_version_without_a_pinned_build_fails_synth_naming_the_key() -> None:
+    # given a version the SDK's registry knows (training image only) but no pin names
+    settings = load_settings(context_with({"binventory.training.framework_version": "2.8.0"}))
+
+    # when / then
+    expected = r"binventory\.training\.framework_version: 2\.8\.0 .*pinned: 2\.6\.0"
+    with pytest.raises(SettingsError, match=expected):
+        images.training_image(settings)
 
 
 def test_source_archive_is_reproducible_and_leaves_caches_out(tmp_path: Path) -> None:

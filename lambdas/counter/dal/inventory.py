@@ -15,7 +15,8 @@ from enum import StrEnum
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ..logic.records import InventoryRecord
 from ..observability import tracer
@@ -30,6 +31,16 @@ _LATEST_VALUES = {
     "latest_confidence": "confidence",
     "latest_expected_quantity": "expected_quantity",
 }
+# Errors that pass with time: DynamoDB throttled the request or could not serve it (besides any 5xx).
+_TRANSIENT_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
 _NEWER_THAN_LATEST = (
     "attribute_not_exists(latest_captured_at) OR latest_captured_at < :captured_at"
     " OR (latest_captured_at = :captured_at AND latest_record_key < :record_key)"
@@ -180,6 +191,18 @@ class InventoryRepository:
         for table, entry in request.items():
             entry["ProjectionExpression"] = projections[table]
         return request
+
+
+def is_transient(error: BotoCoreError | ClientError) -> bool:
+    """True for failures a later request can get past (throttling, 5xx, a lost connection).
+
+    Everything else (AccessDenied, a missing table, a bad request) is a deployment or code problem
+    that no retry fixes.
+    """
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return error.response.get("Error", {}).get("Code") in _TRANSIENT_CODES or int(status) >= 500
+    return isinstance(error, BotoConnectionError | HTTPClientError)
 
 
 def _decimals(value: Any) -> Any:
