@@ -12,7 +12,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CDK_ENV := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-.PHONY: setup demo test lint synth bench clean
+.PHONY: setup demo model-abid test lint synth bench clean
 
 setup: $(STAMP) $(CHECKOV_STAMP) node_modules/.package-lock.json
 
@@ -36,6 +36,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 # The README's main job: the whole pipeline on this machine, no AWS account needed.
 demo: setup
 	$(BIN)/binventory local demo $(ARGS)
+
+# The shipped recipe trained on the real ABID photos in ../shared: .local/models/abid, ready to serve.
+# Then: make demo ARGS="--model .local/models/abid --images ../shared/abid"
+model-abid: setup
+	$(BIN)/binventory local train --model-dir .local/models/abid
 
 # The README's test command (and what CI runs).
 test: setup lint

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from countnet.recipe import RECIPE_FILE, load_recipe
+
 from stacks.context_reader import (
     Section,
     SettingsError,
@@ -33,25 +35,8 @@ ROOT_KEY = "binventory"
 SHORT_OVERRIDES = ("stage", "region", "account", "model_package_arn")
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
-# train.py's flags (docs/ARCHITECTURE.md, "Hyperparameters").
-HYPERPARAMETER_NAMES = (
-    "backbone",
-    "pretrained",
-    "epochs",
-    "batch-size",
-    "lr",
-    "weight-decay",
-    "warmup-epochs",
-    "label-smoothing",
-    "loss",
-    "image-size",
-    "max-count",
-    "over-max",
-    "balance",
-    "patience",
-    "seed",
-    "workers",
-)
+# train.py's hyperparameters: the names in the shipped recipe, which also gives every default.
+HYPERPARAMETER_NAMES = load_recipe().names
 _HYPERPARAMETER_LIST = ", ".join(HYPERPARAMETER_NAMES)
 REMOVAL_POLICIES = ("retain", "destroy")
 ENDPOINT_MODES = ("serverless", "realtime")
@@ -127,7 +112,6 @@ class TrainingSettings:
     framework_version: str
     py_version: str
     model_approval_status: str
-    default_hyperparameters: Mapping[str, str]
 
 
 def _plain_number(value: float | int | None) -> str:
@@ -265,23 +249,6 @@ def _storage(section: Section) -> StorageSettings:
     )
 
 
-def _hyperparameters(section: Section, name: str) -> dict[str, str]:
-    raw = section.raw(name, "an object of train.py flags and string values")
-    key = section.key(name)
-    if not isinstance(raw, Mapping):
-        raise SettingsError(f'{key}: expected an object such as {{"epochs": "30"}}, got {raw!r}.')
-    values: dict[str, str] = {}
-    for flag, value in raw.items():
-        if flag not in HYPERPARAMETER_NAMES:
-            raise SettingsError(
-                f"{key}.{flag}: not a train.py hyperparameter; allowed names: {_HYPERPARAMETER_LIST}."
-            )
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise SettingsError(f'{key}.{flag}: got {value!r}; expected a string such as "30".')
-        values[flag] = str(value)
-    return values
-
-
 def _training(section: Section) -> TrainingSettings:
     instance = "an ML instance type such as 'ml.g5.xlarge'"
     settings = TrainingSettings(
@@ -296,8 +263,13 @@ def _training(section: Section) -> TrainingSettings:
         ),
         py_version=section.required_pattern("py_version", _PY_VERSION, "a DLC Python tag such as 'py312'"),
         model_approval_status=section.choice("model_approval_status", APPROVAL_STATUSES),
-        default_hyperparameters=_hyperparameters(section, "default_hyperparameters"),
     )
+    if "default_hyperparameters" in section.values:
+        raise SettingsError(
+            f"{section.key('default_hyperparameters')}: training defaults live in one place now, "
+            f"{RECIPE_FILE.relative_to(CDK_JSON.parent)}; remove the key from cdk.json, and pass a one-off "
+            "change with `binventory train start --hp name=value`."
+        )
     if settings.use_spot and settings.max_wait_seconds < settings.max_runtime_seconds:
         raise SettingsError(
             f"{section.key('max_wait_seconds')}: got {settings.max_wait_seconds}; with use_spot it must be "

@@ -100,6 +100,28 @@ def demo_command(
     raise SystemExit(exit_code)
 
 
+@local_group.command("train")
+@click.option(
+    "--model-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".local/models/abid"),
+    show_default=True,
+    help="Where the model directory goes (code/inference.py inside, as SageMaker gets it).",
+)
+@click.option("--hp", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe value.")
+def train_command(model_dir: Path, overrides: tuple[str, ...]) -> None:
+    """Train the shipped recipe on ../shared/abid and ../shared/abid-224 on this machine."""
+    from binventory.local.recipe_training import MissingTrainingData, plan_recipe_run, run_recipe
+    from binventory.training.execution_input import parse_overrides
+
+    try:
+        run = plan_recipe_run(model_dir, parse_overrides(overrides))
+    except MissingTrainingData as error:
+        raise click.ClickException(str(error)) from error
+    click.echo("$ " + " ".join(run.command[1:]))
+    raise SystemExit(run_recipe(run))
+
+
 @local_group.command("serve-model")
 @click.option(
     "--model",

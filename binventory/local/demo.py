@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from countnet.recipe import load_recipe
 from countnet.synthetic import write_synthetic_dataset
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,12 +22,14 @@ from binventory.local.uploads import UploadPlan, plan_from_dataset
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_SCRIPT = PROJECT_ROOT / "model_code" / "train.py"
-# Small and quick on 2 CPU cores (about a minute): ImageNet lite0 weights from the offline package,
-# fine-tuned at 96 px, learn the visually obvious synthetic counts well enough to show the pipeline.
-DEMO_TRAINING_FLAGS = (
-    *("--backbone", "tf_efficientnet_lite0", "--pretrained", "auto", "--image-size", "96"),
-    *("--epochs", "8", "--batch-size", "32", "--lr", "0.002", "--max-count", "5", "--workers", "0"),
-)
+
+def demo_training_flags() -> list[str]:
+    """The shipped recipe with its named demo overrides (model_code/recipe/recipe.json): small and quick
+    on 2 CPU cores (about a minute), enough to learn the visually obvious synthetic counts."""
+    recipe = load_recipe()
+    return recipe.as_flags(recipe.demo_overrides)
+
+
 DEMO_TRAIN_PER_CLASS = 80
 DEMO_EVAL_PER_CLASS = 6
 
@@ -136,7 +139,7 @@ def train_demo_model(
         str(model_dir),
         "--output-data-dir",
         str(output_dir),
-        *DEMO_TRAINING_FLAGS,
+        *demo_training_flags(),
         *extra_flags,
     ]
     if console:

@@ -56,7 +56,13 @@ class Summary:
     with_truth: int
     planted_errors: int
     planted_errors_flagged: int
-    false_alarms: int
+    correct_expectations: int
+    false_alarms: int  # correct expectations flagged, counted exactly as planted errors are
+
+    @property
+    def cleared_automatically(self) -> int:
+        """Correct expectations the pipeline cleared with no one looking (MATCH)."""
+        return self.correct_expectations - self.false_alarms
 
     @property
     def accuracy_vs_expected(self) -> float:
@@ -79,12 +85,16 @@ def summarize(outcomes: list[Outcome], dead_letters: int) -> Summary:
     """Totals by status, accuracy against expectations and truth, and planted errors caught."""
     counted = [o for o in outcomes if o.predicted is not None and o.planned.expected is not None]
     with_truth = [o for o in outcomes if o.predicted is not None and o.planned.true_count is not None]
+    # A flag is any status that sends a person to the bin; catches and false alarms both count it.
     flagged = {Status.MISMATCH.value, Status.LOW_CONFIDENCE.value}
     planted = [o for o in outcomes if o.planned.planted_error]
     honest = [
         o
         for o in outcomes
-        if not o.planned.planted_error and o.planned.true_count is not None and o.planned.expected is not None
+        if not o.planned.planted_error
+        and o.planned.true_count is not None
+        and o.planned.expected is not None
+        and o.predicted is not None
     ]
     return Summary(
         uploaded=len(outcomes),
@@ -97,7 +107,8 @@ def summarize(outcomes: list[Outcome], dead_letters: int) -> Summary:
         with_truth=len(with_truth),
         planted_errors=len(planted),
         planted_errors_flagged=sum(1 for o in planted if o.status in flagged),
-        false_alarms=sum(1 for o in honest if o.status == Status.MISMATCH.value),
+        correct_expectations=len(honest),
+        false_alarms=sum(1 for o in honest if o.status in flagged),
     )
 
 
@@ -161,9 +172,11 @@ def render_summary(summary: Summary, console: Console) -> None:
         )
     if summary.planted_errors:
         console.print(
-            f"[bold]Planted inventory errors flagged[/]: {summary.planted_errors_flagged}/"
-            f"{summary.planted_errors}   [bold]false alarms on correct expectations[/]: "
-            f"{summary.false_alarms}"
+            f"[bold]Planted inventory errors flagged[/] (MISMATCH or LOW_CONFIDENCE): "
+            f"{summary.planted_errors_flagged}/{summary.planted_errors}   "
+            f"[bold]false alarms[/] (correct expectations flagged): "
+            f"{summary.false_alarms}/{summary.correct_expectations}   "
+            f"[bold]cleared automatically[/]: {summary.cleared_automatically}/{summary.correct_expectations}"
         )
 
 
@@ -185,9 +198,10 @@ def write_html_report(outcomes: list[Outcome], summary: Summary, path: Path, tit
     )
     planted_line = (
         (
-            f"<p>Planted inventory errors flagged: {summary.planted_errors_flagged}/"
-            f"{summary.planted_errors}; false alarms on correct expectations: "
-            f"{summary.false_alarms}</p>"
+            f"<p>Planted inventory errors flagged (MISMATCH or LOW_CONFIDENCE): "
+            f"{summary.planted_errors_flagged}/{summary.planted_errors}; false alarms (correct "
+            f"expectations flagged): {summary.false_alarms}/{summary.correct_expectations}; cleared "
+            f"automatically: {summary.cleared_automatically}/{summary.correct_expectations}</p>"
         )
         if summary.planted_errors
         else ""

@@ -27,7 +27,7 @@ def train() -> None:
 @train.command("start")
 @click.option("--tune", is_flag=True, help="Run a hyperparameter tuning job instead of one training job.")
 @click.option("--hp", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a default hyperparameter from cdk.json, e.g. --hp epochs=30 (repeatable).")
+              help="Override a recipe hyperparameter, e.g. --hp epochs=30 (repeatable).")
 @click.option("--max-jobs", type=click.IntRange(1, 500), help="Tuning budget: training jobs in total.")
 @click.option("--max-parallel-jobs", type=click.IntRange(1, 100), help="Tuning: jobs running at once.")
 @click.option("--name", help="Execution name; its jobs are named after it [default: train-/tune-<UTC time>].")

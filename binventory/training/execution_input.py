@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import click
+from countnet.recipe import load_recipe
 
 from stacks.settings import HYPERPARAMETER_NAMES, Settings
 
@@ -38,8 +39,9 @@ def execution_input(
 ) -> dict[str, Any]:
     """The JSON document the state machine reads: static hyperparameters plus the tuning budget and ranges.
 
-    cdk.json's defaults are overridden by `overrides`; when tuning, the tuned names are left out of the
-    static values (SageMaker rejects a name that is both) and overriding one is refused.
+    The shipped recipe's hyperparameters (model_code/recipe/recipe.json) are overridden by `overrides`;
+    when tuning, the tuned names are left out of the static values (SageMaker rejects a name that is
+    both) and overriding one is refused.
     """
     tuned = set(settings.tuning.tuned_names)
     if tune and tuned & set(overrides):
@@ -48,7 +50,7 @@ def execution_input(
             "binventory.tuning.ranges); drop the --hp or train without --tune.",
             param_hint="--hp",
         )
-    hyperparameters = {**settings.training.default_hyperparameters, **overrides}
+    hyperparameters = {**load_recipe().as_strings(), **overrides}
     if tune:
         hyperparameters = {name: value for name, value in hyperparameters.items() if name not in tuned}
     max_jobs = max_jobs or settings.tuning.max_jobs

@@ -37,6 +37,7 @@ def test_every_upload_ends_as_exactly_one_record_with_the_right_status(pipeline,
 
     # when they are uploaded and the queue is drained
     outcomes = run_plan(pipeline, plan)
+    model_rule = json.loads((pipeline.model_dir / "model_config.json").read_text())["reconciliation"]
 
     # then every object has exactly one record and nothing went to the dead-letter queue
     records = pipeline.records()
@@ -53,16 +54,20 @@ def test_every_upload_ends_as_exactly_one_record_with_the_right_status(pipeline,
             unsure = outcome.confidence < pipeline.settings.counting.confidence_threshold
             assert outcome.status == (Status.LOW_CONFIDENCE if unsure else Status.NO_EXPECTATION).value
         else:
-            assert outcome.status in COUNTED
-            confident = (
-                outcome.confidence is not None
-                and outcome.confidence >= pipeline.settings.counting.confidence_threshold
-            )
-            if confident and outcome.predicted != planned.expected:
-                assert outcome.status == Status.MISMATCH.value
-            if confident and outcome.predicted == planned.expected:
+            # the demo model's own rule (fitted on its validation images) decides, through the Lambda
+            record = outcome.record
+            threshold = float(record["mismatch_below"])
+            assert threshold == model_rule["mismatch_below"]
+            probability = float(record["expected_probability"])
+            assert probability == float(record["probabilities"][str(planned.expected)])
+            confident = outcome.confidence >= pipeline.settings.counting.confidence_threshold
+            if probability >= threshold:
                 assert outcome.status == Status.MATCH.value
-            assert int(outcome.record["expected_quantity"]) == planned.expected
+            elif confident and outcome.predicted != planned.expected:
+                assert outcome.status == Status.MISMATCH.value
+            else:
+                assert outcome.status == Status.LOW_CONFIDENCE.value
+            assert int(record["expected_quantity"]) == planned.expected
     # and the brief demo model counts the obvious synthetic bins far better than chance (1 in 6)
     summary = summarize(outcomes, dead_letters=0)
     assert summary.accuracy_vs_truth > 0.5, summary

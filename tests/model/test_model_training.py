@@ -183,4 +183,19 @@ def test_a_folder_that_is_no_dataset_fails_with_a_message(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     assert train.main(["--train", str(tmp_path), "--model-dir", str(tmp_path / "model")]) == 2
-    assert "is not a dataset this code reads" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "is not a dataset this code reads" in error
+    # one line naming a built-in exception class: SageMaker's training toolkit puts exactly such lines
+    # into the job's failure reason (a bare "error: ..." line left it empty)
+    assert re.search(r"^ValueError: DatasetLayoutError: .*is not a dataset this code reads", error, re.M)
+
+
+def test_a_bad_flag_fails_with_a_line_the_training_toolkit_surfaces(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(["--train", "data", "--target-catch-rate", "1.5"])
+    assert exit_info.value.code == 2
+    assert re.search(
+        r"^ValueError: TrainingInputError: --target-catch-rate must be between 0 and 1",
+        capsys.readouterr().err,
+        re.M,
+    )

@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from countnet.recipe import load_recipe
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
@@ -35,11 +36,11 @@ def execution_input(state_machine: str, name: str) -> dict[str, Any]:
     return json.loads(sfn.describe_execution(executionArn=arn)["input"])
 
 
-def test_train_start_sends_the_hyperparameters_as_strings_over_the_cdk_json_defaults(
+def test_train_start_sends_the_recipe_s_hyperparameters_as_strings_with_overrides(
     state_machine: str, invoke: Any
 ) -> None:
-    # given cdk.json's default hyperparameters
-    defaults = dict(load_settings_from_cdk_json().training.default_hyperparameters)
+    # given the shipped recipe: the job gets every value, so the job records what it trained with
+    defaults = load_recipe().as_strings()
 
     # when a run is started with one override
     result = invoke("train", "start", "--hp", "epochs=3", "--hp", "backbone=resnet34", "--name", "train-a")

@@ -121,9 +121,14 @@ def _without(path: str) -> dict[str, Any]:
             "'Logarithmic'",
         ),
         (
-            {"binventory.training.default_hyperparameters.depth": "5"},
-            "default_hyperparameters.depth",
+            {"binventory.tuning.ranges.depth": {"type": "integer", "min": 1, "max": 5, "scaling": "Auto"}},
+            "binventory.tuning.ranges.depth",
             "backbone",
+        ),
+        (
+            {"binventory.training.default_hyperparameters": {"epochs": "30"}},
+            "binventory.training.default_hyperparameters",
+            "model_code/recipe/recipe.json",
         ),
         ({"binventory.training.max_wait_seconds": "600"}, "binventory.training.max_wait_seconds", "use_spot"),
         ({"binventory.endpoint.data_capture": "true"}, "binventory.endpoint.data_capture", "serverless"),

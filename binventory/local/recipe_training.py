@@ -1,0 +1,66 @@
+"""Train the shipped recipe on this machine, on the ABID data in ../shared, exactly as SageMaker would.
+
+It runs the SageMaker entry point (model_code/train.py) as a plain CLI with the recipe's local data:
+the original ABID sample (split by model_code/recipe/abid_sample_split.csv: train / validation / a
+test set nothing trains or selects on) plus the re-encoded abid-224 photos (training only).
+Checkpoints go beside the model, so an interrupted run picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from countnet.recipe import load_recipe
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TRAIN_SCRIPT = PROJECT_ROOT / "model_code" / "train.py"
+DEFAULT_MODEL_DIR = Path(".local/models/abid")
+
+
+class MissingTrainingData(FileNotFoundError):
+    """A data folder the recipe trains on is not on this machine."""
+
+
+@dataclass(frozen=True)
+class RecipeRun:
+    """The train.py command line of one local recipe run, and where it writes."""
+
+    command: list[str]
+    model_dir: Path
+
+
+def plan_recipe_run(model_dir: Path, overrides: dict[str, str] | None = None) -> RecipeRun:
+    """The command that trains the recipe on its local data; refuses when a data folder is missing."""
+    data = load_recipe().training_data
+    sources = [PROJECT_ROOT / path for path in data["local"]]
+    missing = [str(path) for path in sources if not (path / "labels.csv").is_file()]
+    if missing:
+        raise MissingTrainingData(
+            f"training data not found: {', '.join(missing)}. The recipe trains on the ABID sample in "
+            "../shared/abid and ../shared/abid-224 beside this checkout (see their SOURCES.md)."
+        )
+    flags = [part for name, value in (overrides or {}).items() for part in (f"--{name}", value)]
+    command = [
+        sys.executable,
+        str(TRAIN_SCRIPT),
+        "--train",
+        *map(str, sources),
+        "--split-file",
+        str(PROJECT_ROOT / data["split_file"]),
+        "--model-dir",
+        str(model_dir),
+        "--output-data-dir",
+        str(model_dir.with_name(model_dir.name + "-evaluation")),
+        "--checkpoint-dir",
+        str(model_dir.with_name(model_dir.name + "-checkpoints")),
+        *flags,
+    ]
+    return RecipeRun(command=command, model_dir=model_dir)
+
+
+def run_recipe(run: RecipeRun) -> int:
+    """Run train.py in the foreground (its per-epoch lines and progress bar go to this terminal)."""
+    return subprocess.run(run.command, check=False).returncode
