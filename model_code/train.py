@@ -50,6 +50,7 @@ from countnet.training import (
 logger = logging.getLogger("train")
 DEFAULTS = Hyperparameters()
 INT8_CHECK_IMAGES = 1000  # held-out images the int8 model is checked on
+PER_IMAGE_FIELDS = ("image_ids", "targets", "probabilities")  # kept per split, not in the headline
 
 
 def _hyperparameter_default(name: str, fallback: Any) -> Any:
@@ -315,7 +316,7 @@ def _served_evaluation(
         print(_headline_line(name, report), flush=True)
     headline = "test" if "test" in evaluations else "validation"
     evaluation = {
-        **{k: v for k, v in evaluations[headline].items() if k not in ("image_ids", "probabilities")},
+        **{k: v for k, v in evaluations[headline].items() if k not in PER_IMAGE_FIELDS},
         "split": headline,
         "model_version": config.model_version,
         "best_epoch": result.best_epoch,

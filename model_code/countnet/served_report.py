@@ -116,5 +116,6 @@ def split_report(outputs: ServedOutputs, rule: ReconciliationRule, label_space: 
         "standard_errors": bootstrap_errors(verification, rule.mismatch_below),
     }
     report["image_ids"] = outputs.image_ids
+    report["targets"] = outputs.targets
     report["probabilities"] = np.round(probabilities, 6).tolist()
     return report
