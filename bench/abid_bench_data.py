@@ -6,6 +6,7 @@ benchmark times the same test photos the accuracy benchmark scores. No image is 
 
 from __future__ import annotations
 
+import csv
 import sys
 from pathlib import Path
 
@@ -31,6 +32,27 @@ def fixed_split(abid_dir: Path = DEFAULT_ABID_DIR) -> dict[str, list[Sample]]:
     for sample in discover_dataset(abid_dir):
         parts[assignment[sample.image_id]].append(sample)
     return parts
+
+
+def write_split_dirs(splits: dict[str, list[Sample]], out_dir: Path) -> dict[str, Path]:
+    """One folder per split with labels.csv and `images` linked to where the images are."""
+    folders = {}
+    for name, samples in splits.items():
+        folder = out_dir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        image_dirs = {sample.path.parent for sample in samples}
+        if len(image_dirs) != 1:
+            raise ValueError(f"split {name} spans several image folders: {sorted(map(str, image_dirs))}")
+        link = folder / "images"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(image_dirs.pop(), target_is_directory=True)
+        with (folder / "labels.csv").open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["image_id", "expected_quantity"])
+            writer.writerows((sample.image_id, sample.count) for sample in samples)
+        folders[name] = folder
+    return folders
 
 
 def load_average() -> str:

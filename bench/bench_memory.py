@@ -19,7 +19,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from abid_bench_data import PROJECT_ROOT, WORK_DIR, benchmark_split, load_average, write_split_dirs
+from abid_bench_data import (
+    DEFAULT_MODEL_DIR,
+    PROJECT_ROOT,
+    WORK_DIR,
+    fixed_split,
+    load_average,
+    write_split_dirs,
+)
 from results import machine_description, write_section
 
 SECTION = "model-memory"
@@ -133,7 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model-dir", type=Path, default=WORK_DIR / "abid-model")
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args()
     if args.case:
@@ -141,11 +148,9 @@ def main() -> None:
         print(json.dumps({"peak_mb": _peak_mb()}))
         return
     if not (args.model_dir / "model_config.json").is_file():
-        raise SystemExit(
-            f"no model at {args.model_dir}: run bench/bench_model_accuracy.py first or pass --model-dir"
-        )
+        raise SystemExit(f"no model at {args.model_dir}: run `make model-abid` first or pass --model-dir")
     load_before = load_average()
-    splits = benchmark_split()
+    splits = fixed_split()
     subset = {"train": splits["train"][:: len(splits["train"]) // TRAINING_IMAGES][:TRAINING_IMAGES]}
     data_dir = str(write_split_dirs(subset, WORK_DIR / "memory-split")["train"])
     image = str(splits["test"][0].path)
