@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .dal.inventory import KnownState, SaveOutcome
-from .deadline import NO_DEADLINE, Deadline, OutOfTime
+from .deadline import Deadline, OutOfTime
 from .logic.notifications import MalformedMessage, UploadedObject, parse_notification
 from .observability import logger, metrics, tracer
 from .schema import CounterMetric
@@ -59,14 +59,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def _deadline(context: LambdaContext) -> Deadline:
-    """The invocation's remaining time less the safety margin.
-
-    None for a stand-in context that has no clock (the handler benchmark's).
-    """
-    remaining_millis = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining_millis is None:
-        return NO_DEADLINE
-    return Deadline.in_seconds(remaining_millis() / 1000 - SAFETY_MARGIN_SECONDS)
+    """The invocation's remaining time less the safety margin."""
+    return Deadline.in_seconds(context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS)
 
 
 def _handle_message(
