@@ -31,7 +31,7 @@ from countnet.data import DatasetLayoutError, Sample, count_histogram, discover_
 from countnet.fixed_split import SPLIT_NAMES, SplitFileError, read_split
 from countnet.labels import OVER_MAX_POLICIES
 from countnet.losses import LOSSES
-from countnet.model import BACKBONES
+from countnet.model import BACKBONES, WeightsUnavailableError
 from countnet.model_config import CONFUSION_MATRIX_FILE, EVALUATION_FILE, ModelConfig, make_model_version
 from countnet.packaging import Int8Inputs, finish_model_dir, write_model_dir
 from countnet.quantization import CALIBRATION_IMAGES
@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
             distributed.spawn_per_gpu(args.num_gpus, functools.partial(run, args))
         else:
             run(args)
-    except (DatasetLayoutError, SplitFileError, FileNotFoundError) as error:
+    except (DatasetLayoutError, SplitFileError, WeightsUnavailableError, FileNotFoundError) as error:
         report_failure(error)
         return 2
     return 0

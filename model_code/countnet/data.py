@@ -21,8 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from countnet.preprocessing import Preprocessing, UnreadableImageError, open_image, prepare_image
-
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -247,20 +245,3 @@ def discover_dataset(path: Path) -> list[Sample]:
 def count_histogram(samples: Iterable[Sample]) -> dict[int, int]:
     """How many samples hold each count, in count order."""
     return dict(sorted(Counter(sample.count for sample in samples).items()))
-
-
-def drop_unreadable(samples: Iterable[Sample]) -> list[Sample]:
-    """Decode every image once (at a small size) and leave out those that fail, naming them."""
-    probe = Preprocessing(image_size=32)
-    readable: list[Sample] = []
-    unreadable: list[str] = []
-    for sample in samples:
-        try:
-            prepare_image(open_image(sample.path), probe)
-        except (UnreadableImageError, ValueError, OSError) as error:
-            unreadable.append(f"{sample.image_id} ({sample.path.name}: {error})")
-        else:
-            readable.append(sample)
-    if unreadable:
-        logger.warning("skipped %d unreadable image(s): %s", len(unreadable), "; ".join(unreadable))
-    return readable

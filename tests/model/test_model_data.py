@@ -14,7 +14,6 @@ from countnet.data import (
     Sample,
     detect_layout,
     discover_dataset,
-    drop_unreadable,
     read_abid_layout,
 )
 from countnet.labels import LabelSpace
@@ -100,28 +99,6 @@ def test_metadata_without_a_count_is_skipped_with_a_warning(
     with caplog.at_level(logging.WARNING):
         assert read_abid_layout(tmp_path) == []
     assert "00001.json" in caplog.text
-
-
-def test_unreadable_images_are_named_and_counted(
-    tmp_path: Path, make_image_file: MakeImage, caplog: pytest.LogCaptureFixture
-) -> None:
-    # given one good image, one that is not an image and one truncated JPEG
-    good = make_image_file("images/good.jpg")
-    (tmp_path / "images" / "text.jpg").write_bytes(b"this is not a jpeg")
-    truncated = tmp_path / "images" / "cut.jpg"
-    truncated.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
-    samples = [
-        Sample("good", good, 1),
-        Sample("text", tmp_path / "images" / "text.jpg", 1),
-        Sample("cut", truncated, 1),
-    ]
-    # when
-    with caplog.at_level(logging.WARNING):
-        readable = drop_unreadable(samples)
-    # then
-    assert [s.image_id for s in readable] == ["good"]
-    assert "skipped 2 unreadable image(s)" in caplog.text
-    assert "text (text.jpg" in caplog.text and "cut (cut.jpg" in caplog.text
 
 
 def test_a_corrupt_image_mid_epoch_is_dropped_from_its_batch_and_reported(
