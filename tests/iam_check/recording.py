@@ -11,8 +11,8 @@ a moto stand-in writing what the emulated service would write, is not.
 
 from __future__ import annotations
 
-import copy
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +52,8 @@ class CallRecorder:
 
     code_dir: Path
     calls: list[AwsCall] = field(default_factory=list)
+    # CloudFormation outputs the recorded DescribeStacks calls returned (how the CLI found its resources).
+    stack_outputs: dict[str, str] = field(default_factory=dict)
     _pending: dict[int, AwsCall] = field(default_factory=dict)
 
     def attach(self, events: BaseEventHooks) -> None:
@@ -64,6 +66,9 @@ class CallRecorder:
         if config is not None and config.signature_version is botocore.UNSIGNED:
             return False  # anonymous requests (a public bucket) need no IAM permission
         files = [frame.f_code.co_filename for frame in _frames()]
+        if threading.current_thread() is not threading.main_thread():
+            # A worker thread (s3transfer's, a pool's) works for whatever the main thread is running.
+            files += [frame.f_code.co_filename for frame in _frames(_main_thread_frame())]
         if any(name.startswith(_MOTO_DIR) for name in files):
             return False  # a stand-in acting as the AWS service, inside another call
         code_dir = str(self.code_dir)
@@ -75,7 +80,7 @@ class CallRecorder:
         call = AwsCall(
             service=model.service_model.service_name,
             operation=model.name,
-            params=copy.deepcopy(params),
+            params=_copy(params),
             region=str(context.get("client_region") or ""),
         )
         self.calls.append(call)
@@ -83,8 +88,12 @@ class CallRecorder:
 
     def _on_result(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         call = self._pending.pop(id(context), None)
-        if call is not None and isinstance(parsed, dict) and "Error" in parsed:
+        if call is None or not isinstance(parsed, dict):
+            return
+        if "Error" in parsed:
             call.error_code = str(parsed["Error"].get("Code", ""))
+        for stack in parsed.get("Stacks", []) if call.operation == "DescribeStacks" else []:
+            self.stack_outputs.update({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
 
 
 def record_calls(monkeypatch: pytest.MonkeyPatch, code_dir: Path) -> CallRecorder:
@@ -102,11 +111,24 @@ def record_calls(monkeypatch: pytest.MonkeyPatch, code_dir: Path) -> CallRecorde
     return recorder
 
 
-def _frames() -> Iterator[Any]:
-    frame = sys._getframe(2)
+def _main_thread_frame() -> Any:
+    return sys._current_frames().get(threading.main_thread().ident or 0)
+
+
+def _frames(start: Any = None) -> Iterator[Any]:
+    frame = start if start is not None else sys._getframe(2)
     while frame is not None:
         yield frame
         frame = frame.f_back
+
+
+def _copy(value: Any) -> Any:
+    """The parameters as they were when the call was made; streams and the like are kept as they are."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_copy(item) for item in value]
+    return value
 
 
 def _short(value: Any, limit: int = 160) -> str:

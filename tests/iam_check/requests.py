@@ -145,7 +145,14 @@ def _table_action(action: str) -> _Rule:
 
 # --- SageMaker --------------------------------------------------------------------------------------
 def _sagemaker(action: str, resource_type: str, name_param: str) -> _Rule:
-    return _one(action, lambda params, arns: arns.sagemaker(resource_type, params[name_param]))
+    def rule(call: AwsCall, arns: _Arns) -> Iterable[_Grant]:
+        resource = arns.sagemaker(resource_type, call.params[name_param])
+        yield action, resource, {}
+        if call.params.get("Tags"):
+            # Tagging on create is authorized as sagemaker:AddTags on the new resource as well.
+            yield "sagemaker:AddTags", resource, {}
+
+    return rule
 
 
 def _sagemaker_any(action: str) -> _Rule:
@@ -159,7 +166,7 @@ def _model_package(params: dict[str, Any], arns: _Arns) -> str:
 
 
 def _create_model(call: AwsCall, arns: _Arns) -> Iterable[_Grant]:
-    yield "sagemaker:CreateModel", arns.sagemaker("model", call.params["ModelName"]), {}
+    yield from _sagemaker("sagemaker:CreateModel", "model", "ModelName")(call, arns)
     # Creating a model hands SageMaker its execution role.
     yield "iam:PassRole", call.params["ExecutionRoleArn"], {"iam:PassedToService": "sagemaker.amazonaws.com"}
 
@@ -253,8 +260,13 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ("sagemaker", "CreateModel"): _create_model,
     ("sagemaker", "DescribeModel"): _sagemaker("sagemaker:DescribeModel", "model", "ModelName"),
     ("sagemaker", "ListModelPackages"): _sagemaker_any("sagemaker:ListModelPackages"),
+    ("sagemaker", "ListTrainingJobs"): _sagemaker_any("sagemaker:ListTrainingJobs"),
+    ("sagemaker", "ListTransformJobs"): _sagemaker_any("sagemaker:ListTransformJobs"),
+    ("sagemaker", "ListEndpoints"): _sagemaker_any("sagemaker:ListEndpoints"),
     ("sagemaker", "DescribeModelPackage"): _one("sagemaker:DescribeModelPackage", _model_package),
-    ("sagemaker", "UpdateModelPackage"): _one("sagemaker:UpdateModelPackage", _model_package),
+    ("sagemaker", "UpdateModelPackage"): _one(
+        "sagemaker:UpdateModelPackage", lambda params, arns: params["ModelPackageArn"]
+    ),
     ("sagemaker", "CreateTransformJob"): _sagemaker(
         "sagemaker:CreateTransformJob", "transform-job", "TransformJobName"
     ),

@@ -123,28 +123,18 @@ def endpoint(
 
 
 def transform_job(
-    request: Mapping[str, Any],
-    *,
-    image: str,
-    model_data_url: str,
-    manifest: Sequence[Any],
-    region: str,
-    account: str = ACCOUNT,
+    request: Mapping[str, Any], *, manifest: Sequence[Any], region: str, account: str = ACCOUNT
 ) -> list[ServiceCall]:
-    """A CreateTransformJob request reading a manifest (`[{"prefix": ...}, relative keys...]`)."""
+    """A CreateTransformJob request reading a manifest (`[{"prefix": ...}, relative keys...]`).
+
+    The model's own image pull and archive are those of the endpoint serving it (`endpoint`).
+    """
     job = request["TransformJobName"]
     bucket, key = split_s3_uri(request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"])
-    prefix = manifest[0]["prefix"]
-    input_bucket, input_prefix = split_s3_uri(prefix)
+    input_bucket, input_prefix = split_s3_uri(manifest[0]["prefix"])
     output_bucket, output_prefix = split_s3_uri(request["TransformOutput"]["S3OutputPath"])
-    model_bucket, model_key = split_s3_uri(model_data_url)
     return [
-        *_image_pull(image, f"transform job {job}"),
         *_logs_and_metrics("TransformJobs", job, region, account),
-        _s3(
-            f"transform job {job} loading {model_data_url}",
-            ("s3:GetObject", s3_object(model_bucket, model_key), {}),
-        ),
         _s3(
             f"transform job {job} reading its manifest and the images it lists",
             ("s3:ListBucket", s3_bucket(bucket), {"s3:prefix": key}),
