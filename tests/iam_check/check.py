@@ -29,7 +29,7 @@ def denials(policy: RolePolicy, calls: Iterable[AwsCall | ServiceCall]) -> list[
     for call in calls:
         requests = call.requests if isinstance(call, ServiceCall) else requests_for(call)
         for request in requests:
-            decision = decide(policy.statements, request)
+            decision = decide(policy.statements, request, policy.principal)
             if decision is not Decision.ALLOWED:
                 line = f"{call}: {request} is {decision.value} for role {policy.name}"
                 if line not in found:

@@ -41,6 +41,9 @@ class Statement:
     not_resources: tuple[str, ...] = ()
     conditions: Mapping[str, Mapping[str, Any]] | None = None
     source: str = ""  # where it came from, for messages
+    # Resource policies name who they apply to ("*", "AWS:<arn>", "Service:<service principal>");
+    # identity policies have no Principal element (None): they apply to the identity they are attached to.
+    principals: tuple[str, ...] | None = None
 
     @classmethod
     def from_json(cls, statement: Mapping[str, Any], source: str = "") -> Statement:
@@ -52,14 +55,21 @@ class Statement:
             not_resources=_strings(statement.get("NotResource")),
             conditions=statement.get("Condition"),
             source=source,
+            principals=_principals(statement["Principal"]) if "Principal" in statement else None,
         )
 
-    def applies_to(self, request: IamRequest) -> bool:
+    def applies_to(self, request: IamRequest, principal: str | None = None) -> bool:
         return (
-            self._matches_action(request.action)
+            self._names(principal)
+            and self._matches_action(request.action)
             and self._matches_resource(request.resource)
             and conditions_hold(self.conditions or {}, request.context)
         )
+
+    def _names(self, principal: str | None) -> bool:
+        if self.principals is None:
+            return True
+        return "*" in self.principals or "AWS:*" in self.principals or principal in self.principals
 
     def _matches_action(self, action: str) -> bool:
         if self.not_actions:
@@ -72,8 +82,9 @@ class Statement:
         return any(_resource_matches(pattern, resource) for pattern in self.resources)
 
 
-def decide(statements: Iterable[Statement], request: IamRequest) -> Decision:
-    applicable = [statement for statement in statements if statement.applies_to(request)]
+def decide(statements: Iterable[Statement], request: IamRequest, principal: str | None = None) -> Decision:
+    """Identity-policy statements decide for their identity; resource-policy ones for `principal`."""
+    applicable = [statement for statement in statements if statement.applies_to(request, principal)]
     if any(statement.effect == "Deny" for statement in applicable):
         return Decision.EXPLICITLY_DENIED
     if any(statement.effect == "Allow" for statement in applicable):
@@ -147,6 +158,13 @@ def _context_value(context: Mapping[str, str], key: str) -> str | None:
     # Condition key names are case-insensitive.
     lowered = key.lower()
     return next((value for name, value in context.items() if name.lower() == lowered), None)
+
+
+def _principals(value: Any) -> tuple[str, ...]:
+    """`"*"` or `{"Service": [...], "AWS": ...}` -> `("*",)` or `("Service:...", "AWS:...")`."""
+    if value == "*":
+        return ("*",)
+    return tuple(f"{kind}:{name}" for kind, names in value.items() for name in _strings(names))
 
 
 def _strings(value: Any) -> tuple[str, ...]:

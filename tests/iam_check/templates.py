@@ -31,6 +31,8 @@ class RolePolicy:
     role_path: str
     role_arn: str
     statements: tuple[Statement, ...]
+    # For resource policies: the principal whose requests they decide (e.g. "Service:events.amazonaws.com").
+    principal: str | None = None
 
     @property
     def name(self) -> str:
@@ -73,6 +75,34 @@ class Deployment:
                     document = resource["Properties"]["PolicyDocument"]
                     statements += self._statements(other_stack, document, f"{other_stack}/{policy_id}")
         return RolePolicy(role_path, self.role_arn(role_path), tuple(statements))
+
+    def resource_policies(self, principal: str, *paths: str) -> RolePolicy:
+        """What the resource policies of the resources at `paths` (topic, key, bucket, queue) let
+        `principal` (`Service:events.amazonaws.com`) do: the only grants a service principal has."""
+        statements: list[Statement] = []
+        for path in paths:
+            stack, logical_id = self._find(path, None)
+            template = self.templates[stack]
+            resource = template["Resources"][logical_id]
+            if resource["Type"] == "AWS::KMS::Key":
+                statements += self._statements(
+                    stack, resource["Properties"]["KeyPolicy"], f"{path} key policy"
+                )
+                continue
+            attached = _RESOURCE_POLICIES.get(resource["Type"])
+            if attached is None:
+                raise UnresolvableTemplate(
+                    f"{resource['Type']} at {path}: add its policy type to _RESOURCE_POLICIES"
+                )
+            policy_type, key = attached
+            reference = self.resolve(stack, {"Ref": logical_id})
+            for policy_id, policy in template["Resources"].items():
+                targets = policy.get("Properties", {}).get(key, [])
+                targets = self.resolve(stack, targets if isinstance(targets, list) else [targets])
+                if policy["Type"] == policy_type and reference in targets:
+                    document = policy["Properties"]["PolicyDocument"]
+                    statements += self._statements(stack, document, f"{stack}/{policy_id}")
+        return RolePolicy(f"{principal} through {', '.join(paths)}", principal, tuple(statements), principal)
 
     def role_arn(self, role_path: str) -> str:
         stack, logical_id = self._find(role_path, "AWS::IAM::Role")
@@ -201,6 +231,12 @@ def _relative_path(resource: Mapping[str, Any]) -> str:
     return path.split("/", 1)[-1].removesuffix("/Resource")
 
 
+# Resource type -> (the policy resource attached to it, the property naming it).
+_RESOURCE_POLICIES = {
+    "AWS::SNS::Topic": ("AWS::SNS::TopicPolicy", "Topics"),
+    "AWS::S3::Bucket": ("AWS::S3::BucketPolicy", "Bucket"),
+    "AWS::SQS::Queue": ("AWS::SQS::QueuePolicy", "Queues"),
+}
 _REF_IS_ARN = {"AWS::SNS::Topic", "AWS::StepFunctions::StateMachine"}
 _ARN_FORMATS = {
     "AWS::DynamoDB::Table": "arn:{partition}:dynamodb:{region}:{account}:table/{name}",

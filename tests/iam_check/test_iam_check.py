@@ -171,3 +171,32 @@ def test_templates_resolve_cross_stack_outputs_and_subs_with_the_deployed_names(
         ]
     }
     assert deployment.resolve("c", value) == "arn:aws:s3:::photos-1a2b/us-east-1/*"
+
+
+def test_resource_policy_statements_decide_only_for_the_principals_they_name() -> None:
+    topic = "arn:aws:sns:us-east-1:123456789012:alarms"
+    statements = [
+        Statement.from_json(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["events.amazonaws.com"]},
+                "Action": "sns:Publish",
+                "Resource": topic,
+            }
+        ),
+        Statement.from_json(
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sns:Publish",
+                "Resource": topic,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ),
+    ]
+    request = IamRequest("sns:Publish", topic, {"aws:SecureTransport": "true"})
+
+    assert decide(statements, request, "Service:events.amazonaws.com") == Decision.ALLOWED
+    assert decide(statements, request, "Service:cloudwatch.amazonaws.com") == Decision.IMPLICITLY_DENIED
+    insecure = IamRequest("sns:Publish", topic, {"aws:SecureTransport": "false"})
+    assert decide(statements, insecure, "Service:events.amazonaws.com") == Decision.EXPLICITLY_DENIED

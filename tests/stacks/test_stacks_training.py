@@ -544,3 +544,37 @@ def test_the_endpoint_can_do_with_the_role_what_serving_does(prod_app: Synthesiz
             s3_uri_requests=["s3://ingest/bin-images/00001.jpg", "s3://ingest/incoming/bin-42/a.jpg"],
         ),
     )
+
+
+def test_the_run_finished_rule_can_publish_to_the_encrypted_topic(dev_app: SynthesizedApp) -> None:
+    """EventBridge publishes as events.amazonaws.com: only the topic's and its key's policies can allow it."""
+    deployment = Deployment(dev_app.templates)
+    stack = outputs.stack_name(dev_app.settings.stage, "training")
+    topic = deployment.resolve(stack, {"Ref": _logical_id(dev_app, "Notifications/Topic")})
+    key = deployment.resolve(stack, {"Fn::GetAtt": [_logical_id(dev_app, "Notifications/Key"), "Arn"]})
+    from_the_rule = {"aws:SecureTransport": "true", "aws:SourceAccount": "123456789012"}
+
+    assert_allowed(
+        deployment.resource_policies(
+            "Service:events.amazonaws.com", "Notifications/Topic", "Notifications/Key"
+        ),
+        [
+            ServiceCall(
+                "the RunFinished rule delivering to the training topic (SNS encrypts with the topic's key)",
+                (
+                    IamRequest("sns:Publish", topic, from_the_rule),
+                    IamRequest("kms:GenerateDataKey", key, from_the_rule),
+                    IamRequest("kms:Decrypt", key, from_the_rule),
+                ),
+            )
+        ],
+    )
+
+
+def _logical_id(app: SynthesizedApp, path: str) -> str:
+    (logical_id,) = [
+        key
+        for key, resource in app.template("training")["Resources"].items()
+        if resource.get("Metadata", {}).get("aws:cdk:path", "").endswith(f"/{path}/Resource")
+    ]
+    return logical_id
