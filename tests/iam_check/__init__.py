@@ -11,5 +11,9 @@ first show on AWS. This library closes that gap in the tests:
   names a test used in place of CloudFormation's;
 - `evaluation` decides Allow / explicit Deny / implicit deny as IAM does (wildcards, NotAction,
   NotResource, the condition operators the project uses);
-- `check` puts them together and names the call, the action, the resource and the role of every denial.
+- `check` puts them together and names the call, the action, the resource and the role of every denial;
+- `sagemaker_jobs` writes down what SageMaker does with its role for a training, tuning, serving or
+  transform request (no botocore call of ours to record there), and `operator` fills the documented
+  operator policy (docs/operator-policy.json) in for the CLI's tests;
+- `synth` synthesizes the app once per test process for all of them.
 """

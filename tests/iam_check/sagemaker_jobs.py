@@ -9,7 +9,6 @@ Each function turns one request, as the state machine or the CLI sends it, into 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -149,10 +148,6 @@ def transform_job(
             ),
         ),
     ]
-
-
-def manifest_of(body: bytes | str) -> list[Any]:
-    return json.loads(body)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
