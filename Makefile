@@ -10,11 +10,14 @@ STAMP := $(VENV)/.installed
 # checkov gets a venv of its own: it pins boto3==1.35.49, which requirements.txt cannot share.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# The counting Lambda's Python world: the runtime's boto3 and the pinned Powertools layer, nothing else.
+LAMBDA_RUNTIME := .lambda-runtime
+LAMBDA_RUNTIME_STAMP := $(LAMBDA_RUNTIME)/.installed
 CDK_ENV := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
 .PHONY: setup demo model-abid test lint synth bench clean
 
-setup: $(STAMP) $(CHECKOV_STAMP) node_modules/.package-lock.json
+setup: $(STAMP) $(CHECKOV_STAMP) $(LAMBDA_RUNTIME_STAMP) node_modules/.package-lock.json
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found (python3.12 on PATH or pyenv 3.12.x); install it or pass PYTHON=/path/to/python3.12"; exit 1; }
@@ -28,6 +31,12 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found (python3.12 on PATH or pyenv 3.12.x); install it or pass PYTHON=/path/to/python3.12"; exit 1; }
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+# Installed fresh each time its pins change, so nothing from an older pin lingers on the Lambda's path.
+$(LAMBDA_RUNTIME_STAMP): requirements-lambda-runtime.txt $(STAMP)
+	rm -rf $(LAMBDA_RUNTIME)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --no-compile --target $(LAMBDA_RUNTIME) -r requirements-lambda-runtime.txt
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json

@@ -23,23 +23,14 @@ from stacks.storage.tables import InventoryTables
 
 # The Lambda reads the photo and the ABID metadata JSON beside it, nothing else in the bucket.
 LAMBDA_READ_PREFIXES = (*schema.NOTIFIED_PREFIXES, schema.ABID_METADATA_PREFIX)
-# The conditional put of one record per image (and redelivery checks on it); one BatchGetItem per
-# SQS batch tells the records already made (lambdas/counter/dal/inventory.py).
-INVENTORY_ACTIONS = (
-    "dynamodb:BatchGetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:ConditionCheckItem",
-)
-# The expected quantity is read from the bin's state (in the batch read, else one GetItem), and the
-# latest reconciliation written back.
-BIN_STATE_ACTIONS = (
-    "dynamodb:BatchGetItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:ConditionCheckItem",
-)
+# Exactly what lambdas/counter/dal/inventory.py calls (tests/lambdas/test_counter_iam.py checks every call
+# against this role). IAM authorizes TransactWriteItems per item: its Put of the record is a PutItem on the
+# inventory table, its Update of the bin's latest state an UpdateItem on the bin state table.
+# Inventory: the conditional put of one record per image (in the transaction, or alone when the bin state
+# is newer); one BatchGetItem per SQS batch tells the records already made.
+INVENTORY_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:PutItem")
+# Bin state: the expected quantity (in the batch read, else one GetItem), and the latest state written back.
+BIN_STATE_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem")
 # The BucketNotifications custom resource CDK adds for S3 -> SQS notifications (fixed construct id).
 NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from counter_iam import LAMBDA_CODE, counter_role_policy
 from counter_world import (
     ACCOUNT,
     BIN_STATE_TABLE,
@@ -22,6 +23,8 @@ from counter_world import (
     FakeEndpoint,
     Faults,
 )
+from iam_check.check import assert_allowed
+from iam_check.recording import CallRecorder, record_calls
 from moto import mock_aws
 
 from lambdas.counter import handler as counter_handler
@@ -56,6 +59,15 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def lambda_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[CallRecorder]:
+    """Every AWS call the Lambda's code makes in a test must be one its synthesized role allows."""
+    recorder = record_calls(monkeypatch, LAMBDA_CODE)
+    yield recorder
+    if recorder.calls:
+        assert_allowed(counter_role_policy(), recorder.calls)
 
 
 @pytest.fixture

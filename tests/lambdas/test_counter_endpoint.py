@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from counter_world import REGION, FakeEndpoint, jpeg_bytes, toolkit_error_body
+from counter_world import ENDPOINT, REGION, FakeEndpoint, jpeg_bytes, toolkit_error_body
 
 from lambdas.counter.dal.clients import ENDPOINT_CONNECT_TIMEOUT, ENDPOINT_READ_TIMEOUT, EndpointClients
 from lambdas.counter.dal.endpoint import MIN_ATTEMPT_SECONDS, CountingEndpoint, ImageRejected
@@ -21,7 +21,7 @@ def endpoint() -> tuple[CountingEndpoint, FakeEndpoint]:
     fake = FakeEndpoint()
     session = boto3.session.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     session.events.register("before-call.sagemaker-runtime.InvokeEndpoint", fake)
-    return CountingEndpoint(EndpointClients(session), "counter"), fake
+    return CountingEndpoint(EndpointClients(session), ENDPOINT), fake
 
 
 def test_a_prediction_is_returned_as_json(endpoint: Any) -> None:
@@ -73,7 +73,7 @@ def test_a_rejection_without_a_message_names_the_status() -> None:
     fake.model_error(jpeg_bytes(1), 413, "")
 
     with pytest.raises(ImageRejected) as rejected:
-        CountingEndpoint(EndpointClients(session), "counter").predict(jpeg_bytes(1), "image/jpeg")
+        CountingEndpoint(EndpointClients(session), ENDPOINT).predict(jpeg_bytes(1), "image/jpeg")
 
     assert rejected.value.reason == f"model rejected the image (413): {HTTPStatus(413).phrase}"
 

@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from click.testing import CliRunner, Result
+from iam_check.operator import check_cli_calls
+from iam_check.recording import CallRecorder, record_calls
 from moto import mock_aws
 from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
+import binventory
 from binventory.cli import cli
 from binventory.resources import env_var_for
 
 REGION = "us-east-1"
+CLI_CODE = Path(binventory.__file__).resolve().parent
+
+
+@pytest.fixture(autouse=True)
+def cli_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[CallRecorder]:
+    """Every AWS call the CLI makes must be one the documented operator policy (docs/) allows, and every
+    transform job it starts must be able to do its work with the SageMaker role."""
+    recorder = record_calls(monkeypatch, CLI_CODE)
+    yield recorder
+    if recorder.calls:
+        check_cli_calls(recorder)
 
 
 @pytest.fixture

@@ -100,6 +100,7 @@ def ingest(aws: None, stack_outputs: Any, transform_answers: dict[str, Any]) -> 
             outputs.ENDPOINT_NAME: ENDPOINT,
             outputs.EVENT_BUS_NAME: "bus",
             outputs.ARTIFACTS_BUCKET_NAME: "artifacts",
+            outputs.INGEST_BUCKET_NAME: "ingest",
         }
     )
     return s3

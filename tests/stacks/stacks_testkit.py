@@ -60,7 +60,8 @@ def synthesize(overrides: Mapping[str, Any], outdir: Path) -> SynthesizedApp:
     """Build the app as `npx cdk synth` would (same context and checks) and synthesize it into `outdir`."""
     context = context_with(overrides)
     settings = load_settings(context)
-    app = cdk.App(context=context, outdir=str(outdir))
+    # Construct paths in resource metadata, as `cdk synth` writes them: the IAM checks find roles by them.
+    app = cdk.App(context={**context, "aws:cdk:enable-path-metadata": True}, outdir=str(outdir))
     stacks = build_stacks(app, settings)
     try:
         assembly = app.synth()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import fnmatch
+import json
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,10 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 from countnet import metric_lines
+from iam_check import sagemaker_jobs
+from iam_check.check import ServiceCall, assert_allowed
+from iam_check.requests import IamRequest
+from iam_check.templates import Deployment
 from stacks_testkit import (
     SynthesizedApp,
     TaskCall,
@@ -19,7 +23,6 @@ from stacks_testkit import (
     only_resource,
     policy_statements,
     render,
-    resources,
     run_state_machine,
     state_machine_definition,
     walk,
@@ -332,51 +335,56 @@ DOCUMENTED_IAM: dict[str, list[tuple[str, str]]] = {
         ("sagemaker:CreateModelPackage", f"{_SAGEMAKER}:model-package/binventory-dev-countnet/4")
     ],
 }
+# What the state machine itself does with its role for execution logging to CloudWatch Logs and X-Ray
+# tracing (Step Functions Developer Guide, "IAM policies for logging to CloudWatch Logs"; "X-Ray").
+DOCUMENTED_MACHINE_IAM = [
+    *(
+        (f"logs:{action}", "*")
+        for action in (
+            "CreateLogDelivery",
+            "GetLogDelivery",
+            "UpdateLogDelivery",
+            "DeleteLogDelivery",
+            "ListLogDeliveries",
+            "PutResourcePolicy",
+            "DescribeResourcePolicies",
+            "DescribeLogGroups",
+        )
+    ),
+    *((f"xray:{action}", "*") for action in ("PutTraceSegments", "PutTelemetryRecords")),
+    *((f"xray:{action}", "*") for action in ("GetSamplingRules", "GetSamplingTargets")),
+]
 # The request context of iam:PassRole as Step Functions makes it (the documented policy's condition).
 _PASS_ROLE_CONTEXT = {"iam:PassedToService": "sagemaker.amazonaws.com"}
-
-
-def _allows(statement: dict[str, Any], action: str, resource: str) -> bool:
-    """Whether one Allow statement grants `action` on `resource` (a resource of "*" needs a "*" grant)."""
-    actions = [granted.lower() for granted in as_list(statement["Action"])]
-    if statement["Effect"] != "Allow" or not any(fnmatch.fnmatchcase(action.lower(), a) for a in actions):
-        return False
-    granted = [render(item) for item in as_list(statement["Resource"])]
-    if not any(
-        pattern == "*" if resource == "*" else fnmatch.fnmatchcase(resource, pattern) for pattern in granted
-    ):
-        return False
-    for operator, values in statement.get("Condition", {}).items():
-        if operator != "StringEquals":
-            return False  # not evaluated here: treat as not granting, so a new condition gets a look
-        if any(_PASS_ROLE_CONTEXT.get(key) not in as_list(value) for key, value in values.items()):
-            return False
-    return True
 
 
 def test_state_machine_role_holds_what_each_integration_is_documented_to_need(
     dev_app: SynthesizedApp, definition: dict[str, Any]
 ) -> None:
-    template = dev_app.template("training")
-    statements = policy_statements(template, "PipelineStateMachineRoleDefaultPolicy")
-    (execution_role,) = [
-        key for key in resources(template, "AWS::IAM::Role") if key.startswith("SageMakerRole")
-    ]
+    deployment = Deployment(dev_app.templates)
+    execution_role = deployment.role_arn("SageMakerRole/Role")
     tasks = {
         name: state["Resource"] for name, state in definition["States"].items() if state["Type"] == "Task"
     }
-
-    missing = []
+    calls = [
+        ServiceCall(
+            "Step Functions execution logging and tracing",
+            tuple(IamRequest(action, target) for action, target in DOCUMENTED_MACHINE_IAM),
+        )
+    ]
     for name, resource in tasks.items():
         integration = resource.split(":::", 1)[1]
         assert integration in DOCUMENTED_IAM, f"{name}: add the documented IAM of {integration} to this test"
-        for action, target in DOCUMENTED_IAM[integration]:
-            target = f"<{execution_role}.Arn>" if target == _EXECUTION_ROLE else target
-            if not any(_allows(statement, action, target) for statement in statements):
-                missing.append(f"{name}: {action} on {target}")
+        requests = tuple(
+            IamRequest(action, execution_role, _PASS_ROLE_CONTEXT)
+            if target == _EXECUTION_ROLE
+            else IamRequest(action, target)
+            for action, target in DOCUMENTED_IAM[integration]
+        )
+        calls.append(ServiceCall(f"state {name!r} ({integration})", requests))
 
     assert len(tasks) == 4
-    assert missing == []
+    assert_allowed(deployment.role_policy("Pipeline/StateMachine/Role"), calls)
 
 
 def test_sagemaker_role_has_no_wildcard_actions_and_writes_only_its_prefixes(dev_app: SynthesizedApp) -> None:
@@ -470,3 +478,103 @@ def test_source_archive_is_reproducible_and_leaves_caches_out(tmp_path: Path) ->
     assert first.read_bytes() == second.read_bytes()
     with tarfile.open(first) as archive:
         assert sorted(archive.getnames()) == ["countnet/model.py", "train.py"]
+
+
+# --- the SageMaker execution role: what SageMaker does with it ------------------------------------------
+# The buckets as a test deploys them (TASK_RESULTS' model archive is in "artifacts").
+DEPLOYED_BUCKETS = {
+    "Buckets/Dataset": "dataset",
+    "Buckets/Artifacts": "artifacts",
+    "Buckets/Ingest": "ingest",
+}
+SAGEMAKER_ROLE = "SageMakerRole/Role"
+
+
+def _deployed_run(app: SynthesizedApp, execution_input: dict[str, Any], name: str) -> list[TaskCall]:
+    """The state machine's requests with the deployed bucket names in place of CloudFormation's."""
+    deployment = Deployment(app.templates, DEPLOYED_BUCKETS)
+    stack = outputs.stack_name(app.settings.stage, "training")
+    machine = only_resource(app.template("training"), "AWS::StepFunctions::StateMachine")
+    definition = json.loads(deployment.resolve(stack, machine["Properties"]["DefinitionString"]))
+    calls, _ = run_state_machine(definition, execution_input, TASK_RESULTS, execution_name=name)
+    return calls
+
+
+def test_a_training_job_can_do_with_its_role_what_sagemaker_does(dev_app: SynthesizedApp) -> None:
+    request = _call(_deployed_run(dev_app, TRAINING_INPUT, "train-20261121-101500"), "CreateTrainingJob")
+
+    # channels, source archive, model output, spot checkpoints, image pull, logs and metrics
+    assert_allowed(
+        Deployment(dev_app.templates, DEPLOYED_BUCKETS).role_policy(SAGEMAKER_ROLE),
+        sagemaker_jobs.training_job(request, region=dev_app.settings.region),
+    )
+
+
+def test_tuning_trials_can_do_with_the_role_what_sagemaker_does(dev_app: SynthesizedApp) -> None:
+    request = _call(
+        _deployed_run(dev_app, EXECUTION_INPUT, "tune-20261121-101500"), "CreateHyperParameterTuningJob"
+    )
+
+    assert_allowed(
+        Deployment(dev_app.templates, DEPLOYED_BUCKETS).role_policy(SAGEMAKER_ROLE),
+        sagemaker_jobs.tuning_trials(request, region=dev_app.settings.region),
+    )
+
+
+def test_the_endpoint_can_do_with_the_role_what_serving_does(prod_app: SynthesizedApp) -> None:
+    # given the published package (image, archive) served with data capture, as prod deploys it
+    package = _call(_deployed_run(prod_app, EXECUTION_INPUT, "tune-20261121-101500"), "CreateModelPackage")
+    (container,) = package["InferenceSpecification"]["Containers"]
+    deployment = Deployment(prod_app.templates, DEPLOYED_BUCKETS)
+    config = only_resource(prod_app.template("counting"), "AWS::SageMaker::EndpointConfig")
+    stack = outputs.stack_name(prod_app.settings.stage, "counting")
+    capture = deployment.resolve(stack, config["Properties"]["DataCaptureConfig"]["DestinationS3Uri"])
+
+    # then loading, pulling, logging, capturing and answering {"s3_uri": ...} requests are all allowed
+    assert_allowed(
+        deployment.role_policy(SAGEMAKER_ROLE),
+        sagemaker_jobs.endpoint(
+            endpoint_name=only_resource(prod_app.template("counting"), "AWS::SageMaker::Endpoint")[
+                "Properties"
+            ]["EndpointName"],
+            image=container["Image"],
+            model_data_url=container["ModelDataUrl"],
+            region=prod_app.settings.region,
+            data_capture_uri=capture,
+            s3_uri_requests=["s3://ingest/bin-images/00001.jpg", "s3://ingest/incoming/bin-42/a.jpg"],
+        ),
+    )
+
+
+def test_the_run_finished_rule_can_publish_to_the_encrypted_topic(dev_app: SynthesizedApp) -> None:
+    """EventBridge publishes as events.amazonaws.com: only the topic's and its key's policies can allow it."""
+    deployment = Deployment(dev_app.templates)
+    stack = outputs.stack_name(dev_app.settings.stage, "training")
+    topic = deployment.resolve(stack, {"Ref": _logical_id(dev_app, "Notifications/Topic")})
+    key = deployment.resolve(stack, {"Fn::GetAtt": [_logical_id(dev_app, "Notifications/Key"), "Arn"]})
+    from_the_rule = {"aws:SecureTransport": "true", "aws:SourceAccount": "123456789012"}
+
+    assert_allowed(
+        deployment.resource_policies(
+            "Service:events.amazonaws.com", "Notifications/Topic", "Notifications/Key"
+        ),
+        [
+            ServiceCall(
+                "the RunFinished rule delivering to the training topic (SNS encrypts with the topic's key)",
+                (
+                    IamRequest("sns:Publish", topic, from_the_rule),
+                    IamRequest("kms:GenerateDataKey", key, from_the_rule),
+                    IamRequest("kms:Decrypt", key, from_the_rule),
+                ),
+            )
+        ],
+    )
+
+
+def _logical_id(app: SynthesizedApp, path: str) -> str:
+    (logical_id,) = [
+        key
+        for key, resource in app.template("training")["Resources"].items()
+        if resource.get("Metadata", {}).get("aws:cdk:path", "").endswith(f"/{path}/Resource")
+    ]
+    return logical_id
