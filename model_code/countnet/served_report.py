@@ -44,22 +44,28 @@ class ServedOutputs:
 
 
 def served_logits(model: CountModel, samples: Sequence[Sample], targets: Sequence[int]) -> ServedOutputs:
-    """Run every readable photo through the served runtime, in batches."""
-    kept: list[tuple[torch.Tensor, int, str]] = []
+    """Run every readable photo through the served runtime, a batch at a time (memory stays flat)."""
+    chunks: list[torch.Tensor] = []
+    kept_targets: list[int] = []
+    kept_ids: list[str] = []
+    batch: list[torch.Tensor] = []
+
+    def flush() -> None:
+        if batch:
+            chunks.append(torch.from_numpy(model.logits(torch.stack(batch))).float())
+            batch.clear()
+
     for sample, target in zip(samples, targets, strict=True):
         try:
-            kept.append((load_tensor(sample.path, model.config.preprocessing), target, sample.image_id))
+            batch.append(load_tensor(sample.path, model.config.preprocessing))
         except (UnreadableImageError, ImageTooLargeError, OSError):
             continue  # already named when training met it
-    chunks = [
-        torch.from_numpy(model.logits(torch.stack([tensor for tensor, _, _ in kept[start : start + BATCH]])))
-        for start in range(0, len(kept), BATCH)
-    ]
-    return ServedOutputs(
-        logits=torch.cat(chunks).float(),
-        targets=[target for _, target, _ in kept],
-        image_ids=[image_id for _, _, image_id in kept],
-    )
+        kept_targets.append(target)
+        kept_ids.append(sample.image_id)
+        if len(batch) == BATCH:
+            flush()
+    flush()
+    return ServedOutputs(logits=torch.cat(chunks), targets=kept_targets, image_ids=kept_ids)
 
 
 def fit_rule(
