@@ -26,20 +26,34 @@ def train() -> None:
 
 @train.command("start")
 @click.option("--tune", is_flag=True, help="Run a hyperparameter tuning job instead of one training job.")
-@click.option("--hp", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a recipe hyperparameter, e.g. --hp epochs=30 (repeatable).")
+@click.option(
+    "--hp",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a recipe hyperparameter, e.g. --hp epochs=30 (repeatable).",
+)
 @click.option("--max-jobs", type=click.IntRange(1, 500), help="Tuning budget: training jobs in total.")
 @click.option("--max-parallel-jobs", type=click.IntRange(1, 100), help="Tuning: jobs running at once.")
 @click.option("--name", help="Execution name; its jobs are named after it [default: train-/tune-<UTC time>].")
 @click.pass_obj
-def start(resources: StackResources, tune: bool, overrides: tuple[str, ...], max_jobs: int | None,
-          max_parallel_jobs: int | None, name: str | None) -> None:
+def start(
+    resources: StackResources,
+    tune: bool,
+    overrides: tuple[str, ...],
+    max_jobs: int | None,
+    max_parallel_jobs: int | None,
+    name: str | None,
+) -> None:
     """Start the training state machine with the chosen hyperparameters (or tuning ranges and budget)."""
     if not tune and (max_jobs or max_parallel_jobs):
         raise click.UsageError("--max-jobs and --max-parallel-jobs only apply with --tune.")
     document = execution_input.execution_input(
-        _settings(), overrides=execution_input.parse_overrides(overrides), tune=tune,
-        max_jobs=max_jobs, max_parallel_jobs=max_parallel_jobs,
+        _settings(),
+        overrides=execution_input.parse_overrides(overrides),
+        tune=tune,
+        max_jobs=max_jobs,
+        max_parallel_jobs=max_parallel_jobs,
     )
     name = name or execution_input.execution_name(tune, datetime.now(UTC))
     state_machine = resources.output("training", outputs.TRAINING_STATE_MACHINE_ARN)
@@ -52,21 +66,30 @@ def start(resources: StackResources, tune: bool, overrides: tuple[str, ...], max
 
 
 @train.command("status")
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000),
-              help="How many recent runs to show.")
+@click.option(
+    "--limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="How many recent runs to show.",
+)
 @click.pass_obj
 def status(resources: StackResources, limit: int) -> None:
     """Show running and recent runs with their job's final metrics."""
     state_machine = resources.output("training", outputs.TRAINING_STATE_MACHINE_ARN)
-    summaries = runs.recent_runs(resources.client("stepfunctions"), resources.client("sagemaker"),
-                                 state_machine, limit)
+    summaries = runs.recent_runs(
+        resources.client("stepfunctions"), resources.client("sagemaker"), state_machine, limit
+    )
     if not summaries:
         click.echo("No training runs yet: start one with `binventory train start`.")
         return
     table = Table("run", "kind", "run status", "job status", "started (UTC)", *SHOWN_METRICS)
     for run in summaries:
         table.add_row(
-            run.name, "tune" if run.tune else "train", run.status, run.job_status or "-",
+            run.name,
+            "tune" if run.tune else "train",
+            run.status,
+            run.job_status or "-",
             f"{run.started.astimezone(UTC):%Y-%m-%d %H:%M}",
             *(f"{run.metrics[m]:.4f}" if m in run.metrics else "-" for m in SHOWN_METRICS),
         )
@@ -76,13 +99,28 @@ def status(resources: StackResources, limit: int) -> None:
 @train.command("logs")
 @click.argument("run_name", required=False)
 @click.option("--follow", is_flag=True, help="Keep printing new lines until the run ends.")
-@click.option("--poll-seconds", default=15.0, show_default=True, type=click.FloatRange(min=1),
-              help="Seconds between polls when following.")
-@click.option("--max-wait-minutes", default=180.0, show_default=True, type=click.FloatRange(min=0),
-              help="Stop following after this long even if the run is still going.")
+@click.option(
+    "--poll-seconds",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds between polls when following.",
+)
+@click.option(
+    "--max-wait-minutes",
+    default=180.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Stop following after this long even if the run is still going.",
+)
 @click.pass_obj
-def logs_command(resources: StackResources, run_name: str | None, follow: bool, poll_seconds: float,
-                 max_wait_minutes: float) -> None:
+def logs_command(
+    resources: StackResources,
+    run_name: str | None,
+    follow: bool,
+    poll_seconds: float,
+    max_wait_minutes: float,
+) -> None:
     """Print the log of a run's training job(s) [default: the newest run]."""
     sfn = resources.client("stepfunctions")
     state_machine = resources.output("training", outputs.TRAINING_STATE_MACHINE_ARN)
@@ -92,15 +130,23 @@ def logs_command(resources: StackResources, run_name: str | None, follow: bool, 
     logs_client = resources.client("logs")
     if not follow:
         if not logs.print_new_events(logs_client, prefix, logs.LogCursor(), click.echo):
-            click.echo(f"No log lines yet for {prefix}* in {logs.TRAINING_LOG_GROUP} "
-                       "(a job takes a few minutes to start); try --follow.")
+            click.echo(
+                f"No log lines yet for {prefix}* in {logs.TRAINING_LOG_GROUP} "
+                "(a job takes a few minutes to start); try --follow."
+            )
         return
 
     def run_finished() -> bool:
         return sfn.describe_execution(executionArn=execution_arn)["status"] != "RUNNING"
 
-    finished = logs.follow(logs_client, prefix, run_finished, click.echo,
-                           poll_seconds=poll_seconds, max_wait_seconds=max_wait_minutes * 60)
+    finished = logs.follow(
+        logs_client,
+        prefix,
+        run_finished,
+        click.echo,
+        poll_seconds=poll_seconds,
+        max_wait_seconds=max_wait_minutes * 60,
+    )
     if not finished:
         click.echo(f"Stopped following after {max_wait_minutes:g} minutes; {run_name} is still running.")
 
