@@ -1,5 +1,7 @@
 """train.py reading manifest channels laid out as SageMaker mounts them with FastFile input.
 
+Also: the loader reads a batch's files concurrently, which FastFile's per-file S3 wait needs.
+
 With a ManifestFile channel, SageMaker exposes each listed object under the channel folder by its key
 relative to the manifest's prefix (`s3://aft-vbi-pds/bin-images/01013.jpg` -> `<channel>/01013.jpg`);
 the labels come in the `labels` channel beside it (`labels/<channel>.csv`).
@@ -10,12 +12,16 @@ from __future__ import annotations
 import io
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 import train
-from countnet.data import detect_layout, discover_dataset, metadata_count
+from countnet.data import Sample, detect_layout, discover_dataset, metadata_count
+from countnet.loading import BinImageDataset, make_loader
+from countnet.model import default_preprocessing
 
 MakeImage = Callable[..., Path]
 # channel -> (image id, count); "1013" and "01013" are different ABID photos.
@@ -119,3 +125,23 @@ def test_train_py_trains_from_manifest_channels(tmp_path: Path, make_image_file:
 )
 def test_metadata_count_is_the_abid_reader_s_rule(document: object, count: int | None) -> None:
     assert metadata_count(document) == count
+
+
+def test_a_batch_is_read_by_several_threads_at_once(tmp_path: Path, make_image_file: MakeImage) -> None:
+    # given a dataset whose every read waits for three other reads to be in flight (as S3 reads would)
+    samples = [Sample(f"{i:05d}", make_image_file(f"images/{i:05d}.jpg", i % 6), i % 6) for i in range(8)]
+    in_flight = threading.Barrier(4, timeout=10)
+
+    class WaitingDataset(BinImageDataset):
+        def _decode(self, index: int) -> tuple[torch.Tensor | None, str]:
+            in_flight.wait()
+            return super()._decode(index)
+
+    dataset = WaitingDataset(samples, [s.count for s in samples], default_preprocessing("resnet18", 32))
+
+    # when the DataLoader fetches one batch of all eight
+    (batch,) = make_loader(dataset, batch_size=8, workers=0)
+
+    # then the reads overlapped (sequential reads would break the barrier) and the order is kept
+    assert batch.image_ids == [s.image_id for s in samples]
+    assert batch.targets.tolist() == [s.count for s in samples]
