@@ -54,6 +54,11 @@ TRAINING_HOURLY_USD = {
 }
 # Serverless inference: USD per second of compute for each GB of memory configured.
 SERVERLESS_USD_PER_GB_SECOND = 0.00002
+# Managed spot training, as a share of the on-demand price: an assumed range, not a quote (2026-11). AWS says
+# spot saves "up to 90%" (SageMaker developer guide, "Managed Spot Training"); spot prices move with demand,
+# so `train plan` shows 30-70% of on-demand. The job's BillableTimeInSeconds and the console's savings
+# figure give the real cost afterwards.
+SPOT_FRACTION_OF_ON_DEMAND = (0.3, 0.7)
 
 
 @dataclass(frozen=True)
