@@ -1,4 +1,7 @@
-"""`binventory data ...`: fetch ABID, prepare the split, upload it for training, make synthetic bins."""
+"""`binventory data ...`: fetch ABID, prepare the split, upload it for training, make synthetic bins.
+
+`data manifest` (training on the public bucket in place) lives in binventory.data.manifest_command.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +11,13 @@ from typing import Any
 
 import click
 from countnet.synthetic import write_synthetic_dataset
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
+from binventory.data import console, layout, public_bucket, sampling, subsets, uploading
 from binventory.data import fetch as fetching
-from binventory.data import layout, public_bucket, sampling, subsets, uploading
+from binventory.data.manifest_command import manifest
 from binventory.resources import StackResources
 from binventory.training.aws_errors import AwsCommandGroup
 from stacks import outputs
-
-_console = Console(stderr=True)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=_console,
-        transient=False,
-    )
 
 
 @click.group("data", cls=AwsCommandGroup)
@@ -120,7 +108,7 @@ def fetch(
         )
 
     plan = fetching.planned_objects(dest, chosen.image_ids)
-    with _progress() as progress:
+    with console.progress() as progress:
         task = progress.add_task("downloading", total=len(plan))
         report = fetching.fetch_objects(client, bucket, plan, workers, lambda: progress.advance(task))
     labelled = fetching.write_labels(dest, fetching.verified_image_ids(report), chosen.known_counts)
@@ -134,7 +122,7 @@ def fetch(
 def _sample_bucket(
     client: Any, bucket: str, dest: Path, request: sampling.SampleRequest, workers: int
 ) -> subsets.Subset:
-    with _progress() as progress:
+    with console.progress() as progress:
         task = progress.add_task("sampling metadata", total=request.max_candidates)
         chosen = sampling.sample_from_metadata(
             client, bucket, dest, request, workers, lambda: progress.advance(task)
@@ -246,7 +234,7 @@ def prepare(
     synthetic = f", {len(prepared.synthetic_ids)} of them SYNTHETIC" if prepared.synthetic_ids else ""
     title = f"{source.name}: images per count (seed {seed}{synthetic})"
     plot = preparing.plot_distribution(prepared, out / layout.DISTRIBUTION_PNG, title)
-    _print_distribution(prepared.distribution())
+    console.print_distribution(prepared.distribution())
     total = sum(len(samples) for samples in prepared.splits.values())
     click.echo(f"{total} images{synthetic} -> {out} (manifest: {out / layout.MANIFEST_CSV}, plot: {plot})")
 
@@ -265,7 +253,7 @@ def upload(resources: StackResources, prepared: Path, workers: int) -> None:
         raise click.ClickException(str(error)) from error
     bucket = resources.output("storage", outputs.DATASET_BUCKET_NAME)
     synthetic_ids = layout.read_synthetic_ids(prepared)
-    with _progress() as progress:
+    with console.progress() as progress:
         task = progress.add_task("uploading", total=len(plan))
         report = uploading.upload(
             resources.client("s3"), bucket, plan, synthetic_ids, workers, lambda: progress.advance(task)
@@ -317,9 +305,4 @@ def _clear_output(out: Path, names: list[str], overwrite: bool) -> None:
             path.unlink()
 
 
-def _print_distribution(distribution: dict[str, dict[str, int]]) -> None:
-    labels = list(next(iter(distribution.values())))
-    table = Table("split", *labels, "total", title="images per count")
-    for name, per_split in distribution.items():
-        table.add_row(name, *(str(per_split[label]) for label in labels), str(sum(per_split.values())))
-    Console(width=200).print(table)
+data.add_command(manifest)
