@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from binventory.resources import StackResources
-from binventory.training import execution_input, logs, runs
+from binventory.training import execution_input, logs, manifest_runs, runs
 from binventory.training.aws_errors import AwsCommandGroup
 from stacks import outputs
 from stacks.settings import Settings, SettingsError, load_settings_from_cdk_json
@@ -36,6 +36,21 @@ def train() -> None:
 @click.option("--max-jobs", type=click.IntRange(1, 500), help="Tuning budget: training jobs in total.")
 @click.option("--max-parallel-jobs", type=click.IntRange(1, 100), help="Tuning: jobs running at once.")
 @click.option("--name", help="Execution name; its jobs are named after it [default: train-/tune-<UTC time>].")
+@click.option(
+    "--manifest",
+    metavar="NAME",
+    help="Train on the manifest dataset NAME (`binventory data manifest`): images read straight from the "
+    "public ABID bucket. Without it, the dataset bucket's train/ and validation/ (`data upload`).",
+)
+@click.option(
+    "--input-mode",
+    type=click.Choice(manifest_runs.INPUT_MODES),
+    default="FastFile",
+    show_default=True,
+    help="With --manifest: stream each image from S3 when first read (FastFile), or download all first "
+    "(File).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the state machine input (and the plan); start nothing.")
 @click.pass_obj
 def start(
     resources: StackResources,
@@ -44,25 +59,85 @@ def start(
     max_jobs: int | None,
     max_parallel_jobs: int | None,
     name: str | None,
+    manifest: str | None,
+    input_mode: str,
+    dry_run: bool,
 ) -> None:
     """Start the training state machine with the chosen hyperparameters (or tuning ranges and budget)."""
     if not tune and (max_jobs or max_parallel_jobs):
         raise click.UsageError("--max-jobs and --max-parallel-jobs only apply with --tune.")
+    settings = _settings()
+    parsed_overrides = execution_input.parse_overrides(overrides)
     document = execution_input.execution_input(
-        _settings(),
-        overrides=execution_input.parse_overrides(overrides),
+        settings,
+        overrides=parsed_overrides,
         tune=tune,
         max_jobs=max_jobs,
         max_parallel_jobs=max_parallel_jobs,
+        manifest=None
+        if manifest is None
+        else {"name": manifest_runs.manifest_name(manifest), "input_mode": input_mode},
     )
     name = name or execution_input.execution_name(tune, datetime.now(UTC))
     state_machine = resources.output("training", outputs.TRAINING_STATE_MACHINE_ARN)
+    if manifest is not None:
+        manifest_runs.check_region(state_machine)
+        summary = manifest_runs.load_summary(resources, manifest)
+        click.echo(manifest_runs.training_plan(summary, settings, parsed_overrides, input_mode=input_mode))
+    if dry_run:
+        click.echo(f"dry run: would start {name} on {state_machine} with input:")
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+        return
     response = resources.client("stepfunctions").start_execution(
         stateMachineArn=state_machine, name=name, input=json.dumps(document)
     )
     click.echo(f"started {name} ({'tuning' if tune else 'training'}): {response['executionArn']}")
     click.echo(f"hyperparameters: {json.dumps(document['hyperparameters'], sort_keys=True)}")
     click.echo(f"follow it with: binventory train logs {name} --follow")
+
+
+@train.command("plan")
+@click.option(
+    "--manifest",
+    required=True,
+    metavar="NAME|DIR",
+    help="A manifest dataset: its name in the dataset bucket, or the local folder `data manifest` wrote.",
+)
+@click.option("--instance-type", help="Training instance [default: cdk.json training.instance_type].")
+@click.option(
+    "--spot/--on-demand", default=None, help="Managed spot or not [default: cdk.json training.use_spot]."
+)
+@click.option(
+    "--input-mode", type=click.Choice(manifest_runs.INPUT_MODES), default="FastFile", show_default=True
+)
+@click.option(
+    "--hp",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a recipe hyperparameter as `train start` would, e.g. --hp epochs=4 (repeatable).",
+)
+@click.pass_obj
+def plan(
+    resources: StackResources,
+    manifest: str,
+    instance_type: str | None,
+    spot: bool | None,
+    input_mode: str,
+    overrides: tuple[str, ...],
+) -> None:
+    """Estimate images, hours and dollars of training on a manifest dataset, before spending anything."""
+    summary = manifest_runs.load_summary(resources, manifest)
+    click.echo(
+        manifest_runs.training_plan(
+            summary,
+            _settings(),
+            execution_input.parse_overrides(overrides),
+            input_mode=input_mode,
+            instance_type=instance_type,
+            spot=spot,
+        )
+    )
 
 
 @train.command("status")
