@@ -84,6 +84,12 @@ def start(
         manifest_runs.check_region(state_machine)
         summary = manifest_runs.load_summary(resources, manifest)
         click.echo(manifest_runs.training_plan(summary, settings, parsed_overrides, input_mode=input_mode))
+        if tune:
+            budget = document["tuning"]
+            click.echo(
+                f"tuning runs up to {budget['max_jobs']} such jobs, {budget['max_parallel_jobs']} at a time "
+                "(tuned values such as a smaller batch change each one's time)."
+            )
     if dry_run:
         click.echo(f"dry run: would start {name} on {state_machine} with input:")
         click.echo(json.dumps(document, indent=2, sort_keys=True))

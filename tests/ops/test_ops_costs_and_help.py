@@ -14,8 +14,8 @@ from binventory.costs import HOSTING_HOURLY_USD, PRICES_AS_OF, TRAINING_HOURLY_U
 from stacks import outputs
 
 OPERATOR_COMMANDS = {
-    "data": {"fetch", "prepare", "upload", "synth"},
-    "train": {"start", "status", "logs"},
+    "data": {"fetch", "prepare", "upload", "synth", "manifest"},
+    "train": {"start", "plan", "status", "logs"},
     "model": {"list", "promote", "rollback"},
     "count": {"backfill"},
 }

@@ -138,3 +138,10 @@ def test_a_plan_adds_one_epoch_s_images_at_the_slower_of_loader_and_gpu_per_epoc
     bucketed = make_plan(summary, replace(request, over_max="bucket"), max_runtime_seconds=1)
     assert bucketed.images["train"] == 31_500 and bucketed.left_out == 0
     assert any("max_runtime_seconds" in note for note in bucketed.notes)
+
+
+def test_train_start_tune_with_a_manifest_says_the_plan_is_per_trial(state_machine: str, invoke: Any) -> None:
+    result = invoke("train", "start", "--manifest", "challenge", "--tune", "--max-jobs", "4", "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert "tuning runs up to 4 such jobs" in result.output
