@@ -28,18 +28,37 @@ PRICES_AS_OF = "2024-06"
 PRICE_SOURCE = "https://aws.amazon.com/sagemaker/pricing/ (on-demand, us-east-1; approximate, verify there)"
 # USD per instance-hour: real-time inference (batch transform is billed at the same rates).
 HOSTING_HOURLY_USD = {
-    "ml.t2.medium": 0.056, "ml.m5.large": 0.115, "ml.m5.xlarge": 0.23, "ml.m5.2xlarge": 0.461,
-    "ml.c5.large": 0.102, "ml.c5.xlarge": 0.204, "ml.c5.2xlarge": 0.408, "ml.g4dn.xlarge": 0.736,
-    "ml.g4dn.2xlarge": 0.94, "ml.g5.xlarge": 1.408, "ml.g5.2xlarge": 1.515,
+    "ml.t2.medium": 0.056,
+    "ml.m5.large": 0.115,
+    "ml.m5.xlarge": 0.23,
+    "ml.m5.2xlarge": 0.461,
+    "ml.c5.large": 0.102,
+    "ml.c5.xlarge": 0.204,
+    "ml.c5.2xlarge": 0.408,
+    "ml.g4dn.xlarge": 0.736,
+    "ml.g4dn.2xlarge": 0.94,
+    "ml.g5.xlarge": 1.408,
+    "ml.g5.2xlarge": 1.515,
 }
 # USD per instance-hour: training jobs (on-demand; managed spot bills less).
 TRAINING_HOURLY_USD = {
-    "ml.m5.large": 0.115, "ml.m5.xlarge": 0.23, "ml.c5.xlarge": 0.204, "ml.c5.2xlarge": 0.408,
-    "ml.g4dn.xlarge": 0.736, "ml.g4dn.2xlarge": 0.94, "ml.g5.xlarge": 1.408, "ml.g5.2xlarge": 1.515,
+    "ml.m5.large": 0.115,
+    "ml.m5.xlarge": 0.23,
+    "ml.c5.xlarge": 0.204,
+    "ml.c5.2xlarge": 0.408,
+    "ml.g4dn.xlarge": 0.736,
+    "ml.g4dn.2xlarge": 0.94,
+    "ml.g5.xlarge": 1.408,
+    "ml.g5.2xlarge": 1.515,
     "ml.p3.2xlarge": 3.825,
 }
 # Serverless inference: USD per second of compute for each GB of memory configured.
 SERVERLESS_USD_PER_GB_SECOND = 0.00002
+# Managed spot training, as a share of the on-demand price: an assumed range, not a quote (2026-11). AWS says
+# spot saves "up to 90%" (SageMaker developer guide, "Managed Spot Training"); spot prices move with demand,
+# so `train plan` shows 30-70% of on-demand. The job's BillableTimeInSeconds and the console's savings
+# figure give the real cost afterwards.
+SPOT_FRACTION_OF_ON_DEMAND = (0.3, 0.7)
 
 
 @dataclass(frozen=True)
@@ -52,8 +71,9 @@ class RunningCost:
     note: str = ""
 
 
-def instance_cost(what: str, instance_type: str, count: int, prices: dict[str, float],
-                  note: str = "") -> RunningCost:
+def instance_cost(
+    what: str, instance_type: str, count: int, prices: dict[str, float], note: str = ""
+) -> RunningCost:
     price = prices.get(instance_type)
     return RunningCost(what, f"{count} x {instance_type}", None if price is None else price * count, note)
 
@@ -70,14 +90,18 @@ def endpoint_costs(sagemaker: Any, endpoint: str) -> list[RunningCost]:
         if serverless:
             memory_gb = serverless["MemorySizeInMB"] / 1024
             busy_hour = SERVERLESS_USD_PER_GB_SECOND * memory_gb * 3600
-            capacity = (f"serverless {serverless['MemorySizeInMB']} MB, "
-                        f"up to {serverless['MaxConcurrency']} at once")
-            note = (f"idle costs nothing; ${busy_hour:.3f} per hour of one request computing "
-                    f"(at most ${busy_hour * serverless['MaxConcurrency']:.2f}/h), plus data processed")
+            capacity = (
+                f"serverless {serverless['MemorySizeInMB']} MB, up to {serverless['MaxConcurrency']} at once"
+            )
+            note = (
+                f"idle costs nothing; ${busy_hour:.3f} per hour of one request computing "
+                f"(at most ${busy_hour * serverless['MaxConcurrency']:.2f}/h), plus data processed"
+            )
             costs.append(RunningCost(what, capacity, 0.0, note))
             continue
-        count = current.get(variant["VariantName"], {}).get("CurrentInstanceCount",
-                                                             variant.get("InitialInstanceCount", 1))
+        count = current.get(variant["VariantName"], {}).get(
+            "CurrentInstanceCount", variant.get("InitialInstanceCount", 1)
+        )
         costs.append(instance_cost(what, variant["InstanceType"], int(count), HOSTING_HOURLY_USD))
     return costs
 
@@ -88,8 +112,15 @@ def training_costs(sagemaker: Any) -> list[RunningCost]:
         job = sagemaker.describe_training_job(TrainingJobName=summary["TrainingJobName"])
         resources = job["ResourceConfig"]
         note = "managed spot: billed less than this" if job.get("EnableManagedSpotTraining") else ""
-        costs.append(instance_cost(f"training job {job['TrainingJobName']}", resources["InstanceType"],
-                                   int(resources["InstanceCount"]), TRAINING_HOURLY_USD, note))
+        costs.append(
+            instance_cost(
+                f"training job {job['TrainingJobName']}",
+                resources["InstanceType"],
+                int(resources["InstanceCount"]),
+                TRAINING_HOURLY_USD,
+                note,
+            )
+        )
     return costs
 
 
@@ -98,8 +129,14 @@ def transform_costs(sagemaker: Any) -> list[RunningCost]:
     for summary in _in_progress(sagemaker.list_transform_jobs, "TransformJobSummaries"):
         job = sagemaker.describe_transform_job(TransformJobName=summary["TransformJobName"])
         resources = job["TransformResources"]
-        costs.append(instance_cost(f"transform job {job['TransformJobName']}", resources["InstanceType"],
-                                   int(resources["InstanceCount"]), HOSTING_HOURLY_USD))
+        costs.append(
+            instance_cost(
+                f"transform job {job['TransformJobName']}",
+                resources["InstanceType"],
+                int(resources["InstanceCount"]),
+                HOSTING_HOURLY_USD,
+            )
+        )
     return costs
 
 
@@ -141,6 +178,8 @@ def _print(running: list[RunningCost]) -> None:
             table.add_row(cost.what, cost.capacity, price, cost.note)
         Console(width=200).print(table)
         known = sum(cost.usd_per_hour or 0.0 for cost in running)
-        click.echo(f"estimated total: ${known:.2f} per hour "
-                   f"(${known * 24 * 30:.0f} per 30 days if it all kept running)")
+        click.echo(
+            f"estimated total: ${known:.2f} per hour "
+            f"(${known * 24 * 30:.0f} per 30 days if it all kept running)"
+        )
     click.echo(f"prices: {PRICE_SOURCE}, as of {PRICES_AS_OF}; spot, other regions and savings plans differ.")

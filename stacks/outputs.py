@@ -29,6 +29,18 @@ ENDPOINT_DEPLOY_HINT = "EndpointDeployHint"
 # Bucket layouts shared with the CLI.
 # Dataset bucket: one prefix per training channel; train.py reads SM_CHANNEL_TRAIN and SM_CHANNEL_VALIDATION.
 DATASET_CHANNELS = ("train", "validation")
+# Dataset bucket: one folder per manifest dataset, `manifests/<name>/`, holding `<channel>.manifest` for the
+# train, validation and test channels (each lists images of the public bucket), `labels/<channel>.csv` (the
+# labels channel), `summary.json` and `class_distribution.png` (countnet.manifest_layout has the names).
+DATASET_MANIFESTS_PREFIX = "manifests/"
+
+# The public ABID bucket (Registry of Open Data). Manifests point training channels at its images, and the
+# SageMaker role may read these two prefixes of it and nothing else there. A training job reads S3 only in
+# its own region, so manifest training runs in this region.
+PUBLIC_DATASET_BUCKET = "aft-vbi-pds"
+PUBLIC_DATASET_REGION = "us-east-1"
+PUBLIC_IMAGES_PREFIX = "bin-images/"
+PUBLIC_METADATA_PREFIX = "metadata/"
 # Artifacts bucket: training output (model.tar.gz), spot checkpoints, batch transform output,
 # endpoint data capture.
 ARTIFACTS_MODELS_PREFIX = "models/"

@@ -20,10 +20,12 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-PUBLIC_BUCKET = "aft-vbi-pds"
-PUBLIC_BUCKET_REGION = "us-east-1"
-IMAGES_PREFIX = "bin-images/"
-METADATA_PREFIX = "metadata/"
+from stacks import outputs
+
+PUBLIC_BUCKET = outputs.PUBLIC_DATASET_BUCKET
+PUBLIC_BUCKET_REGION = outputs.PUBLIC_DATASET_REGION
+IMAGES_PREFIX = outputs.PUBLIC_IMAGES_PREFIX
+METADATA_PREFIX = outputs.PUBLIC_METADATA_PREFIX
 PART_SUFFIX = ".part"
 _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 _CHUNK = 1024 * 1024

@@ -36,8 +36,10 @@ def execution_input(
     tune: bool,
     max_jobs: int | None = None,
     max_parallel_jobs: int | None = None,
+    manifest: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The JSON document the state machine reads: static hyperparameters plus the tuning budget and ranges.
+    """The JSON document the state machine reads: static hyperparameters plus the tuning budget and ranges,
+    and the manifest dataset to train on (`{"name", "input_mode"}`), if any.
 
     The shipped recipe's hyperparameters (model_code/recipe/recipe.json) are overridden by `overrides`;
     when tuning, the tuned names are left out of the static values (SageMaker rejects a name that is
@@ -60,7 +62,7 @@ def execution_input(
             f"--max-parallel-jobs ({max_parallel_jobs}) cannot exceed --max-jobs ({max_jobs}).",
             param_hint="--max-parallel-jobs",
         )
-    return {
+    document: dict[str, Any] = {
         "hyperparameters": {name: str(value) for name, value in hyperparameters.items()},
         "tune": tune,
         "tuning": {
@@ -69,6 +71,9 @@ def execution_input(
             "parameter_ranges": settings.tuning.parameter_ranges_api(),
         },
     }
+    if manifest is not None:
+        document["manifest"] = dict(manifest)
+    return document
 
 
 def execution_name(tune: bool, now: datetime) -> str:

@@ -6,7 +6,9 @@ Layouts (`discover_dataset` tells them apart):
 - ABID: `bin-images/<id>.jpg` with `metadata/<id>.json` (`EXPECTED_QUANTITY`, else the sum of the
   `BIN_FCSKU_DATA` quantities);
 - subset list: `file_list.json` mapping a count to metadata paths (`{"3": ["data/metadata/01013.json"]}`);
-- folder per count: `<root>/<count>/<id>.jpg`.
+- folder per count: `<root>/<count>/<id>.jpg`;
+- manifest channel: the images a SageMaker manifest lists, mounted by key (`<channel>/<id>.jpg`),
+  labelled by `labels/<channel>.csv` in the sibling labels channel (see `countnet.manifest_layout`).
 Image ids are strings everywhere: `1013` and `01013` are different photos.
 Labels whose image is missing are skipped with one summary warning, not one line each.
 """
@@ -20,6 +22,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from countnet.manifest_layout import labels_file_for
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +140,15 @@ def _metadata_count(metadata: dict) -> int | None:
     return None
 
 
+def metadata_count(document: object) -> int | None:
+    """The item count an ABID metadata document states (the rule `read_abid_layout` applies), or None.
+
+    Public for the tools that label images from metadata they read elsewhere (the manifest builder),
+    so a manifest and a folder of fetched metadata give every image the same label.
+    """
+    return _metadata_count(document) if isinstance(document, dict) else None
+
+
 def read_abid_layout(root: Path) -> list[Sample]:
     """ABID as published: `bin-images/<id>.jpg` labelled by `metadata/<id>.json`."""
     root = Path(root)
@@ -196,12 +209,25 @@ def read_folder_per_count(root: Path) -> list[Sample]:
     return sorted(samples, key=lambda sample: sample.image_id)
 
 
+def read_manifest_channel(channel_dir: Path) -> list[Sample]:
+    """A manifest channel as SageMaker mounts it: `<id>.jpg` by key, labels in `../labels/<channel>.csv`.
+
+    The folder is listed once (no stat per image): with FastFile input every stat can be a request
+    to S3.
+    """
+    channel_dir = Path(channel_dir)
+    return read_labels_csv(labels_file_for(channel_dir), image_dir=channel_dir)
+
+
 def _count_dirs(root: Path) -> list[Path]:
     return sorted((p for p in root.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
 
 
 def detect_layout(path: Path) -> str:
-    """Which layout `path` holds: `labels_csv`, `abid`, `file_list` or `folder_per_count`."""
+    """Which layout `path` holds.
+
+    One of `labels_csv`, `abid`, `file_list`, `folder_per_count` or `manifest_channel`.
+    """
     path = Path(path)
     if path.is_file():
         if path.suffix.lower() == ".csv":
@@ -217,10 +243,13 @@ def detect_layout(path: Path) -> str:
             return "file_list"
         if _count_dirs(path):
             return "folder_per_count"
+        if labels_file_for(path).is_file():
+            return "manifest_channel"
     raise DatasetLayoutError(
         f"{path} is not a dataset this code reads. Expected a labels CSV (image_id,expected_quantity), "
         f"a folder with {LABELS_CSV_NAME}, with {METADATA_DIR_NAME}/<id>.json beside bin-images/<id>.jpg, "
-        f"with {FILE_LIST_NAME}, or with one sub-folder per count (3/<id>.jpg)."
+        f"with {FILE_LIST_NAME}, with one sub-folder per count (3/<id>.jpg), or a manifest channel whose "
+        f"labels are in {labels_file_for(path)}."
     )
 
 
@@ -234,6 +263,8 @@ def discover_dataset(path: Path) -> list[Sample]:
         samples = read_abid_layout(path)
     elif layout == "file_list":
         samples = read_file_list(path if path.is_file() else path / FILE_LIST_NAME)
+    elif layout == "manifest_channel":
+        samples = read_manifest_channel(path)
     else:
         samples = read_folder_per_count(path)
     if not samples:

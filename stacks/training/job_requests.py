@@ -7,11 +7,13 @@ that Step Functions evaluates per execution; everything else is fixed at synth t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from countnet import metric_lines
+from countnet.manifest_layout import IMAGE_CHANNELS, LABELS_CHANNEL, MANIFEST_SUFFIX
 
 from stacks import outputs
 from stacks.settings import EndpointSettings, TrainingSettings
@@ -27,6 +29,24 @@ RESPONSE_TYPES = ("application/json",)
 def jsonata(expression: str) -> str:
     """Mark `expression` for Step Functions to evaluate (JSONata query language)."""
     return "{% " + expression + " %}"
+
+
+@dataclass(frozen=True)
+class _Expression:
+    """A JSONata expression placed inside a value that `_jsonata_literal` renders."""
+
+    text: str
+
+
+def _jsonata_literal(value: Any) -> str:
+    """A JSON-like value as JSONata source; `_Expression` parts are inserted as they are."""
+    if isinstance(value, _Expression):
+        return value.text
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_jsonata_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_jsonata_literal(item) for item in value) + "]"
+    return json.dumps(value)
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,7 @@ class TrainingJobTemplate:
         }
 
     def input_data_config(self) -> list[dict[str, Any]]:
+        """The dataset bucket's `train/` and `validation/` prefixes (what `binventory data upload` fills)."""
         return [
             {
                 "ChannelName": channel,
@@ -72,7 +93,43 @@ class TrainingJobTemplate:
             for channel in outputs.DATASET_CHANNELS
         ]
 
-    def shared_job_settings(self) -> dict[str, Any]:
+    def manifest_input_data_config(self, manifest: str) -> list[dict[str, Any]]:
+        """Channels of the manifest dataset `manifest` (JSONata for the input's `{name, input_mode}`).
+
+        Each image channel is a `ManifestFile` listing public ABID images, read in the input's mode
+        (FastFile streams each image on first open); the `labels` channel is the small folder of label
+        files, downloaded (File) before training starts.
+        """
+        folder = f"s3://{self.dataset_bucket}/{outputs.DATASET_MANIFESTS_PREFIX}"
+        name = f"{manifest}.name"
+
+        def channel(channel_name: str, data_type: str, suffix: str, input_mode: Any) -> dict[str, Any]:
+            return {
+                "ChannelName": channel_name,
+                "InputMode": input_mode,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": data_type,
+                        "S3Uri": _Expression(f"{json.dumps(folder)} & {name} & {json.dumps(suffix)}"),
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+
+        mode = _Expression(f"{manifest}.input_mode")
+        return [
+            *(channel(c, "ManifestFile", f"/{c}{MANIFEST_SUFFIX}", mode) for c in IMAGE_CHANNELS),
+            channel(LABELS_CHANNEL, "S3Prefix", f"/{LABELS_CHANNEL}/", "File"),
+        ]
+
+    def input_data_config_choice(self, manifest: str) -> str:
+        """`InputDataConfig` as JSONata: the manifest's channels when the input has `manifest`, else the
+        dataset bucket's prefixes. `manifest` is the JSONata expression of the input's manifest object."""
+        value = _unwrap(manifest)
+        with_manifest = _jsonata_literal(self.manifest_input_data_config(value))
+        return jsonata(f"{value} ? {with_manifest} : {_jsonata_literal(self.input_data_config())}")
+
+    def shared_job_settings(self, *, manifest: str) -> dict[str, Any]:
         """Role, data, output, instances, time limits and spot settings (no names, no checkpoints)."""
         settings = self.settings
         stopping: dict[str, int] = {"MaxRuntimeInSeconds": settings.max_runtime_seconds}
@@ -81,7 +138,7 @@ class TrainingJobTemplate:
         return {
             "AlgorithmSpecification": self.algorithm_specification(),
             "RoleArn": self.role_arn,
-            "InputDataConfig": self.input_data_config(),
+            "InputDataConfig": self.input_data_config_choice(manifest),
             "OutputDataConfig": {
                 "S3OutputPath": f"s3://{self.artifacts_bucket}/{outputs.ARTIFACTS_MODELS_PREFIX}"
             },
@@ -96,13 +153,13 @@ class TrainingJobTemplate:
 
 
 def training_job_request(
-    template: TrainingJobTemplate, *, job_name: str, hyperparameters: str
+    template: TrainingJobTemplate, *, job_name: str, hyperparameters: str, manifest: str
 ) -> dict[str, Any]:
-    """`CreateTrainingJob` arguments; `job_name` and `hyperparameters` are JSONata expressions."""
+    """`CreateTrainingJob` arguments; `job_name`, `hyperparameters` and `manifest` are JSONata expressions."""
     request = {
         "TrainingJobName": job_name,
         "HyperParameters": hyperparameters,
-        **template.shared_job_settings(),
+        **template.shared_job_settings(manifest=manifest),
     }
     if template.settings.use_spot:
         # An interrupted spot job resumes from the last checkpoint train.py wrote to /opt/ml/checkpoints.
@@ -112,7 +169,7 @@ def training_job_request(
 
 
 def tuning_job_request(
-    template: TrainingJobTemplate, *, job_name: str, static_hyperparameters: str, tuning: str
+    template: TrainingJobTemplate, *, job_name: str, static_hyperparameters: str, tuning: str, manifest: str
 ) -> dict[str, Any]:
     """`CreateHyperParameterTuningJob` arguments: Bayesian search on the metric train.py logs.
 
@@ -139,7 +196,7 @@ def tuning_job_request(
         },
         "TrainingJobDefinition": {
             "StaticHyperParameters": static_hyperparameters,
-            **template.shared_job_settings(),
+            **template.shared_job_settings(manifest=manifest),
         },
     }
 

@@ -27,6 +27,8 @@ from stacks.training.job_requests import TrainingJobTemplate, jsonata
 _SAFE_EXECUTION_NAME = "$replace($states.context.Execution.Name, /[^A-Za-z0-9-]/, '-')"
 TRAINING_JOB_NAME = jsonata(f"$substring({_SAFE_EXECUTION_NAME}, 0, 57) & '-train'")
 TUNING_JOB_NAME = jsonata(f"$substring({_SAFE_EXECUTION_NAME}, 0, 27) & '-tune'")
+# The input's manifest dataset (`{"name", "input_mode"}`), or nothing: then the dataset bucket's prefixes.
+INPUT_MANIFEST = jsonata("$states.input.manifest")
 # The input's hyperparameters, minus those the tuner chooses (SageMaker rejects a name in both).
 _UNTUNED_INPUT_HYPERPARAMETERS = (
     "$sift($states.input.hyperparameters, function($value, $name) "
@@ -100,6 +102,7 @@ class TrainingPipeline(Construct):
                 job_template,
                 job_name=jsonata("$trainingJobName"),
                 hyperparameters=jsonata("$hyperparameters"),
+                manifest=INPUT_MANIFEST,
             ),
             assign={"bestTrainingJobName": jsonata("$states.result.TrainingJobName")},
         )
@@ -111,6 +114,7 @@ class TrainingPipeline(Construct):
                 job_name=jsonata("$tuningJobName"),
                 static_hyperparameters=jsonata("$staticHyperparameters"),
                 tuning=jsonata("$tuning"),
+                manifest=INPUT_MANIFEST,
             ),
             assign={"bestTrainingJobName": jsonata("$states.result.BestTrainingJob.TrainingJobName")},
         )

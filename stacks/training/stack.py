@@ -14,6 +14,7 @@ from stacks.training import images
 from stacks.training.execution_role import SageMakerExecutionRole
 from stacks.training.job_requests import TrainingJobTemplate
 from stacks.training.pipeline import TrainingPipeline
+from stacks.training.public_dataset import grant_public_dataset_read
 from stacks.training.source_bundle import TrainingSourceBundle
 
 # What SageMaker writes: training output, spot checkpoints, batch transform results, endpoint capture.
@@ -55,8 +56,9 @@ class TrainingStack(cdk.Stack):
             buckets.dataset,
             self.sagemaker_role,
             reason="Training channels download every object of the dataset bucket; `binventory data upload` "
-            "names the objects at run time.",
+            "and `binventory data manifest` name the objects at run time.",
         )
+        grant_public_dataset_read(self, self.sagemaker_role)
         grant_read_objects(
             buckets.artifacts,
             self.sagemaker_role,

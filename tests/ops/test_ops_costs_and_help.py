@@ -14,8 +14,8 @@ from binventory.costs import HOSTING_HOURLY_USD, PRICES_AS_OF, TRAINING_HOURLY_U
 from stacks import outputs
 
 OPERATOR_COMMANDS = {
-    "data": {"fetch", "prepare", "upload", "synth"},
-    "train": {"start", "status", "logs"},
+    "data": {"fetch", "prepare", "upload", "synth", "manifest"},
+    "train": {"start", "plan", "status", "logs"},
     "model": {"list", "promote", "rollback"},
     "count": {"backfill"},
 }
@@ -26,14 +26,26 @@ def test_costs_lists_what_runs_with_an_hourly_estimate_from_the_dated_table(
 ) -> None:
     # given an endpoint on two instances and a training job in progress
     sagemaker = boto3.client("sagemaker")
-    sagemaker.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
-                           PrimaryContainer={"Image": "pytorch-inference:2.6"})
-    sagemaker.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.m5.large",
-         "InitialInstanceCount": 2}])
+    sagemaker.create_model(
+        ModelName="m",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
+        PrimaryContainer={"Image": "pytorch-inference:2.6"},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="c",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "m",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 2,
+            }
+        ],
+    )
     sagemaker.create_endpoint(EndpointName="counter", EndpointConfigName="c")
     sagemaker.create_training_job(
-        TrainingJobName="train-x", RoleArn="arn:aws:iam::123456789012:role/sm",
+        TrainingJobName="train-x",
+        RoleArn="arn:aws:iam::123456789012:role/sm",
         AlgorithmSpecification={"TrainingImage": "image", "TrainingInputMode": "File"},
         OutputDataConfig={"S3OutputPath": "s3://artifacts/models/"},
         ResourceConfig={"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},

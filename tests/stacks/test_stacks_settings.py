@@ -28,7 +28,7 @@ def test_committed_cdk_json_gives_the_documented_defaults() -> None:
     assert settings.counting.max_image_bytes == 4_000_000  # below the serverless endpoint payload limit
     assert settings.counting.visibility_timeout_seconds == 6 * settings.counting.lambda_timeout_seconds
     assert settings.endpoint.mode == "serverless"
-    assert settings.training.instance_type == "ml.g5.xlarge"
+    assert settings.training.instance_type == "ml.g5.2xlarge"
     assert settings.training.use_spot
 
 

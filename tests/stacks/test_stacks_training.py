@@ -73,6 +73,7 @@ def definition(dev_app: SynthesizedApp) -> dict[str, Any]:
 
 
 TRAINING_INPUT = {"hyperparameters": EXECUTION_INPUT["hyperparameters"], "tune": False}
+MANIFEST = {"name": "challenge", "input_mode": "FastFile"}
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +84,18 @@ def tuned_run(definition: dict[str, Any]) -> tuple[list[TaskCall], Any]:
 @pytest.fixture(scope="module")
 def trained_run(definition: dict[str, Any]) -> tuple[list[TaskCall], Any]:
     return run_state_machine(definition, TRAINING_INPUT, TASK_RESULTS, execution_name="train-20261121-101500")
+
+
+@pytest.fixture(scope="module")
+def manifest_runs(definition: dict[str, Any]) -> dict[str, tuple[list[TaskCall], Any]]:
+    """A training run and a tuning run on the manifest dataset `challenge` (FastFile input)."""
+    runs = {"train": TRAINING_INPUT, "tune": EXECUTION_INPUT}
+    return {
+        kind: run_state_machine(
+            definition, {**run_input, "manifest": MANIFEST}, TASK_RESULTS, execution_name=f"{kind}-20261130"
+        )
+        for kind, run_input in runs.items()
+    }
 
 
 def _call(calls: list[TaskCall], api: str) -> dict[str, Any]:
@@ -129,7 +142,9 @@ def test_job_steps_retry_quota_and_throttling_errors_with_backoff(
 
 
 def test_every_request_is_valid_for_the_sagemaker_api(
-    tuned_run: tuple[list[TaskCall], Any], trained_run: tuple[list[TaskCall], Any]
+    tuned_run: tuple[list[TaskCall], Any],
+    trained_run: tuple[list[TaskCall], Any],
+    manifest_runs: dict[str, tuple[list[TaskCall], Any]],
 ) -> None:
     model = botocore.session.get_session().get_service_model("sagemaker")
 
@@ -143,9 +158,50 @@ def test_every_request_is_valid_for_the_sagemaker_api(
         "DescribeTrainingJob",
         "CreateModelPackage",
     ]
-    for call in tuned_run[0] + trained_run[0]:
+    assert [call.api for call in manifest_runs["train"][0]] == [call.api for call in trained_run[0]]
+    assert [call.api for call in manifest_runs["tune"][0]] == [call.api for call in tuned_run[0]]
+    for call in tuned_run[0] + trained_run[0] + manifest_runs["train"][0] + manifest_runs["tune"][0]:
         report = ParamValidator().validate(call.arguments, model.operation_model(call.api).input_shape)
         assert not report.has_errors(), f"{call.state}: {report.generate_report()}"
+
+
+def test_a_manifest_run_streams_public_images_through_fastfile_manifests_with_labels_beside_them(
+    manifest_runs: dict[str, tuple[list[TaskCall], Any]],
+) -> None:
+    training = _call(manifest_runs["train"][0], "CreateTrainingJob")["InputDataConfig"]
+    tuning = _call(manifest_runs["tune"][0], "CreateHyperParameterTuningJob")["TrainingJobDefinition"][
+        "InputDataConfig"
+    ]
+
+    folder = "s3://<DatasetBucket>/manifests/challenge/"
+    for channels in (training, tuning):
+        sources = {c["ChannelName"]: (c["InputMode"], c["DataSource"]["S3DataSource"]) for c in channels}
+        assert list(sources) == ["train", "validation", "test", "labels"]
+        for name in ("train", "validation", "test"):
+            mode, source = sources[name]
+            assert (mode, source["S3DataType"]) == ("FastFile", "ManifestFile")
+            assert _bucket_placeholder(source["S3Uri"]) == f"{folder}{name}.manifest"
+        mode, source = sources["labels"]
+        assert (mode, source["S3DataType"]) == ("File", "S3Prefix")
+        assert _bucket_placeholder(source["S3Uri"]) == f"{folder}labels/"
+
+
+def test_a_manifest_run_can_download_its_images_instead(definition: dict[str, Any]) -> None:
+    run_input = {**TRAINING_INPUT, "manifest": {"name": "metadata", "input_mode": "File"}}
+
+    calls, _ = run_state_machine(definition, run_input, TASK_RESULTS, execution_name="train-20261130-0910")
+
+    channels = _call(calls, "CreateTrainingJob")["InputDataConfig"]
+    assert [c["InputMode"] for c in channels] == ["File"] * 4
+    assert _bucket_placeholder(channels[0]["DataSource"]["S3DataSource"]["S3Uri"]).endswith(
+        "/manifests/metadata/train.manifest"
+    )
+
+
+def _bucket_placeholder(uri: str) -> str:
+    """`s3://<DatasetBucket...>/x` -> `s3://<DatasetBucket>/x` (the rendered cross-stack reference)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return f"s3://{'<DatasetBucket>' if 'Dataset' in bucket else bucket}/{key}"
 
 
 def test_a_tuning_run_starts_no_training_job_of_its_own(tuned_run: tuple[list[TaskCall], Any]) -> None:
@@ -385,6 +441,27 @@ def test_state_machine_role_holds_what_each_integration_is_documented_to_need(
 
     assert len(tasks) == 4
     assert_allowed(deployment.role_policy("Pipeline/StateMachine/Role"), calls)
+
+
+def test_sagemaker_role_reads_only_the_public_bucket_s_images_and_metadata(dev_app: SynthesizedApp) -> None:
+    statements = policy_statements(dev_app.template("training"), "SageMakerRole")
+
+    granted = sorted(
+        (action, resource, json.dumps(statement.get("Condition"), sort_keys=True))
+        for statement in statements
+        for action in as_list(statement["Action"])
+        for resource in map(render, as_list(statement["Resource"]))
+        if "aft-vbi-pds" in resource
+    )
+    assert granted == [
+        ("s3:GetObject", "arn:aws:s3:::aft-vbi-pds/bin-images/*", "null"),
+        ("s3:GetObject", "arn:aws:s3:::aft-vbi-pds/metadata/*", "null"),
+        (
+            "s3:ListBucket",
+            "arn:aws:s3:::aft-vbi-pds",
+            json.dumps({"StringLike": {"s3:prefix": ["bin-images/*", "metadata/*"]}}, sort_keys=True),
+        ),
+    ]
 
 
 def test_sagemaker_role_has_no_wildcard_actions_and_writes_only_its_prefixes(dev_app: SynthesizedApp) -> None:

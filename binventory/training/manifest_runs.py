@@ -1,0 +1,103 @@
+"""Training on a manifest dataset: find its summary, check the run can read it, and plan what it costs.
+
+Shared by `train start --manifest` and `train plan`, so both print the same plan for the same run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+from botocore.exceptions import ClientError
+from countnet.recipe import load_recipe
+
+from binventory.data.layout import MANIFEST_DATASET_SUMMARY, check_manifest_dataset_name
+from binventory.resources import StackResources
+from binventory.training import plan as planning
+from binventory.training.throughput import VCPUS, UnknownInstance
+from stacks import outputs
+from stacks.settings import Settings
+
+INPUT_MODES = ("FastFile", "File")
+
+
+def manifest_name(value: str) -> str:
+    try:
+        return check_manifest_dataset_name(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--manifest") from error
+
+
+def load_summary(resources: StackResources, manifest: str) -> planning.ManifestSummary:
+    """The summary of manifest dataset `manifest`: a local folder `data manifest` wrote, or a name in
+    the dataset bucket (`manifests/<name>/summary.json`)."""
+    local = Path(manifest) / MANIFEST_DATASET_SUMMARY
+    if local.is_file():
+        return _parse(local.read_text(encoding="utf-8"), str(local))
+    name = manifest_name(manifest)
+    bucket = resources.output("storage", outputs.DATASET_BUCKET_NAME)
+    key = f"{outputs.DATASET_MANIFESTS_PREFIX}{name}/{MANIFEST_DATASET_SUMMARY}"
+    try:
+        body = resources.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise click.ClickException(
+                f"No manifest dataset {name!r} in s3://{bucket}/{outputs.DATASET_MANIFESTS_PREFIX}: write it "
+                f"with `binventory data manifest --split challenge --name {name}` (or pass a local folder)."
+            ) from error
+        raise
+    return _parse(body.decode("utf-8"), f"s3://{bucket}/{key}")
+
+
+def check_region(state_machine_arn: str) -> None:
+    """A training job reads S3 only in its own region, and the public ABID bucket is in us-east-1."""
+    region = state_machine_arn.split(":")[3] if state_machine_arn.count(":") >= 4 else ""
+    if region != outputs.PUBLIC_DATASET_REGION:
+        raise click.ClickException(
+            f"The training stack runs in {region or 'an unknown region'}, but manifest datasets read "
+            f"s3://{outputs.PUBLIC_DATASET_BUCKET} in {outputs.PUBLIC_DATASET_REGION}, and a training job "
+            f"reads S3 only in its own region: deploy the stage to {outputs.PUBLIC_DATASET_REGION} "
+            "(cdk.json `region`), or fetch and upload the images instead (`data fetch`, `data upload`)."
+        )
+
+
+def training_plan(
+    summary: planning.ManifestSummary,
+    settings: Settings,
+    overrides: Mapping[str, str],
+    *,
+    input_mode: str,
+    instance_type: str | None = None,
+    spot: bool | None = None,
+) -> str:
+    """The plan line for training on `summary` with the recipe plus `overrides` and cdk.json's instance."""
+    hyperparameters = {**load_recipe().as_strings(), **overrides}
+    try:
+        request = planning.PlanRequest(
+            instance_type=instance_type or settings.training.instance_type,
+            epochs=int(hyperparameters["epochs"]),
+            image_size=int(hyperparameters["image-size"]),
+            spot=settings.training.use_spot if spot is None else spot,
+            input_mode=input_mode,
+            max_count=int(hyperparameters["max-count"]),
+            over_max=hyperparameters["over-max"],
+        )
+    except ValueError as error:
+        raise click.BadParameter(f"a hyperparameter is not a number: {error}", param_hint="--hp") from error
+    try:
+        plan = planning.make_plan(summary, request, max_runtime_seconds=settings.training.max_runtime_seconds)
+    except UnknownInstance as error:
+        raise click.ClickException(
+            f"No throughput figure for {error}: the plan knows {', '.join(VCPUS)} "
+            "(see binventory/training/throughput.py and bench/bench_data_loader.py)."
+        ) from error
+    return planning.plan_line(plan, hyperparameters["backbone"])
+
+
+def _parse(text: str, where: str) -> planning.ManifestSummary:
+    try:
+        return planning.ManifestSummary.from_document(json.loads(text))
+    except ValueError as error:
+        raise click.ClickException(f"{where}: {error}") from error

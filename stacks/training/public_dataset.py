@@ -1,0 +1,38 @@
+"""Read access to the public ABID bucket, which manifest channels point training jobs at.
+
+Only the two prefixes ABID publishes, `bin-images/` and `metadata/`, and only reads: `s3:GetObject` on
+their objects, and listing restricted to those prefixes (so a key a manifest names but the bucket lacks
+is reported as missing, not as access denied).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks import nag, outputs
+
+PUBLIC_PREFIXES = (outputs.PUBLIC_IMAGES_PREFIX, outputs.PUBLIC_METADATA_PREFIX)
+
+
+def grant_public_dataset_read(scope: Construct, role: iam.Role) -> None:
+    """Let `role` read the public ABID bucket's images and metadata, and nothing else there."""
+    bucket = s3.Bucket.from_bucket_name(scope, "PublicAbidBucket", outputs.PUBLIC_DATASET_BUCKET)
+    object_arns = [bucket.arn_for_objects(f"{prefix}*") for prefix in PUBLIC_PREFIXES]
+    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=object_arns))
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in PUBLIC_PREFIXES]}},
+        )
+    )
+    for arn in object_arns:
+        nag.acknowledge_wildcard_resource(
+            role,
+            arn,
+            "Manifest training channels read any of the public ABID bucket's ~536K images (and labelling "
+            "reads its metadata); object keys are only known per manifest, and the grant is limited to "
+            "those two published prefixes of that one bucket, read-only.",
+        )

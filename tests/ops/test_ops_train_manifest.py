@@ -1,0 +1,147 @@
+"""`binventory train start --manifest` and `train plan`: what a manifest run sends, and what it would cost."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from binventory import costs
+from binventory.training import throughput
+from binventory.training.plan import ManifestSummary, PlanRequest, make_plan
+from stacks import outputs
+
+DATASET_BUCKET = "binventory-dev-dataset"
+DISTRIBUTION = {
+    "train": {"0": 800, "1": 3500, "2": 6500, "3": 7700, "4": 6800, "5": 5300, ">5": 900},
+    "validation": {"0": 40, "1": 180, "2": 340, "3": 400, "4": 360, "5": 280, ">5": 45},
+    "test": {"0": 90, "1": 400, "2": 760, "3": 890, "4": 800, "5": 630},
+}
+SUMMARY = {"name": "challenge", "images": {}, "distribution": DISTRIBUTION}
+
+
+@pytest.fixture
+def state_machine(aws: None, stack_outputs: Any) -> str:
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name="binventory-dev-training",
+        definition=json.dumps({"StartAt": "Train", "States": {"Train": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=DATASET_BUCKET)
+    stack_outputs(**{outputs.TRAINING_STATE_MACHINE_ARN: arn, outputs.DATASET_BUCKET_NAME: DATASET_BUCKET})
+    s3.put_object(Bucket=DATASET_BUCKET, Key="manifests/challenge/summary.json", Body=json.dumps(SUMMARY))
+    return arn
+
+
+def started(state_machine: str) -> list[dict[str, Any]]:
+    sfn = boto3.client("stepfunctions")
+    executions = sfn.list_executions(stateMachineArn=state_machine)["executions"]
+    return [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]) for e in executions]
+
+
+def test_train_start_with_a_manifest_names_it_and_its_input_mode_and_prints_the_plan(
+    state_machine: str, invoke: Any
+) -> None:
+    result = invoke("train", "start", "--manifest", "challenge", "--name", "train-m", "--hp", "epochs=2")
+
+    assert result.exit_code == 0, result.output
+    (sent,) = started(state_machine)
+    assert sent["manifest"] == {"name": "challenge", "input_mode": "FastFile"}
+    assert sent["hyperparameters"]["epochs"] == "2"
+    assert "plan: challenge on ml.g5" in result.output
+    assert "2 epochs" in result.output and "30,600 training" in result.output
+
+
+def test_train_start_without_a_manifest_sends_none(state_machine: str, invoke: Any) -> None:
+    result = invoke("train", "start", "--name", "train-p")
+
+    assert result.exit_code == 0, result.output
+    (sent,) = started(state_machine)
+    assert "manifest" not in sent
+    assert "plan:" not in result.output
+
+
+def test_train_start_refuses_a_manifest_the_dataset_bucket_lacks(state_machine: str, invoke: Any) -> None:
+    result = invoke("train", "start", "--manifest", "metadata")
+
+    assert result.exit_code == 1
+    assert "No manifest dataset 'metadata'" in result.output
+    assert "binventory data manifest" in result.output
+    assert started(state_machine) == []
+
+
+def test_train_start_refuses_a_manifest_run_outside_the_public_bucket_s_region(
+    state_machine: str, invoke: Any, stack_outputs: Any
+) -> None:
+    stack_outputs(
+        **{outputs.TRAINING_STATE_MACHINE_ARN: "arn:aws:states:eu-west-1:123456789012:stateMachine:training"}
+    )
+
+    result = invoke("train", "start", "--manifest", "challenge")
+
+    assert result.exit_code == 1
+    assert "eu-west-1" in result.output and "reads S3 only in its own region" in result.output
+
+
+def test_train_start_dry_run_prints_the_input_and_starts_nothing(state_machine: str, invoke: Any) -> None:
+    result = invoke("train", "start", "--manifest", "challenge", "--input-mode", "File", "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert '"input_mode": "File"' in result.output
+    assert "plan: challenge" in result.output
+    assert started(state_machine) == []
+
+
+def test_train_plan_reads_a_local_manifest_folder_without_aws(tmp_path: Path, invoke: Any) -> None:
+    (tmp_path / "summary.json").write_text(json.dumps(SUMMARY))
+
+    result = invoke(
+        "train", "plan", "--manifest", str(tmp_path), "--instance-type", "ml.g5.2xlarge", "--on-demand",
+        "--hp", "epochs=3",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    line = " ".join(result.output.split())
+    assert "challenge on ml.g5.2xlarge (on-demand, FastFile), 3 epochs" in line
+    assert "30,600 training + 1,600 validation + 3,570 test images (945 above 5 items left out)" in line
+    assert "on-demand $" in line and "spot would be $" in line
+
+
+def test_train_plan_names_the_instances_it_has_figures_for(tmp_path: Path, invoke: Any) -> None:
+    (tmp_path / "summary.json").write_text(json.dumps(SUMMARY))
+
+    result = invoke("train", "plan", "--manifest", str(tmp_path), "--instance-type", "ml.p3.2xlarge")
+
+    assert result.exit_code == 1
+    assert "No throughput figure for ml.p3.2xlarge" in result.output and "ml.g5.2xlarge" in result.output
+
+
+def test_a_plan_adds_one_epoch_s_images_at_the_slower_of_loader_and_gpu_per_epoch() -> None:
+    summary = ManifestSummary.from_document(SUMMARY)
+    request = PlanRequest("ml.g5.xlarge", 2, 160, False, "FastFile", 5, "exclude")
+    two = make_plan(summary, request, max_runtime_seconds=14_400)
+    four = make_plan(summary, replace(request, epochs=4), max_runtime_seconds=14_400)
+
+    rates = throughput.throughput("ml.g5.xlarge", 160)
+    slow_epoch_hours = (30_600 / rates.training[0] + 1_600 / rates.evaluation[0]) / 3600
+    assert four.hours[1] - two.hours[1] == pytest.approx(2 * slow_epoch_hours)
+    assert two.on_demand_usd == pytest.approx(
+        tuple(h * costs.TRAINING_HOURLY_USD["ml.g5.xlarge"] for h in two.hours)
+    )
+    assert two.limited_by == "loader"
+    bucketed = make_plan(summary, replace(request, over_max="bucket"), max_runtime_seconds=1)
+    assert bucketed.images["train"] == 31_500 and bucketed.left_out == 0
+    assert any("max_runtime_seconds" in note for note in bucketed.notes)
+
+
+def test_train_start_tune_with_a_manifest_says_the_plan_is_per_trial(state_machine: str, invoke: Any) -> None:
+    result = invoke("train", "start", "--manifest", "challenge", "--tune", "--max-jobs", "4", "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert "tuning runs up to 4 such jobs" in result.output
