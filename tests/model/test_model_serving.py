@@ -54,7 +54,13 @@ def test_packaged_dir_is_self_contained(packaged_model_dir: Path) -> None:
     code = packaged_model_dir / "code"
     assert (code / "inference.py").is_file() and (code / "countnet" / "preprocessing.py").is_file()
     assert not list(code.rglob("__pycache__"))
-    assert (code / "requirements.txt").read_text().split() == ["timm==1.0.31", "onnxruntime==1.31.1"]
+    # what the inference container lacks ships inside, so the endpoint pip-installs nothing when it starts;
+    # an ONNX model needs no network definition, so no timm
+    assert not (code / "requirements.txt").exists()
+    manifest = json.loads((code / "lib" / "vendored.json").read_text())
+    assert manifest["distributions"].keys() == {"onnxruntime", "flatbuffers", "protobuf"}
+    assert manifest["distributions"]["onnxruntime"] == "1.31.1"
+    assert (code / "lib" / "onnxruntime" / "__init__.py").is_file() and not (code / "lib" / "timm").exists()
     for name in ("model.pt", "model.onnx", "model_config.json", "evaluation.json", "confusion_matrix.png"):
         assert (packaged_model_dir / name).is_file(), name
 
