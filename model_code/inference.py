@@ -23,7 +23,14 @@ from countnet import vendoring  # noqa: E402
 
 vendoring.activate(_CODE_DIR / vendoring.LIB_DIR)
 
-from countnet.serving import CountModel, load_count_model, parse_request, predict, render_response  # noqa: E402
+from countnet.serving import (  # noqa: E402
+    JSON_CONTENT_TYPE,
+    CountModel,
+    load_count_model,
+    parse_request,
+    predict,
+    render_response,
+)
 
 
 def model_fn(model_dir: str) -> CountModel:
@@ -38,5 +45,7 @@ def predict_fn(input_data: Any, model: CountModel) -> dict[str, Any]:
     return predict(input_data, model)
 
 
-def output_fn(prediction: dict[str, Any], accept: str) -> str:
-    return render_response(prediction, accept)
+def output_fn(prediction: dict[str, Any], accept: str) -> tuple[str, str]:
+    # With the content type named, the response says application/json whatever Accept matched
+    # (the toolkit would otherwise echo the Accept header, e.g. `application/*`).
+    return render_response(prediction, accept), JSON_CONTENT_TYPE

@@ -1,5 +1,5 @@
-"""Model directories written by the real packaging code from an untrained network: quick to make, enough to
-exercise serving (what the tests check is the plumbing, not the counting)."""
+"""An untrained model directory written by the real packaging code: quick to make, and all that serving checks
+and the cold-start benchmark need (they measure the plumbing, not the counting)."""
 
 from __future__ import annotations
 
