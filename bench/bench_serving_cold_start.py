@@ -82,9 +82,7 @@ def _round(model_dir: Path, work_dir: Path, body: bytes) -> tuple[float, float, 
     server = start_toolkit_server(model_dir, work_dir)
     try:
         ping = server.wait_until("/ping", START_SECONDS)
-        invocation = server.wait_until(
-            "/invocations", START_SECONDS, method="POST", data=body, headers={"Content-Type": "image/jpeg"}
-        )
+        invocation = server.wait_until("/invocations", START_SECONDS, jpeg=body)
         if INSTALL_LOG_LINE in server.output():
             raise RuntimeError("the toolkit installed packages: the model directory is not self-contained")
     finally:

@@ -112,8 +112,9 @@ class ToolkitServer:
         path = self.log_dir / "model_log.log"
         return path.read_text(errors="replace") if path.is_file() else ""
 
-    def wait_until(self, path: str, timeout: float, method: str = "GET", **request: object) -> float:
-        """Poll until `path` answers 200; returns seconds since the process started."""
+    def wait_until(self, path: str, timeout: float, jpeg: bytes | None = None) -> float:
+        """Poll `path` (a POST of `jpeg` when given) until it answers 200; returns seconds since start."""
+        headers = {"Content-Type": "image/jpeg"} if jpeg is not None else {}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -122,12 +123,12 @@ class ToolkitServer:
                     + self.output()[-4000:]
                 )
             try:
-                call = urllib.request.Request(self.url + path, method=method, **request)  # type: ignore[arg-type]
-                with urllib.request.urlopen(call, timeout=10) as response:
+                request = urllib.request.Request(self.url + path, data=jpeg, headers=headers)
+                with urllib.request.urlopen(request, timeout=10) as response:
                     if response.status == 200:
                         return time.monotonic() - self.started_at
             except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+                pass  # not listening yet, or 503 while the worker loads the model
             time.sleep(0.05)
         raise TimeoutError(f"{path} did not answer 200 within {timeout:.0f} s:\n" + self.output()[-4000:])
 
