@@ -13,11 +13,15 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # The counting Lambda's Python world: the runtime's boto3 and the pinned Powertools layer, nothing else.
 LAMBDA_RUNTIME := .lambda-runtime
 LAMBDA_RUNTIME_STAMP := $(LAMBDA_RUNTIME)/.installed
+# SageMaker's PyTorch inference toolkit and TorchServe get a venv of their own: the toolkit needs setuptools<81
+# (pkg_resources). It sees only the inference container's other packages, linked from .venv (no second torch).
+SERVING_VENV := .venv-serving
+SERVING_STAMP := $(SERVING_VENV)/.installed
 CDK_ENV := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
 .PHONY: setup demo model-abid test lint synth bench clean
 
-setup: $(STAMP) $(CHECKOV_STAMP) $(LAMBDA_RUNTIME_STAMP) node_modules/.package-lock.json
+setup: $(STAMP) $(CHECKOV_STAMP) $(LAMBDA_RUNTIME_STAMP) $(SERVING_STAMP) node_modules/.package-lock.json
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found (python3.12 on PATH or pyenv 3.12.x); install it or pass PYTHON=/path/to/python3.12"; exit 1; }
@@ -37,6 +41,15 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 $(LAMBDA_RUNTIME_STAMP): requirements-lambda-runtime.txt $(STAMP)
 	rm -rf $(LAMBDA_RUNTIME)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --no-compile --target $(LAMBDA_RUNTIME) -r requirements-lambda-runtime.txt
+	touch $@
+
+# The links into .venv are rebuilt whenever .venv changes. PYTHONPATH: this checkout's code, even when .venv
+# is shared with another checkout. TorchServe runs on Java 17: tests/serving skip (saying so) without it.
+$(SERVING_STAMP): requirements-serving.txt $(STAMP) binventory/toolkit/container_site.py model_code/countnet/vendoring.py
+	test -x $(SERVING_VENV)/bin/python && $(SERVING_VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' || { rm -rf $(SERVING_VENV); $(PYTHON) -m venv $(SERVING_VENV); }
+	PYTHONPATH=.:model_code $(BIN)/python -m binventory.toolkit.container_site $(SERVING_VENV)
+	$(SERVING_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-serving.txt
+	@command -v java >/dev/null 2>&1 || echo "warning: Java not found. TorchServe (tests/serving, bench/bench_serving_cold_start.py) needs Java 17: sudo apt-get install openjdk-17-jre-headless"
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json

@@ -4,6 +4,8 @@ The container imports this file from `<model_dir>/code/` (with that folder on sy
 model_fn(model_dir) once, then input_fn -> predict_fn -> output_fn per request. The logic lives in
 `countnet.serving`; this module only adapts it to the container's calling convention.
 Bad requests raise `countnet.errors` exceptions, which the container answers with their 4xx status.
+Packages the container lacks (onnxruntime) ship in `code/lib` and go first on sys.path, so the
+container installs nothing when it starts (`countnet.vendoring`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,22 @@ from pathlib import Path
 from typing import Any
 
 # Loaded by file path (importlib) the folder may not be on sys.path yet; countnet sits beside this file.
-_CODE_DIR = str(Path(__file__).resolve().parent)
-if _CODE_DIR not in sys.path:
-    sys.path.insert(0, _CODE_DIR)
+_CODE_DIR = Path(__file__).resolve().parent
+if str(_CODE_DIR) not in sys.path:
+    sys.path.insert(0, str(_CODE_DIR))
 
-from countnet.serving import CountModel, load_count_model, parse_request, predict, render_response  # noqa: E402
+from countnet import vendoring  # noqa: E402
+
+vendoring.activate(_CODE_DIR / vendoring.LIB_DIR)
+
+from countnet.serving import (  # noqa: E402
+    JSON_CONTENT_TYPE,
+    CountModel,
+    load_count_model,
+    parse_request,
+    predict,
+    render_response,
+)
 
 
 def model_fn(model_dir: str) -> CountModel:
@@ -32,5 +45,7 @@ def predict_fn(input_data: Any, model: CountModel) -> dict[str, Any]:
     return predict(input_data, model)
 
 
-def output_fn(prediction: dict[str, Any], accept: str) -> str:
-    return render_response(prediction, accept)
+def output_fn(prediction: dict[str, Any], accept: str) -> tuple[str, str]:
+    # With the content type named, the response says application/json whatever Accept matched
+    # (the toolkit would otherwise echo the Accept header, e.g. `application/*`).
+    return render_response(prediction, accept), JSON_CONTENT_TYPE

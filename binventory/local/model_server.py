@@ -82,7 +82,7 @@ class ServedModel:
         self.handlers = load_inference_module(model_dir)
         self.model = self.handlers.model_fn(str(model_dir))
 
-    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+    def invoke(self, body: bytes, content_type: str | None, accept: str) -> tuple[bytes, str]:
         """Run one request through input_fn -> predict_fn -> output_fn."""
         try:
             data = self.handlers.input_fn(body, content_type)
@@ -134,7 +134,7 @@ def make_handler(served: ServedModel, endpoint_name: str) -> type[BaseHTTPReques
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            content_type = self.headers.get("Content-Type", "application/octet-stream")
+            content_type = self.headers.get("Content-Type")  # None when absent, as the toolkit passes it
             accept = self.headers.get("Accept") or DEFAULT_ACCEPT
             if self.path == "/invocations":
                 self._container_invocation(body, content_type, accept)
@@ -144,7 +144,7 @@ def make_handler(served: ServedModel, endpoint_name: str) -> type[BaseHTTPReques
             else:
                 self._send(HTTPStatus.NOT_FOUND, b'{"message": "not found"}', "application/json")
 
-        def _container_invocation(self, body: bytes, content_type: str, accept: str) -> None:
+        def _container_invocation(self, body: bytes, content_type: str | None, accept: str) -> None:
             try:
                 payload, output_type = served.invoke(body, content_type, accept)
             except InferenceFailure as failure:
@@ -154,7 +154,7 @@ def make_handler(served: ServedModel, endpoint_name: str) -> type[BaseHTTPReques
                 return
             self._send(HTTPStatus.OK, payload, output_type)
 
-        def _runtime_invocation(self, name: str, body: bytes, content_type: str, accept: str) -> None:
+        def _runtime_invocation(self, name: str, body: bytes, content_type: str | None, accept: str) -> None:
             if name != endpoint_name:
                 error = {"message": f"Endpoint {name} of account 000000000000 not found."}
                 self._send(

@@ -2,9 +2,9 @@
 
 Layout (docs/ARCHITECTURE.md): model.pt, model.onnx (when the export checks out), model.int8.onnx
 (when quantization keeps the accuracy), model_config.json,
-evaluation.json, confusion_matrix.png, and code/ with inference.py, a copy of countnet and a
-requirements.txt naming only what the PyTorch inference container lacks, pinned to the versions
-training used.
+evaluation.json, confusion_matrix.png, and code/ with inference.py, a copy of countnet and, in
+code/lib, the installed packages serving needs that the PyTorch inference container lacks
+(`countnet.vendoring`), so the endpoint installs nothing when it starts.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from countnet.onnx_export import export_onnx
 from countnet.plots import plot_confusion_matrix
 from countnet.preprocessing import Preprocessing, load_tensor
 from countnet.quantization import CALIBRATION_IMAGES, export_int8
+from countnet.vendoring import LIB_DIR, VendoringRefusal, ship_distributions
 
 logger = logging.getLogger(__name__)
 
@@ -42,22 +43,54 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 INFERENCE_SCRIPT = PACKAGE_DIR.parent / "inference.py"
 
 
-def serving_requirements(backbone: str, runtime: str) -> list[str]:
-    """Pins for code/requirements.txt: timm for timm backbones, onnxruntime for ONNX serving."""
-    needed = (["timm"] if backbone in TIMM_BACKBONES else []) + (
-        ["onnxruntime"] if runtime.startswith("onnx") else []
+def serving_packages(backbone: str, runtime: str) -> list[str]:
+    """What serving imports beyond the container: onnxruntime for ONNX serving, timm only when PyTorch
+    serves a timm backbone (an ONNX model needs no network definition)."""
+    return (["onnxruntime"] if runtime.startswith("onnx") else []) + (
+        ["timm"] if runtime == "torch" and backbone in TIMM_BACKBONES else []
     )
-    return [f"{name}=={metadata.version(name)}" for name in needed]
 
 
-def copy_serving_code(code_dir: Path, requirements: list[str]) -> None:
-    """inference.py + countnet/ + requirements.txt: self-contained, as the container needs it."""
+def _pin(name: str) -> str:
+    try:
+        return f"{name}=={metadata.version(name)}"
+    except metadata.PackageNotFoundError:
+        return name
+
+
+def copy_serving_code(code_dir: Path, packages: list[str]) -> None:
+    """inference.py + countnet/ + lib/ with `packages` and what they need: self-contained, as the
+    container needs it.
+
+    When the packages cannot be copied for the container, code/requirements.txt pins them instead,
+    and the container pip-installs them from PyPI at every start.
+    """
     if code_dir.exists():
         shutil.rmtree(code_dir)
     code_dir.mkdir(parents=True)
     shutil.copy2(INFERENCE_SCRIPT, code_dir / "inference.py")
     shutil.copytree(PACKAGE_DIR, code_dir / "countnet", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    (code_dir / "requirements.txt").write_text("".join(f"{line}\n" for line in requirements))
+    if not packages:
+        return
+    try:
+        shipped = ship_distributions(packages, code_dir / LIB_DIR)
+    except VendoringRefusal as refusal:
+        logger.warning(
+            "NOT SHIPPING %s INSIDE THE MODEL: %s. The endpoint will pip-install them from PyPI at every "
+            "start instead (slow cold starts, and no start when PyPI is unreachable). Package on CPython "
+            "3.12 x86_64 Linux, as the SageMaker training container does, to ship them.",
+            ", ".join(packages),
+            refusal,
+        )
+        (code_dir / "requirements.txt").write_text("".join(f"{_pin(name)}\n" for name in packages))
+        return
+    size = sum(path.stat().st_size for path in (code_dir / LIB_DIR).rglob("*") if path.is_file())
+    logger.info(
+        "shipped %s in code/%s (%.0f MB)",
+        ", ".join(f"{name} {version}" for name, version in shipped.items()),
+        LIB_DIR,
+        size / 2**20,
+    )
 
 
 def write_evaluation(directory: Path, evaluation: dict[str, Any], title: str) -> None:
@@ -132,7 +165,7 @@ def write_model_dir(
     runtime = "onnx-int8" if (model_dir / INT8_ONNX_FILE).is_file() else "onnx" if exported else "torch"
     saved = replace(config, runtime=runtime, training=training)
     saved.write(model_dir)
-    copy_serving_code(model_dir / "code", serving_requirements(config.backbone, saved.runtime))
+    copy_serving_code(model_dir / "code", serving_packages(config.backbone, saved.runtime))
     logger.info("model directory %s written (runtime %s)", model_dir, saved.runtime)
     return saved
 

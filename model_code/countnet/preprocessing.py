@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 # A 12 MP phone photo is 12e6 pixels; anything past this is refused before it is decoded.
 DEFAULT_MAX_PIXELS = 64_000_000
@@ -76,6 +76,9 @@ def open_image(source: bytes | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Im
             f"image dimensions are above the {max_pixels / 1e6:.0f} MP limit ({error}); "
             "downscale it before sending"
         ) from error
+    except UnidentifiedImageError as error:
+        # PIL's own message names the in-memory stream object, which tells the sender nothing.
+        raise UnreadableImageError("not a readable image (no image format recognised)") from error
     except (OSError, SyntaxError, ValueError) as error:
         raise UnreadableImageError(f"not a readable image ({error})") from error
     width, height = image.size

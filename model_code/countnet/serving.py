@@ -42,8 +42,12 @@ IMAGE_CONTENT_TYPES = ("image/jpeg", "image/png", "application/x-image")
 JSON_CONTENT_TYPE = "application/json"
 SUPPORTED_CONTENT_TYPES = (*IMAGE_CONTENT_TYPES, JSON_CONTENT_TYPE)
 ACCEPTED_RESPONSE_TYPES = ("", "*/*", JSON_CONTENT_TYPE, "application/*")
-# SageMaker real-time endpoints take at most 6 MB per request; an S3 object can be larger.
-MAX_BODY_BYTES = 25 * 1024 * 1024
+# SageMaker's InvokeEndpoint takes at most 6 MB per request. TorchServe in the inference container refuses
+# bodies over 6,553,500 bytes (its max_request_size) with a bare 413 before the handler runs, so the
+# handler's own limit sits below that and an over-size body that reaches it gets a message.
+MAX_BODY_BYTES = 6 * 2**20
+# An image fetched from S3 (an `s3_uri` request) does not travel in the request.
+MAX_S3_OBJECT_BYTES = 25 * 2**20
 THREADS_ENV = "COUNTNET_INFERENCE_THREADS"
 
 
@@ -172,8 +176,8 @@ def _fetch_s3_object(body: bytes | str) -> bytes:
 
     try:
         response = boto3.client("s3").get_object(Bucket=bucket, Key=key)
-        if response.get("ContentLength", 0) > MAX_BODY_BYTES:
-            raise PayloadTooLargeError(f"{uri} is larger than {MAX_BODY_BYTES // 2**20} MB")
+        if response.get("ContentLength", 0) > MAX_S3_OBJECT_BYTES:
+            raise PayloadTooLargeError(f"{uri} is larger than {MAX_S3_OBJECT_BYTES // 2**20} MB")
         return response["Body"].read()
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "error")
@@ -188,9 +192,11 @@ def parse_request(body: bytes | bytearray | str | None, content_type: str | None
     """Check the request and open its image (header only); decoding happens in `predict`."""
     media_type = _media_type(content_type)
     if media_type not in SUPPORTED_CONTENT_TYPES:
+        # The inference toolkit passes None when the request has no Content-Type header.
+        named = f"content type {content_type!r} is not supported" if content_type else "no content type"
         raise UnsupportedContentTypeError(
-            f"content type {content_type!r} is not supported; send image bytes as "
-            f"{', '.join(IMAGE_CONTENT_TYPES)}, or {JSON_CONTENT_TYPE} with an s3_uri"
+            f"{named}; send image bytes as {', '.join(IMAGE_CONTENT_TYPES)}, "
+            f"or {JSON_CONTENT_TYPE} with an s3_uri"
         )
     if not body:
         raise BadImageError("the request body is empty; send the bytes of a JPEG or PNG image")

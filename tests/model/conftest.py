@@ -6,19 +6,15 @@ import io
 import random
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import train
-from countnet.labels import LabelSpace
-from countnet.model import create_network, default_preprocessing
-from countnet.model_config import ModelConfig
-from countnet.packaging import finish_model_dir, write_model_dir
 from countnet.synthetic import render_bin_image, write_synthetic_dataset
-from countnet.verification import ReconciliationRule
 from model_testkit import TEST_IMAGE_SIZE, TRAINING_FLAGS, TrainedModel, load_inference_module
+
+from binventory.toolkit.untrained_model import write_untrained_model_dir
 
 
 @pytest.fixture(scope="session")
@@ -54,25 +50,7 @@ def trained_model(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="session")
 def packaged_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained lite0 written exactly as train.py writes a model: enough to exercise serving."""
-    model_dir = tmp_path_factory.mktemp("packaged")
-    label_space = LabelSpace(max_count=5)
-    config = ModelConfig(
-        backbone="tf_efficientnet_lite0",
-        label_space=label_space,
-        preprocessing=default_preprocessing("tf_efficientnet_lite0", TEST_IMAGE_SIZE),
-        model_version="countnet-tf_efficientnet_lite0-20260101T000000Z",
-    )
-    evaluation = {
-        "samples": 1,
-        "accuracy": 1.0,
-        "labels": label_space.labels,
-        "confusion_matrix": [[1 if i == j == 0 else 0 for j in range(6)] for i in range(6)],
-    }
-    network = create_network("tf_efficientnet_lite0", label_space.num_classes)
-    saved = write_model_dir(model_dir, network, config)
-    rule = ReconciliationRule(mismatch_below=0.2, target_catch_rate=0.8, temperature=1.5)
-    finish_model_dir(model_dir, replace(saved, reconciliation=rule), evaluation)
-    return model_dir
+    return write_untrained_model_dir(tmp_path_factory.mktemp("packaged"), TEST_IMAGE_SIZE)
 
 
 @pytest.fixture(scope="session")

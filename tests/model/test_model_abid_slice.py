@@ -74,6 +74,6 @@ def test_a_slice_of_real_abid_trains_and_serves(abid_dir: Path, tmp_path: Path) 
     image_id = next(iter(sorted(p.stem for p in (abid_dir / "images").glob("0*.jpg"))))
     body = (abid_dir / "images" / f"{image_id}.jpg").read_bytes()
     answer = json.loads(
-        inference.output_fn(inference.predict_fn(inference.input_fn(body, "image/jpeg"), model), "*/*")
+        inference.output_fn(inference.predict_fn(inference.input_fn(body, "image/jpeg"), model), "*/*")[0]
     )
     assert answer["predicted_label"] in {"0", "1", "2", "3", "4", "5"}

@@ -27,12 +27,13 @@ def _answer(
     inference: ModuleType,
     model: object,
     body: bytes | str,
-    content_type: str,
+    content_type: str | None,
     accept: str = "application/json",
 ) -> dict:
     """One request through input_fn -> predict_fn -> output_fn, as the container chains them."""
     data = inference.input_fn(body, content_type)
-    return json.loads(inference.output_fn(inference.predict_fn(data, model), accept))
+    payload, _ = inference.output_fn(inference.predict_fn(data, model), accept)
+    return json.loads(payload)
 
 
 def _png_claiming(width: int, height: int) -> bytes:
@@ -54,7 +55,13 @@ def test_packaged_dir_is_self_contained(packaged_model_dir: Path) -> None:
     code = packaged_model_dir / "code"
     assert (code / "inference.py").is_file() and (code / "countnet" / "preprocessing.py").is_file()
     assert not list(code.rglob("__pycache__"))
-    assert (code / "requirements.txt").read_text().split() == ["timm==1.0.31", "onnxruntime==1.31.1"]
+    # what the inference container lacks ships inside, so the endpoint pip-installs nothing when it starts;
+    # an ONNX model needs no network definition, so no timm
+    assert not (code / "requirements.txt").exists()
+    manifest = json.loads((code / "lib" / "vendored.json").read_text())
+    assert manifest["distributions"].keys() == {"onnxruntime", "flatbuffers", "protobuf"}
+    assert manifest["distributions"]["onnxruntime"] == "1.31.1"
+    assert (code / "lib" / "onnxruntime" / "__init__.py").is_file() and not (code / "lib" / "timm").exists()
     for name in ("model.pt", "model.onnx", "model_config.json", "evaluation.json", "confusion_matrix.png"):
         assert (packaged_model_dir / name).is_file(), name
 
@@ -143,7 +150,8 @@ BAD_REQUESTS = [
     pytest.param(
         jpeg_bytes(), "text/plain", 415, "content type 'text/plain' is not supported", id="text content type"
     ),
-    pytest.param(jpeg_bytes(), "", 415, "is not supported", id="no content type"),
+    pytest.param(jpeg_bytes(), "", 415, "no content type; send image bytes", id="empty content type"),
+    pytest.param(jpeg_bytes(), None, 415, "no content type; send image bytes", id="no content type"),
     pytest.param('{"image": "x"}', "application/json", 400, "s3_uri", id="json without s3_uri"),
     pytest.param(
         '{"s3_uri": "https://x/y.jpg"}', "application/json", 400, "s3://bucket/key", id="json with a url"
@@ -153,7 +161,12 @@ BAD_REQUESTS = [
 
 @pytest.mark.parametrize(("body", "content_type", "status", "message"), BAD_REQUESTS)
 def test_bad_requests_get_a_4xx_with_a_message(
-    inference: ModuleType, served_model: object, body: bytes, content_type: str, status: int, message: str
+    inference: ModuleType,
+    served_model: object,
+    body: bytes,
+    content_type: str | None,
+    status: int,
+    message: str,
 ) -> None:
     with pytest.raises(Exception) as raised:
         _answer(inference, served_model, body, content_type)
@@ -174,7 +187,9 @@ def test_a_truncated_jpeg_is_a_400_not_a_crash(inference: ModuleType, served_mod
 
 def test_only_json_responses_are_offered(inference: ModuleType, served_model: object) -> None:
     prediction = inference.predict_fn(inference.input_fn(jpeg_bytes(), "image/jpeg"), served_model)
-    assert json.loads(inference.output_fn(prediction, "*/*")) == prediction
+    for accept in ("*/*", "application/*", "application/json"):
+        body, content_type = inference.output_fn(prediction, accept)
+        assert (json.loads(body), content_type) == (prediction, "application/json")
     with pytest.raises(Exception) as raised:
         inference.output_fn(prediction, "text/csv")
     assert raised.value.status_code == 406

@@ -67,7 +67,7 @@ def test_the_trained_model_counts_new_images_through_the_handlers(trained_model:
         render_bin_image(count, rng).save(buffer, format="JPEG")
         # when
         request = inference.input_fn(buffer.getvalue(), "image/jpeg")
-        answer = json.loads(inference.output_fn(inference.predict_fn(request, model), "application/json"))
+        answer = json.loads(inference.output_fn(inference.predict_fn(request, model), "application/json")[0])
         correct += answer["predicted_count"] == count
     # then
     assert correct / len(counts) >= 3 * CHANCE

@@ -1,0 +1,1 @@
+"""SageMaker's own inference toolkit run on this machine: the serving venv and the `serve` launcher."""
