@@ -82,6 +82,14 @@ def test_a_model_without_a_calibrated_rule_clears_nothing_and_says_why() -> None
     assert reconcile(payload, 3, THRESHOLD, mismatch_below=0.4).status is Status.MATCH
 
 
+def test_an_expectation_above_every_count_the_model_predicts_goes_to_a_person() -> None:
+    # a model of counts 0..5 (no "6+" class) cannot confirm or refute 8 items
+    result = reconcile(prediction(5, 0.9), 8, THRESHOLD)
+
+    assert (result.status, result.expected_probability, result.delta) == (Status.LOW_CONFIDENCE, 0.0, -3)
+    assert "above every count the model predicts" in result.reason
+
+
 def test_a_malformed_rule_is_refused() -> None:
     payload = prediction(3, 0.9)
     payload["reconciliation_rule"] = {"mismatch_below": "low"}

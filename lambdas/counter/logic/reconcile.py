@@ -6,7 +6,8 @@ validation for a target share of inventory errors caught; sent with every predic
 `reconciliation_rule`) unless the deployment overrides it (`counting.mismatch_below`):
 - MATCH when P(expected) is at or above the threshold: the bin is cleared automatically;
 - otherwise the bin is flagged: MISMATCH when the model is confident (top probability at or above
-  the confidence threshold) of another count, else LOW_CONFIDENCE (a person should look);
+  the confidence threshold) of another count, else LOW_CONFIDENCE (a person should look); an expectation
+  above every count the model predicts (no "N+" class) is LOW_CONFIDENCE, saying so;
 - with no expectation: NO_EXPECTATION, or LOW_CONFIDENCE when the model is not confident;
 - a model that carries no rule, with no override: LOW_CONFIDENCE, saying why (nothing is cleared
   on an uncalibrated guess).
@@ -51,14 +52,20 @@ class Prediction:
         """True for an open-ended class such as "6+", whose count is the smallest it stands for."""
         return self.label.endswith("+")
 
-    def probability_of(self, count: int) -> float:
-        """P(the bin holds `count` items); an open-ended class ("6+") covers every count it bounds."""
+    def label_for(self, count: int) -> str | None:
+        """The class holding `count` items: its own, or an open-ended one ("6+") that bounds it; None when
+        the model has no class for it."""
         if str(count) in self.probabilities:
-            return self.probabilities[str(count)]
-        for label, probability in self.probabilities.items():
+            return str(count)
+        for label in self.probabilities:
             if label.endswith("+") and label[:-1].isdigit() and count >= int(label[:-1]):
-                return probability
-        return 0.0  # a count the model cannot predict
+                return label
+        return None
+
+    def probability_of(self, count: int) -> float:
+        """P(the bin holds `count` items); 0 for a count the model has no class for."""
+        label = self.label_for(count)
+        return 0.0 if label is None else self.probabilities[label]
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,11 @@ def reconcile(
     if threshold is None:
         return Reconciliation(Status.LOW_CONFIDENCE, parsed, expected_quantity, delta, reason=NO_RULE_REASON)
     probability = parsed.probability_of(expected_quantity)
+    if parsed.label_for(expected_quantity) is None:
+        reason = f"the expected quantity {expected_quantity} is above every count the model predicts"
+        return Reconciliation(
+            Status.LOW_CONFIDENCE, parsed, expected_quantity, delta, probability, threshold, reason
+        )
     if probability >= threshold:
         status = Status.MATCH
     else:
