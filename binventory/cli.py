@@ -15,8 +15,12 @@ from binventory.training.commands import train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--stage", envvar="BINVENTORY_STAGE", default=None,
-              help="Deployment stage whose stacks to use (default: cdk.json's stage).")
+@click.option(
+    "--stage",
+    envvar="BINVENTORY_STAGE",
+    default=None,
+    help="Deployment stage whose stacks to use (default: cdk.json's stage).",
+)
 @click.option("--region", envvar="AWS_REGION", default=None, help="AWS region of the stacks.")
 @click.pass_context
 def cli(ctx: click.Context, stage: str | None, region: str | None) -> None:

@@ -25,22 +25,49 @@ def count() -> None:
 @count.command("backfill")
 @click.argument("uri")
 @click.option("--model", "model_name", help="SageMaker model to run [default: the one the endpoint serves].")
-@click.option("--instance-type",
-              help="Transform instance type [default: cdk.json endpoint.transform_instance_type].")
-@click.option("--instance-count", default=1, show_default=True, type=click.IntRange(1, 100),
-              help="Transform instances.")
-@click.option("--confidence-threshold", type=click.FloatRange(0, 1),
-              help="Below this confidence a count is LOW_CONFIDENCE [default: cdk.json, as the Lambda uses].")
-@click.option("--events/--no-events", default=True, show_default=True,
-              help="Announce MISMATCH and LOW_CONFIDENCE records on the event bus, as the Lambda does.")
-@click.option("--max-wait-minutes", default=240.0, show_default=True, type=click.FloatRange(min=1),
-              help="How long to wait for the transform job.")
-@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64),
-              help="Images recorded concurrently.")
+@click.option(
+    "--instance-type", help="Transform instance type [default: cdk.json endpoint.transform_instance_type]."
+)
+@click.option(
+    "--instance-count", default=1, show_default=True, type=click.IntRange(1, 100), help="Transform instances."
+)
+@click.option(
+    "--confidence-threshold",
+    type=click.FloatRange(0, 1),
+    help="Below this confidence a count is LOW_CONFIDENCE [default: cdk.json, as the Lambda uses].",
+)
+@click.option(
+    "--events/--no-events",
+    default=True,
+    show_default=True,
+    help="Announce MISMATCH and LOW_CONFIDENCE records on the event bus, as the Lambda does.",
+)
+@click.option(
+    "--max-wait-minutes",
+    default=240.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="How long to wait for the transform job.",
+)
+@click.option(
+    "--workers",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Images recorded concurrently.",
+)
 @click.pass_obj
-def backfill(resources: StackResources, uri: str, model_name: str | None, instance_type: str | None,
-             instance_count: int, confidence_threshold: float | None, events: bool, max_wait_minutes: float,
-             workers: int) -> None:
+def backfill(
+    resources: StackResources,
+    uri: str,
+    model_name: str | None,
+    instance_type: str | None,
+    instance_count: int,
+    confidence_threshold: float | None,
+    events: bool,
+    max_wait_minutes: float,
+    workers: int,
+) -> None:
     """Reconcile the images under s3://BUCKET/PREFIX (incoming/<bin>/..., bin-images/<id>.jpg) in bulk.
 
     One Batch Transform job counts them all; each answer then goes through the counting Lambda's own
@@ -57,7 +84,8 @@ def backfill(resources: StackResources, uri: str, model_name: str | None, instan
         bin_state_table=resources.bin_state_table,
         endpoint_name=resources.output("counting", outputs.ENDPOINT_NAME),
         event_bus_name=resources.output("counting", outputs.EVENT_BUS_NAME),
-        confidence_threshold=cdk.counting.confidence_threshold if confidence_threshold is None
+        confidence_threshold=cdk.counting.confidence_threshold
+        if confidence_threshold is None
         else confidence_threshold,
         max_image_bytes=cdk.counting.max_image_bytes,
     )
@@ -77,36 +105,42 @@ def backfill(resources: StackResources, uri: str, model_name: str | None, instan
         instance_count=instance_count,
         max_payload_mb=transform.payload_limit_mb(settings.max_image_bytes),
     )
-    click.echo(f"{len(images)} bin images ({skipped} other objects left out), {len(to_transform)} sent to "
-               f"transform job {plan.job_name} on {plan.instance_count} x {plan.instance_type} "
-               f"with model {plan.model_name}")
+    click.echo(
+        f"{len(images)} bin images ({skipped} other objects left out), {len(to_transform)} sent to "
+        f"transform job {plan.job_name} on {plan.instance_count} x {plan.instance_type} "
+        f"with model {plan.model_name}"
+    )
     answers: dict[str, bytes] = {}
     if to_transform:
         transform.start_job(s3, sagemaker, plan, location, to_transform)
         failure = transform.wait_for_job(sagemaker, plan.job_name, max_wait_minutes)
         if failure:
-            click.echo(f"warning: transform job {plan.job_name} {failure}; recording the answers it wrote.",
-                       err=True)
+            click.echo(
+                f"warning: transform job {plan.job_name} {failure}; recording the answers it wrote.", err=True
+            )
         answers = transform.read_outputs(s3, plan, location, to_transform)
 
     recorder = recording.Recorder.from_clients(resources.client, settings, publish_events=events)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=Console(stderr=True)) as progress:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True)
+    ) as progress:
         task = progress.add_task("recording", total=len(images))
         report = recording.record_all(recorder, images, answers, workers, lambda: progress.advance(task))
     written = ", ".join(f"{status} {n}" for status, n in sorted(report.statuses.items())) or "none"
-    click.echo(f"recorded: {written}; already recorded before: {report.already_recorded}; "
-               f"not recorded: {len(report.failed)}")
+    click.echo(
+        f"recorded: {written}; already recorded before: {report.already_recorded}; "
+        f"not recorded: {len(report.failed)}"
+    )
     for key, reason in sorted(report.failed.items()):
         click.echo(f"not recorded: {key}: {reason}")
     if report.failed:
-        raise click.ClickException(f"{len(report.failed)} images were not recorded (see above); "
-                                   "re-run the backfill to retry them.")
+        raise click.ClickException(
+            f"{len(report.failed)} images were not recorded (see above); re-run the backfill to retry them."
+        )
 
 
 def _served_model(sagemaker: Any, endpoint: str) -> str:
     """The model behind the endpoint's first variant: what the Lambda's counts come from."""
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
-    config = sagemaker.describe_endpoint_config(
-        EndpointConfigName=described["EndpointConfigName"])
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
     return str(config["ProductionVariants"][0]["ModelName"])

@@ -31,8 +31,9 @@ class S3Location:
     @classmethod
     def parse(cls, uri: str) -> S3Location:
         if not uri.startswith("s3://") or not uri[5:].split("/", 1)[0]:
-            raise click.BadParameter(f"{uri!r} is not an S3 URI such as s3://bucket/incoming/",
-                                     param_hint="URI")
+            raise click.BadParameter(
+                f"{uri!r} is not an S3 URI such as s3://bucket/incoming/", param_hint="URI"
+            )
         bucket, _, prefix = uri[5:].partition("/")
         return cls(bucket, prefix)
 
@@ -50,8 +51,9 @@ class BinImage:
     size: int
 
 
-def images_to_transform(s3: Any, images: Sequence[BinImage], max_image_bytes: int,
-                        workers: int) -> list[BinImage]:
+def images_to_transform(
+    s3: Any, images: Sequence[BinImage], max_image_bytes: int, workers: int
+) -> list[BinImage]:
     """The images the Lambda would send to its endpoint: right size, and JPEG/PNG by their first bytes.
 
     One model error fails a whole transform job, so what the Lambda would turn away (and record as
@@ -64,8 +66,11 @@ def images_to_transform(s3: Any, images: Sequence[BinImage], max_image_bytes: in
 
 
 def _starts_like_an_image(s3: Any, upload: UploadedObject) -> bool:
-    request: dict[str, Any] = {"Bucket": upload.bucket, "Key": upload.key,
-                               "Range": f"bytes=0-{SIGNATURE_BYTES - 1}"}
+    request: dict[str, Any] = {
+        "Bucket": upload.bucket,
+        "Key": upload.key,
+        "Range": f"bytes=0-{SIGNATURE_BYTES - 1}",
+    }
     if upload.version_id:
         request["VersionId"] = upload.version_id
     return detect_format(s3.get_object(**request)["Body"].read()) is not None
@@ -86,8 +91,11 @@ def list_bin_images(s3: Any, location: S3Location) -> tuple[list[BinImage], int]
             skipped += 1
             continue
         upload = UploadedObject(
-            bucket=location.bucket, key=key, version_id=item.get("VersionId"),
-            etag=item["ETag"].strip('"'), event_time=format_timestamp(item["LastModified"]),
+            bucket=location.bucket,
+            key=key,
+            version_id=item.get("VersionId"),
+            etag=item["ETag"].strip('"'),
+            event_time=format_timestamp(item["LastModified"]),
         )
         images.append(BinImage(upload=upload, size=int(item["Size"])))
     return images, skipped

@@ -49,27 +49,39 @@ def payload_limit_mb(max_image_bytes: int) -> int:
     return max(1, math.ceil(max_image_bytes / 1_000_000))
 
 
-def start_job(s3: Any, sagemaker: Any, plan: TransformPlan, location: S3Location,
-              images: Sequence[BinImage]) -> None:
+def start_job(
+    s3: Any, sagemaker: Any, plan: TransformPlan, location: S3Location, images: Sequence[BinImage]
+) -> None:
     """Write the manifest of `images` and create the transform job reading it."""
     root = location.folder
-    manifest = [{"prefix": f"s3://{location.bucket}/{root}"}, *(i.upload.key[len(root):] for i in images)]
-    s3.put_object(Bucket=plan.artifacts_bucket, Key=plan.manifest_key, Body=json.dumps(manifest).encode(),
-                  ContentType="application/json")
+    manifest = [{"prefix": f"s3://{location.bucket}/{root}"}, *(i.upload.key[len(root) :] for i in images)]
+    s3.put_object(
+        Bucket=plan.artifacts_bucket,
+        Key=plan.manifest_key,
+        Body=json.dumps(manifest).encode(),
+        ContentType="application/json",
+    )
     sagemaker.create_transform_job(
         TransformJobName=plan.job_name,
         ModelName=plan.model_name,
         BatchStrategy="SingleRecord",
         MaxPayloadInMB=plan.max_payload_mb,
         TransformInput={
-            "DataSource": {"S3DataSource": {"S3DataType": "ManifestFile",
-                                            "S3Uri": f"s3://{plan.artifacts_bucket}/{plan.manifest_key}"}},
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "ManifestFile",
+                    "S3Uri": f"s3://{plan.artifacts_bucket}/{plan.manifest_key}",
+                }
+            },
             "ContentType": "application/x-image",
             "SplitType": "None",
             "CompressionType": "None",
         },
-        TransformOutput={"S3OutputPath": f"s3://{plan.artifacts_bucket}/{plan.output_prefix}",
-                         "Accept": "application/json", "AssembleWith": "None"},
+        TransformOutput={
+            "S3OutputPath": f"s3://{plan.artifacts_bucket}/{plan.output_prefix}",
+            "Accept": "application/json",
+            "AssembleWith": "None",
+        },
         TransformResources={"InstanceType": plan.instance_type, "InstanceCount": plan.instance_count},
     )
 
@@ -93,18 +105,19 @@ def wait_for_job(sagemaker: Any, name: str, max_wait_minutes: float) -> str | No
     return f"{job['TransformJobStatus']}: {job.get('FailureReason', 'no reason given')}"
 
 
-def read_outputs(s3: Any, plan: TransformPlan, location: S3Location,
-                 images: Sequence[BinImage]) -> dict[str, bytes]:
+def read_outputs(
+    s3: Any, plan: TransformPlan, location: S3Location, images: Sequence[BinImage]
+) -> dict[str, bytes]:
     """Input key -> the model's answer (raw JSON bytes), for every image the job wrote an answer for."""
     root = location.folder
-    by_relative = {image.upload.key[len(root):]: image.upload.key for image in images}
+    by_relative = {image.upload.key[len(root) :]: image.upload.key for image in images}
     answers: dict[str, bytes] = {}
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=plan.artifacts_bucket, Prefix=plan.output_prefix):
         for item in page.get("Contents", []):
             if not item["Key"].endswith(OUTPUT_SUFFIX):
                 continue
-            relative = item["Key"][len(plan.output_prefix):-len(OUTPUT_SUFFIX)]
+            relative = item["Key"][len(plan.output_prefix) : -len(OUTPUT_SUFFIX)]
             key = by_relative.get(relative) or _unique_suffix_match(relative, by_relative)
             if key is not None:
                 answers[key] = s3.get_object(Bucket=plan.artifacts_bucket, Key=item["Key"])["Body"].read()

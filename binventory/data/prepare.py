@@ -48,8 +48,10 @@ class PreparedSplits:
     def distribution(self) -> dict[str, dict[str, int]]:
         """split -> class label ("0".."N", ">N") -> images."""
         labels = self.class_labels()
-        return {name: {label: Counter(self.class_label(s.count) for s in samples)[label] for label in labels}
-                for name, samples in self.splits.items()}
+        return {
+            name: {label: Counter(self.class_label(s.count) for s in samples)[label] for label in labels}
+            for name, samples in self.splits.items()
+        }
 
 
 def split_samples(source: Path, options: PrepareOptions) -> PreparedSplits:
@@ -58,10 +60,15 @@ def split_samples(source: Path, options: PrepareOptions) -> PreparedSplits:
     parts = stratified_split(samples, options.fractions, options.seed)
     splits = dict(zip(SPLIT_NAMES, parts, strict=False))
     if options.balance == "cap":
-        splits["train"] = cap_per_class(splits["train"], seed=options.seed, cap=options.cap,
-                                        class_of=lambda sample: min(sample.count, options.max_count + 1))
-    return PreparedSplits(splits=splits, synthetic_ids=frozenset(_synthetic_ids(samples)),
-                          max_count=options.max_count)
+        splits["train"] = cap_per_class(
+            splits["train"],
+            seed=options.seed,
+            cap=options.cap,
+            class_of=lambda sample: min(sample.count, options.max_count + 1),
+        )
+    return PreparedSplits(
+        splits=splits, synthetic_ids=frozenset(_synthetic_ids(samples)), max_count=options.max_count
+    )
 
 
 def write_splits(prepared: PreparedSplits, out: Path, source: Path, options: PrepareOptions) -> None:
@@ -80,8 +87,15 @@ def write_splits(prepared: PreparedSplits, out: Path, source: Path, options: Pre
         writer.writerow(("image_id", "expected_quantity", "split", "synthetic", "source_path"))
         for name, samples in prepared.splits.items():
             for sample in samples:
-                writer.writerow((sample.image_id, sample.count, name,
-                                 str(sample.image_id in prepared.synthetic_ids).lower(), str(sample.path)))
+                writer.writerow(
+                    (
+                        sample.image_id,
+                        sample.count,
+                        name,
+                        str(sample.image_id in prepared.synthetic_ids).lower(),
+                        str(sample.path),
+                    )
+                )
     summary = {
         "source": str(source),
         "seed": options.seed,
@@ -149,4 +163,3 @@ def _flagged_synthetic(metadata: Path) -> bool:
         return bool(json.loads(metadata.read_text()).get("SYNTHETIC", False))
     except (OSError, ValueError, AttributeError):
         return False
-

@@ -54,8 +54,9 @@ def sample_from_metadata(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for start in range(0, len(candidates), batch_size):
             batch = candidates[start : start + batch_size]
-            for image_id, read in zip(batch, pool.map(lambda i: _read_metadata(client, bucket, i), batch),
-                                      strict=True):
+            for image_id, read in zip(
+                batch, pool.map(lambda i: _read_metadata(client, bucket, i), batch), strict=True
+            ):
                 on_checked()
                 count = _expected_quantity(read)
                 if count is None or count not in wanted or filled[count] >= request.per_class:

@@ -50,7 +50,7 @@ def _from_file_list(file_list: dict[str, object], path: Path) -> Subset:
         if not str(count).isdigit() or not isinstance(paths, list):
             raise click.ClickException(
                 f"{path} looks like file_list.json but key {count!r} is not a count with a list of "
-                "metadata paths; expected {\"1\": [\"metadata/00001.json\", ...], ...}."
+                'metadata paths; expected {"1": ["metadata/00001.json", ...], ...}.'
             )
         for item in paths:
             counts[image_id_from_path(str(item))] = int(count)

@@ -23,6 +23,7 @@ from binventory.local.uploads import UploadPlan, plan_from_dataset
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_SCRIPT = PROJECT_ROOT / "model_code" / "train.py"
 
+
 def demo_training_flags() -> list[str]:
     """The shipped recipe with its named demo overrides (model_code/recipe/recipe.json): small and quick
     on 2 CPU cores (about a minute), enough to learn the visually obvious synthetic counts."""

@@ -21,8 +21,11 @@ class PublishedModel:
 def published_models(sagemaker: Any, group: str) -> list[PublishedModel]:
     """Every version in the model package group, oldest first, with its metrics."""
     summaries: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"ModelPackageGroupName": group, "SortBy": "CreationTime",
-                               "SortOrder": "Ascending"}
+    request: dict[str, Any] = {
+        "ModelPackageGroupName": group,
+        "SortBy": "CreationTime",
+        "SortOrder": "Ascending",
+    }
     while True:
         response = sagemaker.list_model_packages(**request)
         summaries += response.get("ModelPackageSummaryList", [])

@@ -61,8 +61,13 @@ def _summarise(sfn: Any, sagemaker: Any, execution: dict[str, Any]) -> RunSummar
     tune = is_tuning_run(sfn, execution["executionArn"])
     job_status, best_job, metrics = job_metrics(sagemaker, execution["name"], tune)
     return RunSummary(
-        name=execution["name"], status=execution["status"], started=execution["startDate"],
-        stopped=execution.get("stopDate"), tune=tune, job_status=job_status, best_job=best_job,
+        name=execution["name"],
+        status=execution["status"],
+        started=execution["startDate"],
+        stopped=execution.get("stopDate"),
+        tune=tune,
+        job_status=job_status,
+        best_job=best_job,
         metrics=metrics,
     )
 
@@ -74,15 +79,17 @@ def _is_tuning(execution_input: str) -> bool:
         return False
 
 
-def job_metrics(sagemaker: Any, execution_name: str,
-                tune: bool) -> tuple[str | None, str | None, dict[str, float]]:
+def job_metrics(
+    sagemaker: Any, execution_name: str, tune: bool
+) -> tuple[str | None, str | None, dict[str, float]]:
     """(job status, best training job for a tuning run, final metrics); Nones before the job exists."""
     try:
         if not tune:
             job = sagemaker.describe_training_job(TrainingJobName=training_job_name(execution_name))
             return job["TrainingJobStatus"], None, _final_metrics(job)
         tuning = sagemaker.describe_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName=tuning_job_name(execution_name))
+            HyperParameterTuningJobName=tuning_job_name(execution_name)
+        )
         best = tuning.get("BestTrainingJob", {}).get("TrainingJobName")
         metrics = _final_metrics(sagemaker.describe_training_job(TrainingJobName=best)) if best else {}
         return tuning["HyperParameterTuningJobStatus"], best, metrics

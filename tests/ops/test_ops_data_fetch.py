@@ -28,11 +28,19 @@ def abid_bucket(s3: Any) -> str:
     s3.create_bucket(Bucket=public_bucket.PUBLIC_BUCKET)
     for image_id, count in BUCKET_COUNTS.items():
         metadata = {"BIN_FCSKU_DATA": {}, "EXPECTED_QUANTITY": count}
-        s3.put_object(Bucket=public_bucket.PUBLIC_BUCKET, Key=f"metadata/{image_id}.json",
-                      Body=json.dumps(metadata).encode(), ACL="public-read")
+        s3.put_object(
+            Bucket=public_bucket.PUBLIC_BUCKET,
+            Key=f"metadata/{image_id}.json",
+            Body=json.dumps(metadata).encode(),
+            ACL="public-read",
+        )
         if image_id != MISSING_IMAGE:
-            s3.put_object(Bucket=public_bucket.PUBLIC_BUCKET, Key=f"bin-images/{image_id}.jpg",
-                          Body=image_bytes(image_id), ACL="public-read")
+            s3.put_object(
+                Bucket=public_bucket.PUBLIC_BUCKET,
+                Key=f"bin-images/{image_id}.jpg",
+                Body=image_bytes(image_id),
+                ACL="public-read",
+            )
     return public_bucket.PUBLIC_BUCKET
 
 
@@ -83,7 +91,8 @@ def test_fetch_resumes_after_an_interruption_verifies_files_and_reports_the_miss
     # then it downloads only what the first run did not finish, and every file matches the bucket
     assert resumed.exit_code == 0, resumed.output
     in_bucket = {f"metadata/{i}.json" for i in BUCKET_COUNTS} | {
-        f"bin-images/{i}.jpg" for i in BUCKET_COUNTS if i != MISSING_IMAGE}
+        f"bin-images/{i}.jpg" for i in BUCKET_COUNTS if i != MISSING_IMAGE
+    }
     assert set(second_calls) == in_bucket - set(first_calls[:4])
     for image_id in BUCKET_COUNTS.keys() - {MISSING_IMAGE}:
         assert (dest / "images" / f"{image_id}.jpg").read_bytes() == image_bytes(image_id)

@@ -50,8 +50,9 @@ def test_prepare_splits_every_count_in_proportion_and_repeats_with_the_same_seed
     manifest = read_manifest(runs["seed7"])
     per_split_and_count = Counter((row["split"], int(row["expected_quantity"])) for row in manifest)
     expected_sizes = {"train": 16, "validation": 2, "test": 2}
-    assert per_split_and_count == {(split, count): size
-                                   for split, size in expected_sizes.items() for count in range(5)}
+    assert per_split_and_count == {
+        (split, count): size for split, size in expected_sizes.items() for count in range(5)
+    }
     assert sorted(row["image_id"] for row in manifest) == [f"{n:05d}" for n in range(5 * PER_COUNT)]
     # and each split is a folder train.py reads: labels.csv plus its images
     for split in ("train", "validation", "test"):

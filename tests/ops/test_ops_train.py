@@ -62,8 +62,11 @@ def test_train_start_tune_sends_ranges_and_budget_and_keeps_tuned_names_out_of_s
     assert result.exit_code == 0, result.output
     sent = execution_input(state_machine, "tune-a")
     assert sent["tune"] is True
-    assert sent["tuning"] == {"max_jobs": 4, "max_parallel_jobs": min(tuning.max_parallel_jobs, 4),
-                              "parameter_ranges": tuning.parameter_ranges_api()}
+    assert sent["tuning"] == {
+        "max_jobs": 4,
+        "max_parallel_jobs": min(tuning.max_parallel_jobs, 4),
+        "parameter_ranges": tuning.parameter_ranges_api(),
+    }
     assert not set(sent["hyperparameters"]) & set(tuning.tuned_names)
 
 
@@ -84,7 +87,8 @@ def test_train_status_shows_each_run_with_its_jobs_final_metrics(state_machine: 
     invoke("train", "start", "--name", "train-b")
     sagemaker = boto3.client("sagemaker")
     sagemaker.create_training_job(
-        TrainingJobName="train-b-train", RoleArn="arn:aws:iam::123456789012:role/sm",
+        TrainingJobName="train-b-train",
+        RoleArn="arn:aws:iam::123456789012:role/sm",
         AlgorithmSpecification={"TrainingImage": "image", "TrainingInputMode": "File"},
         OutputDataConfig={"S3OutputPath": "s3://artifacts/jobs"},
         ResourceConfig={"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
@@ -105,12 +109,17 @@ def test_train_logs_follows_the_runs_streams_until_the_run_ends(state_machine: s
     invoke("train", "start", "--name", "train-c")
     logs = boto3.client("logs")
     logs.create_log_group(logGroupName=LOG_GROUP)
-    for stream, message in (("train-c-train/algo-1-1", "METRICS epoch=1 val_accuracy=0.4000"),
-                            ("train-c-train/algo-2-1", "worker 2 ready"),
-                            ("train-c2-train/algo-1-1", "another run's line")):
+    for stream, message in (
+        ("train-c-train/algo-1-1", "METRICS epoch=1 val_accuracy=0.4000"),
+        ("train-c-train/algo-2-1", "worker 2 ready"),
+        ("train-c2-train/algo-1-1", "another run's line"),
+    ):
         logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
-        logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream,
-                            logEvents=[{"timestamp": int(time.time() * 1000), "message": message}])
+        logs.put_log_events(
+            logGroupName=LOG_GROUP,
+            logStreamName=stream,
+            logEvents=[{"timestamp": int(time.time() * 1000), "message": message}],
+        )
     sfn = boto3.client("stepfunctions")
     sfn.stop_execution(executionArn=state_machine.replace(":stateMachine:", ":execution:") + ":train-c")
 
