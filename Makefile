@@ -70,6 +70,7 @@ test: setup lint
 
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 synth: setup
 	$(CDK_ENV) npx cdk synth --no-notices -q
