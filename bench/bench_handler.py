@@ -38,8 +38,9 @@ from botocore.response import StreamingBody
 from moto import mock_aws
 from results import machine_description, write_section
 
+from contracts import inventory_schema
+from contracts.counter_environment import counter_environment
 from lambdas.counter import handler as counter_handler
-from lambdas.counter import schema
 
 REGION = "us-east-1"
 BUCKET = "bench-ingest"
@@ -135,8 +136,8 @@ class World:
         for table in (INVENTORY_TABLE, BIN_STATE_TABLE):
             with contextlib.suppress(self.dynamodb.exceptions.ResourceNotFoundException):
                 self.dynamodb.delete_table(TableName=table)
-        self.dynamodb.create_table(TableName=INVENTORY_TABLE, **schema.inventory_table_definition())
-        self.dynamodb.create_table(TableName=BIN_STATE_TABLE, **schema.bin_state_table_definition())
+        self.dynamodb.create_table(TableName=INVENTORY_TABLE, **inventory_schema.inventory_table_definition())
+        self.dynamodb.create_table(TableName=BIN_STATE_TABLE, **inventory_schema.bin_state_table_definition())
 
     def uploads(self, scenario: Scenario, count: int) -> list[dict[str, Any]]:
         """Put `count` new images (and their metadata JSON); return their S3 event records."""
@@ -144,7 +145,9 @@ class World:
         for _ in range(count):
             index, self.next_index = self.next_index, self.next_index + 1
             key = scenario.key(index)
-            metadata = {schema.EXPECTED_QUANTITY_METADATA_KEY: "3"} if scenario.object_metadata else {}
+            metadata = (
+                {inventory_schema.EXPECTED_QUANTITY_METADATA_KEY: "3"} if scenario.object_metadata else {}
+            )
             put = self.s3.put_object(
                 Bucket=BUCKET, Key=key, Body=self.body, ContentType="image/jpeg", Metadata=metadata
             )
@@ -280,7 +283,7 @@ def canned_aws(body: bytes) -> Callable[..., tuple[AWSResponse, dict[str, Any]] 
                 "Body": StreamingBody(io.BytesIO(body), len(body)),
                 "ContentLength": len(body),
                 "ContentType": "image/jpeg",
-                "Metadata": {schema.EXPECTED_QUANTITY_METADATA_KEY: "3"},
+                "Metadata": {inventory_schema.EXPECTED_QUANTITY_METADATA_KEY: "3"},
             }
         elif operation == "BatchGetItem":
             parsed = {"Responses": {}, "UnprocessedKeys": {}}
@@ -297,7 +300,7 @@ def canned_aws(body: bytes) -> Callable[..., tuple[AWSResponse, dict[str, Any]] 
 def configure_lambda_environment() -> None:
     os.environ.update(
         {
-            **schema.counter_environment(
+            **counter_environment(
                 inventory_table=INVENTORY_TABLE,
                 bin_state_table=BIN_STATE_TABLE,
                 endpoint_name="bench-endpoint",

@@ -14,10 +14,9 @@ from typing import Any
 
 import click
 
+from contracts.inventory_schema import NOTIFIED_PREFIXES, UnroutableKey, bin_id_for_key, format_timestamp
 from lambdas.counter.logic.image_check import detect_format, size_problem
-from lambdas.counter.logic.keys import UnroutableKey, bin_id_for_key
 from lambdas.counter.logic.notifications import UploadedObject
-from lambdas.counter.schema import NOTIFIED_PREFIXES, format_timestamp
 
 # The longest image signature the Lambda checks (PNG's).
 SIGNATURE_BYTES = 8

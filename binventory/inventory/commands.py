@@ -16,7 +16,7 @@ from binventory.inventory.output import echo_json, print_table, write_records_cs
 from binventory.inventory.since import parse_since
 from binventory.inventory.tables import InventoryTables
 from binventory.resources import StackResources
-from lambdas.counter.schema import Status, format_timestamp
+from contracts.inventory_schema import Status, format_timestamp
 
 HISTORY_COLUMNS = (
     ("captured at", "captured_at"),

@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from binventory.inventory.expected_csv import ExpectedRow
 from binventory.resources import StackResources, env_var_for
-from lambdas.counter import schema
+from contracts import inventory_schema
 from stacks import outputs
 
 LOAD_THREADS = 16
@@ -37,7 +37,7 @@ class InventoryTables:
         def update(row: ExpectedRow) -> None:
             self.dynamodb.update_item(
                 TableName=self.bin_state_table,
-                Key={schema.BIN_STATE_PARTITION_KEY: {"S": row.bin_id}},
+                Key={inventory_schema.BIN_STATE_PARTITION_KEY: {"S": row.bin_id}},
                 UpdateExpression="SET expected_quantity = :quantity, expected_updated_at = :at",
                 ExpressionAttributeValues={
                     ":quantity": {"N": str(row.expected_quantity)},
@@ -52,17 +52,17 @@ class InventoryTables:
         """Every bin's state, sorted by bin id."""
         with self._translated_errors(self.bin_state_table):
             items = list(self._pages("scan", TableName=self.bin_state_table))
-        return sorted(items, key=lambda item: item[schema.BIN_STATE_PARTITION_KEY])
+        return sorted(items, key=lambda item: item[inventory_schema.BIN_STATE_PARTITION_KEY])
 
     def bin_state(self, bin_id: str) -> dict[str, Any] | None:
         with self._translated_errors(self.bin_state_table):
             response = self.dynamodb.get_item(
-                TableName=self.bin_state_table, Key={schema.BIN_STATE_PARTITION_KEY: {"S": bin_id}}
+                TableName=self.bin_state_table, Key={inventory_schema.BIN_STATE_PARTITION_KEY: {"S": bin_id}}
             )
         return plain(response["Item"]) if "Item" in response else None
 
     def records_with_status(
-        self, statuses: Iterable[schema.Status], since: str | None
+        self, statuses: Iterable[inventory_schema.Status], since: str | None
     ) -> list[dict[str, Any]]:
         """Records of these statuses captured at or after `since`, newest first (the by-status index)."""
         condition = "#status = :status" + (" AND captured_at >= :since" if since else "")
@@ -73,19 +73,19 @@ class InventoryTables:
                 found += self._pages(
                     "query",
                     TableName=self.inventory_table,
-                    IndexName=schema.BY_STATUS_INDEX,
+                    IndexName=inventory_schema.BY_STATUS_INDEX,
                     KeyConditionExpression=condition,
-                    ExpressionAttributeNames={"#status": schema.STATUS},
+                    ExpressionAttributeNames={"#status": inventory_schema.STATUS},
                     ExpressionAttributeValues=values,
                     ScanIndexForward=False,
                 )
-        return sorted(found, key=lambda item: item[schema.CAPTURED_AT], reverse=True)
+        return sorted(found, key=lambda item: item[inventory_schema.CAPTURED_AT], reverse=True)
 
     def history(self, bin_id: str, limit: int | None) -> list[dict[str, Any]]:
         """A bin's records, newest capture first (the by-captured-at index)."""
         request: dict[str, Any] = {
             "TableName": self.inventory_table,
-            "IndexName": schema.BY_CAPTURE_TIME_INDEX,
+            "IndexName": inventory_schema.BY_CAPTURE_TIME_INDEX,
             "KeyConditionExpression": "bin_id = :bin",
             "ExpressionAttributeValues": {":bin": {"S": bin_id}},
             "ScanIndexForward": False,

@@ -1,6 +1,6 @@
 """Create the counting path's AWS resources in moto from the same definitions the stacks deploy.
 
-Table keys and indexes come from `lambdas/counter/schema.py`, the notified prefixes from the same
+Table keys and indexes come from `contracts/inventory_schema.py`, the notified prefixes from the same
 module, and the queue's redrive policy from the cdk.json settings, so local and deployed cannot drift.
 """
 
@@ -12,7 +12,8 @@ from typing import Any
 
 import boto3
 
-from lambdas.counter import schema
+from contracts import inventory_schema
+from contracts.counter_environment import counter_environment
 from stacks import outputs
 from stacks.settings import Settings
 
@@ -51,7 +52,7 @@ class LocalResources:
     def lambda_environment(self, settings: Settings) -> dict[str, str]:
         """The counting Lambda's environment, as the counting stack sets it."""
         return {
-            **schema.counter_environment(
+            **counter_environment(
                 inventory_table=self.inventory_table,
                 bin_state_table=self.bin_state_table,
                 endpoint_name=self.endpoint_name,
@@ -99,15 +100,15 @@ def provision(session: boto3.session.Session, settings: Settings) -> LocalResour
                     "Events": ["s3:ObjectCreated:*"],
                     "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
                 }
-                for prefix in schema.NOTIFIED_PREFIXES
+                for prefix in inventory_schema.NOTIFIED_PREFIXES
             ]
         },
     )
 
     inventory_table = f"{NAME_PREFIX}-inventory"
     bin_state_table = f"{NAME_PREFIX}-bin-state"
-    _create_table(dynamodb, inventory_table, schema.inventory_table_definition())
-    _create_table(dynamodb, bin_state_table, schema.bin_state_table_definition())
+    _create_table(dynamodb, inventory_table, inventory_schema.inventory_table_definition())
+    _create_table(dynamodb, bin_state_table, inventory_schema.bin_state_table_definition())
 
     event_bus_name = f"{NAME_PREFIX}-events"
     events.create_event_bus(Name=event_bus_name)
@@ -115,7 +116,7 @@ def provision(session: boto3.session.Session, settings: Settings) -> LocalResour
     events.put_rule(
         Name=f"{NAME_PREFIX}-alerts",
         EventBusName=event_bus_name,
-        EventPattern=json.dumps({"source": [schema.EVENT_SOURCE]}),
+        EventPattern=json.dumps({"source": [inventory_schema.EVENT_SOURCE]}),
     )
     events.put_targets(
         Rule=f"{NAME_PREFIX}-alerts",

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from binventory.local.uploads import PlannedImage
-from lambdas.counter.schema import Status
+from contracts.inventory_schema import Status
 
 THUMBNAIL_SIZE = (160, 120)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from countnet.data import discover_dataset
 
 from binventory.local.pipeline import Upload
-from lambdas.counter import schema
+from contracts import inventory_schema
 
 # Where the expected quantity comes from, cycled over the images so every source is exercised.
 EXPECTATION_SOURCES = ("object_metadata", "bin_state", "metadata_json")
@@ -75,11 +75,11 @@ def plan_from_dataset(
         body = sample.path.read_bytes()
         if via == "metadata_json":
             # ABID layout: the image id is the bin id and the metadata sits beside the image.
-            key = f"{schema.ABID_IMAGES_PREFIX}{sample.image_id}{suffix}"
+            key = f"{inventory_schema.ABID_IMAGES_PREFIX}{sample.image_id}{suffix}"
             bin_id = sample.image_id
             plan.sidecars.append(
                 Upload(
-                    key=f"{schema.ABID_METADATA_PREFIX}{sample.image_id}.json",
+                    key=f"{inventory_schema.ABID_METADATA_PREFIX}{sample.image_id}.json",
                     body=json.dumps({"EXPECTED_QUANTITY": expected, "BIN_FCSKU_DATA": {}}).encode(),
                     content_type="application/json",
                 )
@@ -87,9 +87,11 @@ def plan_from_dataset(
             metadata: dict[str, str] = {}
         else:
             bin_id = f"bin-{index:04d}"
-            key = f"{schema.INCOMING_PREFIX}{bin_id}/{sample.image_id}{suffix}"
+            key = f"{inventory_schema.INCOMING_PREFIX}{bin_id}/{sample.image_id}{suffix}"
             metadata = (
-                {schema.EXPECTED_QUANTITY_METADATA_KEY: str(expected)} if via == "object_metadata" else {}
+                {inventory_schema.EXPECTED_QUANTITY_METADATA_KEY: str(expected)}
+                if via == "object_metadata"
+                else {}
             )
             if via == "bin_state":
                 plan.expected_rows.append((bin_id, expected))
@@ -119,7 +121,7 @@ def _add_bad_files(plan: UploadPlan, a_real_jpeg: bytes) -> None:
         ("bin-bad-truncated", "truncated.jpg", a_real_jpeg[: len(a_real_jpeg) // 3], "truncated JPEG"),
     ]
     for bin_id, name, body, reason in bad:
-        key = f"{schema.INCOMING_PREFIX}{bin_id}/{name}"
+        key = f"{inventory_schema.INCOMING_PREFIX}{bin_id}/{name}"
         plan.add(
             PlannedImage(
                 key=key,
@@ -130,9 +132,9 @@ def _add_bad_files(plan: UploadPlan, a_real_jpeg: bytes) -> None:
                 expected_via="object_metadata",
                 invalid_reason=reason,
             ),
-            Upload(key=key, body=body, metadata={schema.EXPECTED_QUANTITY_METADATA_KEY: "3"}),
+            Upload(key=key, body=body, metadata={inventory_schema.EXPECTED_QUANTITY_METADATA_KEY: "3"}),
         )
-    key = f"{schema.INCOMING_PREFIX}bin-unknown/photo.jpg"
+    key = f"{inventory_schema.INCOMING_PREFIX}bin-unknown/photo.jpg"
     plan.add(
         PlannedImage(
             key=key,

@@ -20,11 +20,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contracts.inventory_schema import CounterMetric
+
 from .dal.inventory import KnownState, SaveOutcome
 from .deadline import Deadline, OutOfTime
 from .logic.notifications import MalformedMessage, UploadedObject, parse_notification
 from .observability import logger, metrics, tracer
-from .schema import CounterMetric
 from .service import CountResult, ImageCounter
 from .settings import load_settings
 

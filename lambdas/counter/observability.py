@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-from .schema import METRICS_NAMESPACE, SERVICE_NAME
+from contracts.counter_environment import SERVICE_NAME
+from contracts.inventory_schema import METRICS_NAMESPACE
 
 logger = Logger(service=SERVICE_NAME)
 tracer = Tracer(service=SERVICE_NAME)

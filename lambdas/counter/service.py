@@ -14,6 +14,15 @@ from datetime import UTC, datetime
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from contracts.inventory_schema import (
+    EXPECTED_QUANTITY_METADATA_KEY,
+    ExpectedSource,
+    UnroutableKey,
+    abid_metadata_key,
+    bin_id_for_key,
+    format_timestamp,
+)
+
 from .dal.clients import EndpointClients, make_client
 from .dal.endpoint import CountingEndpoint, ImageRejected
 from .dal.events import EventPublisher, needs_event
@@ -22,12 +31,10 @@ from .dal.inventory import InventoryRepository, KnownState, SaveOutcome, is_tran
 from .deadline import NO_DEADLINE, Deadline
 from .logic.expected import ExpectedLookup, quantity_in_metadata_document, resolve_expected_quantity
 from .logic.image_check import endpoint_content_type, format_problem, size_problem
-from .logic.keys import UnroutableKey, abid_metadata_key, bin_id_for_key
 from .logic.notifications import UploadedObject
 from .logic.reconcile import reconcile
 from .logic.records import ImageVersion, InventoryRecord
 from .observability import logger
-from .schema import EXPECTED_QUANTITY_METADATA_KEY, ExpectedSource, format_timestamp
 from .settings import CounterSettings
 
 

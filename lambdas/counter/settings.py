@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .schema import LambdaEnv
+from contracts.counter_environment import LambdaEnv
 
 DEFAULT_CONFIDENCE_THRESHOLD = 0.5
 # Real-time endpoints take request bodies up to 6 MB (serverless endpoints: 4 MB).

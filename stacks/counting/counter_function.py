@@ -1,9 +1,12 @@
-"""The counting Lambda: Python 3.12, `lambdas/` as a plain asset, Powertools from its pinned public layer."""
+"""The counting Lambda: Python 3.12, its code and the contracts in one asset, Powertools from a public layer.
+
+The asset holds `counter/` (lambdas/counter) and `contracts/` side by side, staged in-process during synth
+(no Docker), so the handler string `counter.handler.lambda_handler` finds both on the runtime's path.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -15,12 +18,13 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from stacks import checkov, nag
+from stacks.local_bundling import CONTRACTS_DIR, REPO_ROOT, copy_folders, local_bundling
 from stacks.settings import LOG_RETENTION_DAYS, CountingSettings
 
-LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+COUNTER_DIR = REPO_ROOT / "lambdas" / "counter"
 HANDLER = "counter.handler.lambda_handler"
-# Tests, caches and local litter stay out of the deployment package.
-ASSET_EXCLUDES = ["**/tests", "**/tests/**", "**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.DS_Store"]
+# The asset's top-level packages: the handler's own, and the contracts it imports absolutely.
+ASSET_FOLDERS = {"counter": COUNTER_DIR, "contracts": CONTRACTS_DIR}
 # The version requirements.txt pins, so the layer that runs is the Powertools the tests import. Move
 # both together; a new release's parameter can appear after its PyPI release (powertools-lambda-python#7689).
 POWERTOOLS_VERSION = "3.37.0"
@@ -30,6 +34,17 @@ POWERTOOLS_VERSION = "3.37.0"
 POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/python3.12/{POWERTOOLS_VERSION}"
 # The settings' allowed retention periods pair up with RetentionDays' members in order (INFINITE last).
 RETENTION_BY_DAYS = dict(zip(LOG_RETENTION_DAYS, list(logs.RetentionDays)[:-1], strict=True))
+
+
+def counter_code() -> lambda_.Code:
+    """`counter/` and `contracts/` as one asset, hashed by what is staged: a change to either redeploys."""
+    return lambda_.Code.from_asset(
+        str(COUNTER_DIR),
+        asset_hash_type=cdk.AssetHashType.OUTPUT,
+        bundling=local_bundling(
+            lambda output_dir: copy_folders(ASSET_FOLDERS, output_dir), cdk.BundlingOutput.NOT_ARCHIVED
+        ),
+    )
 
 
 class CounterFunction(Construct):
@@ -72,7 +87,7 @@ class CounterFunction(Construct):
             description="Counts the items in bin photos and reconciles them with the expected quantity",
             runtime=lambda_.Runtime.PYTHON_3_12,
             architecture=lambda_.Architecture.X86_64,
-            code=lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES),
+            code=counter_code(),
             handler=HANDLER,
             layers=[powertools],
             role=self.role,

@@ -8,7 +8,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from lambdas.counter import schema
+from contracts import inventory_schema
+from contracts.counter_environment import counter_environment
 from stacks import checkov, nag, outputs
 from stacks.checkov import CDK_HANDLER_CHECKOV_SKIPS
 from stacks.counting.counter_function import CounterFunction
@@ -22,7 +23,7 @@ from stacks.storage.buckets import StorageBuckets
 from stacks.storage.tables import InventoryTables
 
 # The Lambda reads the photo and the ABID metadata JSON beside it, nothing else in the bucket.
-LAMBDA_READ_PREFIXES = (*schema.NOTIFIED_PREFIXES, schema.ABID_METADATA_PREFIX)
+LAMBDA_READ_PREFIXES = (*inventory_schema.NOTIFIED_PREFIXES, inventory_schema.ABID_METADATA_PREFIX)
 # Exactly what lambdas/counter/dal/inventory.py calls (tests/lambdas/test_counter_iam.py checks every call
 # against this role). IAM authorizes TransactWriteItems per item: its Put of the record is a PutItem on the
 # inventory table, its Update of the bin's latest state an UpdateItem on the bin state table.
@@ -62,7 +63,7 @@ class CountingStack(cdk.Stack):
         ingest_bucket = s3.Bucket.from_bucket_attributes(
             self, "IngestBucket", bucket_arn=buckets.ingest.bucket_arn, bucket_name=buckets.ingest.bucket_name
         )
-        ingest.receive_objects_created(ingest_bucket, prefixes=schema.NOTIFIED_PREFIXES)
+        ingest.receive_objects_created(ingest_bucket, prefixes=inventory_schema.NOTIFIED_PREFIXES)
         self._acknowledge_notifications_handler()
 
         self.event_bus = events.EventBus(
@@ -81,7 +82,7 @@ class CountingStack(cdk.Stack):
             settings=settings.counting,
             queue=ingest.queue,
             log_removal_policy=retain,
-            environment=schema.counter_environment(
+            environment=counter_environment(
                 inventory_table=tables.inventory.table_name,
                 bin_state_table=tables.bin_state.table_name,
                 endpoint_name=self.endpoint.endpoint_name,

@@ -1,4 +1,4 @@
-"""The inventory and bin state tables, built from the key definitions in `lambdas/counter/schema.py`.
+"""The inventory and bin state tables, built from the key definitions in `contracts/inventory_schema.py`.
 
 The local pipeline creates the same tables in moto from the same functions, so the deployed keys
 and indexes cannot drift from the ones the Lambda and the CLI are tested against.
@@ -13,7 +13,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from lambdas.counter import schema
+from contracts import inventory_schema
 from stacks import checkov
 from stacks.settings import StorageSettings
 
@@ -30,10 +30,10 @@ class InventoryTables(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, settings: StorageSettings) -> None:
         super().__init__(scope, construct_id)
         self.inventory = table_from_definition(
-            self, "Inventory", schema.inventory_table_definition(), settings=settings
+            self, "Inventory", inventory_schema.inventory_table_definition(), settings=settings
         )
         self.bin_state = table_from_definition(
-            self, "BinState", schema.bin_state_table_definition(), settings=settings
+            self, "BinState", inventory_schema.bin_state_table_definition(), settings=settings
         )
 
 

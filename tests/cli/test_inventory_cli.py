@@ -16,7 +16,7 @@ from model_answers import prediction
 from moto import mock_aws
 
 from binventory.cli import cli
-from lambdas.counter import schema
+from contracts import inventory_schema
 from lambdas.counter.dal.inventory import InventoryRepository
 from lambdas.counter.logic.expected import ExpectedQuantity
 from lambdas.counter.logic.reconcile import reconcile
@@ -42,8 +42,8 @@ def stack(aws: None) -> dict[str, str]:
     table = "AWS::DynamoDB::Table"
     template = {
         "Resources": {
-            "Inventory": {"Type": table, "Properties": schema.inventory_table_definition()},
-            "BinState": {"Type": table, "Properties": schema.bin_state_table_definition()},
+            "Inventory": {"Type": table, "Properties": inventory_schema.inventory_table_definition()},
+            "BinState": {"Type": table, "Properties": inventory_schema.bin_state_table_definition()},
         },
         "Outputs": {
             "InventoryTableName": {"Value": {"Ref": "Inventory"}},
@@ -70,7 +70,9 @@ def record(stack: dict[str, str]) -> Any:
     ):
         image = ImageVersion(bin_id, "ingest", f"incoming/{bin_id}/{name}", "v1", captured_at)
         reconciliation = reconcile(prediction(count, confidence), expected, 0.5)
-        source = ExpectedQuantity(expected, schema.ExpectedSource.BIN_STATE if expected is not None else None)
+        source = ExpectedQuantity(
+            expected, inventory_schema.ExpectedSource.BIN_STATE if expected is not None else None
+        )
         repository.save(InventoryRecord.counted(image, reconciliation, source, "2026-11-21T12:00:00.000000Z"))
 
     return write

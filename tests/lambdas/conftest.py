@@ -27,8 +27,8 @@ from iam_check.check import assert_allowed
 from iam_check.recording import CallRecorder, record_calls
 from moto import mock_aws
 
+from contracts.counter_environment import counter_environment
 from lambdas.counter import handler as counter_handler
-from lambdas.counter import schema
 
 
 @dataclass
@@ -118,7 +118,7 @@ def faults(aws: None) -> Faults:
 def lambda_environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The environment the counting stack gives the function."""
     values = {
-        **schema.counter_environment(
+        **counter_environment(
             inventory_table=INVENTORY_TABLE,
             bin_state_table=BIN_STATE_TABLE,
             endpoint_name=ENDPOINT,

@@ -22,7 +22,7 @@ from botocore.response import StreamingBody
 from model_answers import prediction
 from PIL import Image
 
-from lambdas.counter import schema
+from contracts import inventory_schema
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -207,13 +207,15 @@ class CountingWorld:
         self.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         self.ingest_queue_url = self.sqs.create_queue(QueueName="binventory-test-ingest")["QueueUrl"]
         self.ingest_queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:binventory-test-ingest"
-        self.dynamodb.create_table(TableName=INVENTORY_TABLE, **schema.inventory_table_definition())
-        self.dynamodb.create_table(TableName=BIN_STATE_TABLE, **schema.bin_state_table_definition())
+        self.dynamodb.create_table(TableName=INVENTORY_TABLE, **inventory_schema.inventory_table_definition())
+        self.dynamodb.create_table(TableName=BIN_STATE_TABLE, **inventory_schema.bin_state_table_definition())
 
         events.create_event_bus(Name=EVENT_BUS)
         self.alerts_queue_url = self.sqs.create_queue(QueueName="binventory-test-alerts")["QueueUrl"]
         events.put_rule(
-            Name="alerts", EventBusName=EVENT_BUS, EventPattern=json.dumps({"source": [schema.EVENT_SOURCE]})
+            Name="alerts",
+            EventBusName=EVENT_BUS,
+            EventPattern=json.dumps({"source": [inventory_schema.EVENT_SOURCE]}),
         )
         events.put_targets(
             Rule="alerts",
@@ -231,7 +233,9 @@ class CountingWorld:
         content_type: str = "image/jpeg",
     ) -> StoredVersion:
         metadata = (
-            {} if expected_quantity is None else {schema.EXPECTED_QUANTITY_METADATA_KEY: expected_quantity}
+            {}
+            if expected_quantity is None
+            else {inventory_schema.EXPECTED_QUANTITY_METADATA_KEY: expected_quantity}
         )
         response = self.s3.put_object(
             Bucket=BUCKET, Key=key, Body=body, ContentType=content_type, Metadata=metadata

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
+from contracts.inventory_schema import ExpectedSource
 from lambdas.counter.logic.expected import (
     MalformedExpectation,
     parse_quantity,
     quantity_in_metadata_document,
     resolve_expected_quantity,
 )
-from lambdas.counter.schema import ExpectedSource
 
 
 def lookups(metadata_json: Any = None, object_metadata: Any = None, bin_state: Any = None) -> list:

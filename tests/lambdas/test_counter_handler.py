@@ -23,7 +23,8 @@ from counter_world import (
     toolkit_error_body,
 )
 
-from lambdas.counter import schema
+from contracts import inventory_schema
+from contracts.counter_environment import LambdaEnv
 
 
 def failed_ids(response: dict[str, Any]) -> set[str]:
@@ -171,10 +172,10 @@ def test_mixed_batch_records_each_image_once_and_retries_only_transient_failures
     }
     # and nothing is silently dropped: 18 messages = 11 records + 1 duplicate + 1 test event + 5 failures
     metrics = emitted_metrics(capsys.readouterr().out)
-    assert metrics[schema.CounterMetric.RECORDS_WRITTEN] == 11
-    assert metrics[schema.CounterMetric.DUPLICATE_DELIVERIES] == 1
-    assert metrics[schema.CounterMetric.TEST_EVENTS] == 1
-    assert metrics[schema.CounterMetric.FAILED_MESSAGES] == 5
+    assert metrics[inventory_schema.CounterMetric.RECORDS_WRITTEN] == 11
+    assert metrics[inventory_schema.CounterMetric.DUPLICATE_DELIVERIES] == 1
+    assert metrics[inventory_schema.CounterMetric.TEST_EVENTS] == 1
+    assert metrics[inventory_schema.CounterMetric.FAILED_MESSAGES] == 5
 
 
 def test_mixed_batch_items_carry_reasons_expectations_and_predictions(
@@ -239,11 +240,17 @@ def test_mismatch_and_low_confidence_are_announced_on_the_bus(
     alerts = world.alerts()
     assert sorted((a["detail-type"], a["detail"]["record_key"]) for a in alerts) == sorted(
         [
-            (schema.EVENT_DETAIL_TYPES[schema.Status.MISMATCH], mixed_batch["keys"]["bad_metadata"]),
-            (schema.EVENT_DETAIL_TYPES[schema.Status.LOW_CONFIDENCE], mixed_batch["keys"]["unsure"]),
+            (
+                inventory_schema.EVENT_DETAIL_TYPES[inventory_schema.Status.MISMATCH],
+                mixed_batch["keys"]["bad_metadata"],
+            ),
+            (
+                inventory_schema.EVENT_DETAIL_TYPES[inventory_schema.Status.LOW_CONFIDENCE],
+                mixed_batch["keys"]["unsure"],
+            ),
         ]
     )
-    assert {a["source"] for a in alerts} == {schema.EVENT_SOURCE}
+    assert {a["source"] for a in alerts} == {inventory_schema.EVENT_SOURCE}
     assert alerts[0]["detail"]["bin_id"] in {"00042", "B-110"}
 
 
@@ -452,7 +459,7 @@ def test_moto_s3_notifications_without_version_id_are_keyed_by_etag(
                     "Events": ["s3:ObjectCreated:*"],
                     "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
                 }
-                for prefix in schema.NOTIFIED_PREFIXES
+                for prefix in inventory_schema.NOTIFIED_PREFIXES
             ]
         },
     )
@@ -534,7 +541,7 @@ def test_messages_not_reached_before_the_deadline_are_returned_for_redelivery(
     assert failed_ids(response) == {ids[2], ids[3]}
     assert sorted(world.items()) == sorted(record_key_of(version) for version in versions[:2])
     assert [image for image, _ in fake_endpoint.calls] == images[:2]
-    assert emitted_metrics(capsys.readouterr().out)[schema.CounterMetric.DEFERRED_MESSAGES] == 2
+    assert emitted_metrics(capsys.readouterr().out)[inventory_schema.CounterMetric.DEFERRED_MESSAGES] == 2
 
 
 def test_an_invocation_with_no_time_left_returns_the_whole_batch_without_asking_the_endpoint(
@@ -557,7 +564,7 @@ def test_an_invocation_with_no_time_left_returns_the_whole_batch_without_asking_
 def test_missing_configuration_fails_with_the_variable_name(
     invoke: Any, world: CountingWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(schema.LambdaEnv.ENDPOINT_NAME)
+    monkeypatch.delenv(LambdaEnv.ENDPOINT_NAME)
 
-    with pytest.raises(ValueError, match=schema.LambdaEnv.ENDPOINT_NAME):
+    with pytest.raises(ValueError, match=LambdaEnv.ENDPOINT_NAME):
         invoke(world.sqs_event(s3_test_event()))

@@ -7,10 +7,10 @@ import json
 import pytest
 from counter_world import StoredVersion, jpeg_bytes, png_bytes, s3_notification, s3_test_event
 
+from contracts.counter_environment import LambdaEnv
+from contracts.inventory_schema import UnroutableKey, abid_metadata_key, bin_id_for_key, record_key
 from lambdas.counter.logic.image_check import endpoint_content_type, format_problem, size_problem
-from lambdas.counter.logic.keys import UnroutableKey, abid_metadata_key, bin_id_for_key, record_key
 from lambdas.counter.logic.notifications import MalformedMessage, parse_notification
-from lambdas.counter.schema import LambdaEnv
 from lambdas.counter.settings import DEFAULT_MAX_IMAGE_BYTES, SettingsError, load_settings
 
 

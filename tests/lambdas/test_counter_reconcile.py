@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from model_answers import MODEL_MISMATCH_BELOW, prediction
 
+from contracts.inventory_schema import Status
 from lambdas.counter.logic.reconcile import NO_RULE_REASON, MalformedPrediction, reconcile
-from lambdas.counter.schema import Status
 
 THRESHOLD = 0.5
 

@@ -7,11 +7,11 @@ from typing import Any
 import boto3
 from counter_world import BIN_STATE_TABLE, INVENTORY_TABLE, REGION, CountingWorld, prediction
 
+from contracts.inventory_schema import ExpectedSource
 from lambdas.counter.dal.inventory import InventoryRepository, SaveOutcome
 from lambdas.counter.logic.expected import ExpectedQuantity
 from lambdas.counter.logic.reconcile import reconcile
 from lambdas.counter.logic.records import ImageVersion, InventoryRecord
-from lambdas.counter.schema import ExpectedSource
 
 
 def counted(key: str, captured_at: str, count: int, expected: int = 3) -> InventoryRecord:

@@ -9,7 +9,7 @@ from pathlib import Path
 from binventory.local.pipeline import LocalPipeline, Upload
 from binventory.local.report import join_outcomes, summarize
 from binventory.local.uploads import plan_from_dataset
-from lambdas.counter.schema import Status
+from contracts.inventory_schema import Status
 
 COUNTED = {
     Status.MATCH.value,

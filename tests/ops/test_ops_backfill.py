@@ -9,12 +9,16 @@ import boto3
 import pytest
 from model_answers import prediction
 
+from contracts.inventory_schema import (
+    bin_state_table_definition,
+    format_timestamp,
+    inventory_table_definition,
+)
 from lambdas.counter.dal.events import EventPublisher
 from lambdas.counter.dal.images import ImageStore
 from lambdas.counter.dal.inventory import InventoryRepository
 from lambdas.counter.deadline import NO_DEADLINE, Deadline
 from lambdas.counter.logic.notifications import UploadedObject
-from lambdas.counter.schema import bin_state_table_definition, format_timestamp, inventory_table_definition
 from lambdas.counter.service import ImageCounter
 from lambdas.counter.settings import CounterSettings
 from stacks import outputs

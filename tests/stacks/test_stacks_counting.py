@@ -23,7 +23,8 @@ from stacks_testkit import (
     synthesize,
 )
 
-from lambdas.counter import schema
+from contracts import inventory_schema
+from contracts.counter_environment import LambdaEnv
 from lambdas.counter.dal import inventory
 from stacks import outputs
 from stacks.counting.counter_function import HANDLER, POWERTOOLS_LAYER_PARAMETER
@@ -91,18 +92,18 @@ def test_lambda_environment_names_its_resources_by_the_schema_variables(dev_app:
     settings = dev_app.settings.counting
 
     assert set(variables) == {
-        schema.LambdaEnv.INVENTORY_TABLE,
-        schema.LambdaEnv.BIN_STATE_TABLE,
-        schema.LambdaEnv.ENDPOINT_NAME,
-        schema.LambdaEnv.EVENT_BUS_NAME,
-        schema.LambdaEnv.CONFIDENCE_THRESHOLD,
-        schema.LambdaEnv.MAX_IMAGE_BYTES,
+        LambdaEnv.INVENTORY_TABLE,
+        LambdaEnv.BIN_STATE_TABLE,
+        LambdaEnv.ENDPOINT_NAME,
+        LambdaEnv.EVENT_BUS_NAME,
+        LambdaEnv.CONFIDENCE_THRESHOLD,
+        LambdaEnv.MAX_IMAGE_BYTES,
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
     }
-    assert variables[schema.LambdaEnv.ENDPOINT_NAME] == "binventory-dev-counter"
-    assert variables[schema.LambdaEnv.CONFIDENCE_THRESHOLD] == str(settings.confidence_threshold)
-    assert variables[schema.LambdaEnv.MAX_IMAGE_BYTES] == str(settings.max_image_bytes)
+    assert variables[LambdaEnv.ENDPOINT_NAME] == "binventory-dev-counter"
+    assert variables[LambdaEnv.CONFIDENCE_THRESHOLD] == str(settings.confidence_threshold)
+    assert variables[LambdaEnv.MAX_IMAGE_BYTES] == str(settings.max_image_bytes)
     assert settings.mismatch_below is None  # by default each model's own calibrated threshold decides
 
 
@@ -111,7 +112,7 @@ def test_a_deployment_threshold_reaches_the_lambda_only_when_set(tmp_path: Path)
 
     variables = _function(app)["Environment"]["Variables"]
 
-    assert variables[schema.LambdaEnv.MISMATCH_BELOW] == "0.25"
+    assert variables[LambdaEnv.MISMATCH_BELOW] == "0.25"
 
 
 def test_lambda_reads_the_queue_in_batches_and_reports_single_failures(dev_app: SynthesizedApp) -> None:
@@ -159,8 +160,8 @@ def test_photos_under_the_notified_prefixes_and_nothing_else_reach_the_queue(dev
     prefixes = sorted(
         rule["Value"] for config in configurations for rule in config["Filter"]["Key"]["FilterRules"]
     )
-    assert prefixes == sorted(schema.NOTIFIED_PREFIXES)
-    assert schema.ABID_METADATA_PREFIX not in prefixes
+    assert prefixes == sorted(inventory_schema.NOTIFIED_PREFIXES)
+    assert inventory_schema.ABID_METADATA_PREFIX not in prefixes
     assert {config["Events"][0] for config in configurations} == {"s3:ObjectCreated:*"}
 
 
@@ -191,7 +192,8 @@ def test_lambda_reads_only_photos_and_metadata_of_the_ingest_bucket(dev_app: Syn
     bucket = "<PublishOutputFnGetAttBucketsIngest"
     assert all(resource.startswith(bucket) for resource in object_resources)
     assert sorted(resource.split(">/", 1)[1] for resource in object_resources) == sorted(
-        f"{prefix}*" for prefix in (*schema.NOTIFIED_PREFIXES, schema.ABID_METADATA_PREFIX)
+        f"{prefix}*"
+        for prefix in (*inventory_schema.NOTIFIED_PREFIXES, inventory_schema.ABID_METADATA_PREFIX)
     )
 
 
@@ -296,8 +298,7 @@ def test_with_a_model_the_package_is_deployed_behind_the_stable_endpoint_name(
     endpoint = only_resource(template, "AWS::SageMaker::Endpoint")["Properties"]
     assert endpoint["EndpointName"] == "binventory-prod-counter"
     assert (
-        _function(prod_app)["Environment"]["Variables"][schema.LambdaEnv.ENDPOINT_NAME]
-        == "binventory-prod-counter"
+        _function(prod_app)["Environment"]["Variables"][LambdaEnv.ENDPOINT_NAME] == "binventory-prod-counter"
     )
     assert outputs.COUNTER_MODEL_NAME in template["Outputs"]
 

@@ -1,4 +1,4 @@
-"""The storage stack: private, encrypted, SSL-only buckets; tables exactly as `schema` defines them."""
+"""The storage stack: private, encrypted, SSL-only buckets; tables exactly as the inventory schema says."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from aws_cdk import assertions
 from stacks_testkit import SynthesizedApp, resources
 
-from lambdas.counter import schema
+from contracts import inventory_schema
 from stacks import outputs
 
 
@@ -93,7 +93,10 @@ def _sorted(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     ("construct_id", "definition"),
-    [("Inventory", schema.inventory_table_definition()), ("BinState", schema.bin_state_table_definition())],
+    [
+        ("Inventory", inventory_schema.inventory_table_definition()),
+        ("BinState", inventory_schema.bin_state_table_definition()),
+    ],
 )
 def test_deployed_tables_have_exactly_the_schema_keys_and_indexes(
     dev_app: SynthesizedApp, construct_id: str, definition: dict[str, Any]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from contracts.inventory_schema import EVENT_DETAIL_TYPES, EVENT_SOURCE
+
 from ..logic.records import InventoryRecord
 from ..observability import tracer
-from ..schema import EVENT_DETAIL_TYPES, EVENT_SOURCE
 
 
 class EventNotPublished(Exception):

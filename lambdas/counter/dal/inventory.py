@@ -18,9 +18,10 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from contracts.inventory_schema import BIN_STATE_PARTITION_KEY, INVENTORY_PARTITION_KEY, INVENTORY_SORT_KEY
+
 from ..logic.records import InventoryRecord
 from ..observability import tracer
-from ..schema import BIN_STATE_PARTITION_KEY, INVENTORY_PARTITION_KEY, INVENTORY_SORT_KEY
 
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem request
 _SERIALIZER = TypeSerializer()

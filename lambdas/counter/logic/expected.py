@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..schema import ExpectedSource
+from contracts.inventory_schema import ExpectedSource
 
 METADATA_FIELD = "EXPECTED_QUANTITY"
 

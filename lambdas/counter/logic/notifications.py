@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
-from ..schema import format_timestamp
+from contracts.inventory_schema import format_timestamp
 
 TEST_EVENT = "s3:TestEvent"
 
@@ -25,7 +25,7 @@ class UploadedObject:
     key: str
     version_id: str | None  # set when the bucket is versioned
     etag: str | None
-    event_time: str  # schema.format_timestamp form
+    event_time: str  # inventory_schema.format_timestamp form
 
     @property
     def version(self) -> str:

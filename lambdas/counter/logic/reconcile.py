@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..schema import Status
+from contracts.inventory_schema import Status
 
 
 class MalformedPrediction(ValueError):

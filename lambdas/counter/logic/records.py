@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..schema import ExpectedSource, Status
+from contracts.inventory_schema import ExpectedSource, Status, record_key
+
 from .expected import ExpectedQuantity
-from .keys import record_key
 from .reconcile import Reconciliation
 
 
@@ -19,7 +19,7 @@ class ImageVersion:
     bucket: str
     key: str
     version: str
-    captured_at: str  # schema.format_timestamp form
+    captured_at: str  # inventory_schema.format_timestamp form
 
     @property
     def record_key(self) -> str:

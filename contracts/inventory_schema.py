@@ -1,8 +1,9 @@
-"""The one definition of Binventory's tables, events, key layout and Lambda environment.
+"""The inventory's contract: tables and indexes, statuses, expectation sources, ingest keys, events, metrics.
 
-The Lambda, the CDK stacks, the operator CLI and the local pipeline all import these names,
-so a table created in moto and a table deployed by CloudFormation cannot drift apart.
-This module imports nothing outside the standard library: it ships inside the Lambda asset.
+The counting Lambda writes by it, the CDK stacks deploy the tables and notifications from it, and the
+operator CLI and the local pipeline read and create the same tables from it, so a table created in moto
+and a table deployed by CloudFormation cannot drift apart. The Lambda's environment lives beside it, in
+`contracts.counter_environment`.
 """
 
 from __future__ import annotations
@@ -67,6 +68,48 @@ ABID_METADATA_PREFIX = "metadata/"
 NOTIFIED_PREFIXES = (INCOMING_PREFIX, ABID_IMAGES_PREFIX)
 EXPECTED_QUANTITY_METADATA_KEY = "expected-quantity"  # x-amz-meta-expected-quantity
 
+
+class UnroutableKey(ValueError):
+    """The object key does not follow the layout, so no bin can be named for it."""
+
+
+def bin_id_for_key(key: str) -> str:
+    """The bin an image belongs to; `bin-images/01013.jpg` -> `01013` (never an int)."""
+    if key.startswith(INCOMING_PREFIX):
+        bin_id, _, file_name = key[len(INCOMING_PREFIX) :].partition("/")
+        if bin_id and file_name:
+            return bin_id
+    elif key.startswith(ABID_IMAGES_PREFIX):
+        image_id = _abid_image_id(key)
+        if image_id:
+            return image_id
+    raise UnroutableKey(
+        f"object key {key!r} names no bin: upload to {INCOMING_PREFIX}<bin_id>/<image file> "
+        f"or {ABID_IMAGES_PREFIX}<image_id>.jpg"
+    )
+
+
+def abid_metadata_key(key: str) -> str | None:
+    """`bin-images/00001.jpg` -> `metadata/00001.json`; None outside the ABID layout."""
+    if not key.startswith(ABID_IMAGES_PREFIX):
+        return None
+    image_id = _abid_image_id(key)
+    return f"{ABID_METADATA_PREFIX}{image_id}.json" if image_id else None
+
+
+def record_key(bucket: str, key: str, version: str) -> str:
+    """The inventory sort key of one object version: `<bucket>/<key>#<version id or etag>`."""
+    return f"{bucket}/{key}#{version}"
+
+
+def _abid_image_id(key: str) -> str:
+    file_name = key[len(ABID_IMAGES_PREFIX) :]
+    if "/" in file_name:
+        return ""
+    stem, dot, _extension = file_name.rpartition(".")
+    return stem if dot else file_name
+
+
 # --- Events ----------------------------------------------------------------------------------
 EVENT_SOURCE = "binventory.counter"
 EVENT_DETAIL_TYPES = {
@@ -76,7 +119,6 @@ EVENT_DETAIL_TYPES = {
 
 # --- Metrics (CloudWatch embedded metric format, written by the counting Lambda) ----------
 METRICS_NAMESPACE = "Binventory"
-SERVICE_NAME = "binventory-counter"  # Powertools' service name: logs, traces and metrics
 
 
 class CounterMetric:
@@ -92,44 +134,6 @@ class CounterMetric:
     def for_status(status: Status) -> str:
         """`Status.LOW_CONFIDENCE` -> `StatusLowConfidence`: one count per reconciliation outcome."""
         return "Status" + status.value.title().replace("_", "")
-
-
-class LambdaEnv:
-    """Names of the counting Lambda's environment variables (set by the stack, read at cold start)."""
-
-    INVENTORY_TABLE = "INVENTORY_TABLE"
-    BIN_STATE_TABLE = "BIN_STATE_TABLE"
-    ENDPOINT_NAME = "ENDPOINT_NAME"
-    EVENT_BUS_NAME = "EVENT_BUS_NAME"
-    CONFIDENCE_THRESHOLD = "CONFIDENCE_THRESHOLD"
-    MISMATCH_BELOW = "MISMATCH_BELOW"  # optional: overrides the model's calibrated threshold
-    MAX_IMAGE_BYTES = "MAX_IMAGE_BYTES"
-
-
-def counter_environment(
-    *,
-    inventory_table: str,
-    bin_state_table: str,
-    endpoint_name: str,
-    event_bus_name: str,
-    confidence_threshold: float,
-    max_image_bytes: int,
-    mismatch_below: float | None,
-) -> dict[str, str]:
-    """The counting Lambda's environment: what the stack deploys and what local runs and tests use."""
-    environment = {
-        LambdaEnv.INVENTORY_TABLE: inventory_table,
-        LambdaEnv.BIN_STATE_TABLE: bin_state_table,
-        LambdaEnv.ENDPOINT_NAME: endpoint_name,
-        LambdaEnv.EVENT_BUS_NAME: event_bus_name,
-        LambdaEnv.CONFIDENCE_THRESHOLD: str(confidence_threshold),
-        LambdaEnv.MAX_IMAGE_BYTES: str(max_image_bytes),
-        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-    }
-    if mismatch_below is not None:
-        environment[LambdaEnv.MISMATCH_BELOW] = str(mismatch_below)
-    return environment
 
 
 def inventory_table_definition() -> dict[str, Any]:
