@@ -12,8 +12,8 @@ import sys
 
 import aws_cdk as cdk
 
+from contracts.deployment_settings import SettingsError, load_settings
 from stacks.composition import build_stacks
-from stacks.settings import SettingsError, load_settings
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The benchmarks' data: the fixed split of the original ABID sample (recipe/abid_sample_split.csv).
+"""The benchmarks' data: the fixed split of the original ABID sample (contracts/abid_sample_split.csv).
 
 The test part is what every model benchmark reports on: nothing trains or selects on it. The speed
 benchmark times the same test photos the accuracy benchmark scores. No image is copied.
@@ -14,7 +14,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "model_code"))
 
 from countnet.data import Sample, discover_dataset  # noqa: E402
-from countnet.fixed_split import read_split  # noqa: E402
+
+from contracts.fixed_split import read_split  # noqa: E402
 
 DEFAULT_ABID_DIR = PROJECT_ROOT.parent / "shared" / "abid"
 WORK_DIR = PROJECT_ROOT / "bench" / "out"

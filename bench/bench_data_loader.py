@@ -36,7 +36,6 @@ from countnet.data import Sample, discover_dataset
 from countnet.loading import READ_THREADS, BinImageDataset, make_loader
 from countnet.model import default_preprocessing
 from countnet.preprocessing import INTERPOLATIONS, normalize, open_image, prepare_image
-from countnet.recipe import load_recipe
 from PIL import Image
 from results import machine_description, write_section
 
@@ -45,7 +44,8 @@ from binventory.data import challenge_split, manifests
 from binventory.training import throughput
 from binventory.training.manifest_runs import training_plan
 from binventory.training.plan import ManifestSummary
-from stacks.settings import load_settings_from_cdk_json
+from contracts.deployment_settings import load_settings_from_cdk_json
+from contracts.recipe import load_recipe
 
 SECTION = "data-loader"
 # Simulated FastFile wait per file: the same figure `train plan` assumes (throughput.S3_WAIT_SECONDS).

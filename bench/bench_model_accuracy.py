@@ -1,11 +1,11 @@
 """Benchmark 1: the model's decisions on real ABID photos, on a fixed test split nothing trains on.
 
-Side by side, scored in one run on the same test photos (model_code/recipe/abid_sample_split.csv):
+Side by side, scored in one run on the same test photos (contracts/abid_sample_split.csv):
 - the constant baseline: always the most frequent count of the training data;
 - the previous recipe (lite0 at 128 px, 10 epochs, cross-entropy, no flip views: the README's former
   laptop command), trained here by train.py on the same data as the shipped recipe;
 - the shipped recipe: the model `make model-abid` wrote (.local/models/abid), checked to be the
-  recipe in model_code/recipe/recipe.json.
+  recipe in contracts/recipe.json.
 For counts 1..5: accuracy, RMSE and per-count recall; then each photo reconciled against its true count
 (a correct bin) and against true +-1 (a planted inventory error), scored by the model's calibrated
 P(expected): AUROC, false alarms at 80% and 90% of errors caught, and the model's own rule (threshold
@@ -35,7 +35,6 @@ from countnet.labels import LabelSpace
 from countnet.metrics import evaluate_predictions
 from countnet.model_config import ModelConfig
 from countnet.plots import plot_confusion_matrix
-from countnet.recipe import load_recipe
 from countnet.served_report import HEADLINE_COUNTS
 from countnet.training import Hyperparameters
 from countnet.verification import (
@@ -47,6 +46,7 @@ from countnet.verification import (
 from results import machine_description, write_section
 
 from binventory.local.recipe_training import plan_recipe_run
+from contracts.recipe import load_recipe
 
 SECTION = "model-accuracy"
 CONFUSION_PNG = PROJECT_ROOT / "bench" / "model_accuracy_confusion_matrix.png"
@@ -159,7 +159,7 @@ def check_is_current_recipe(model_dir: Path) -> dict:
     if differing:
         raise SystemExit(
             f"{model_dir} was trained with another recipe ({', '.join(differing)} differ from "
-            "model_code/recipe/recipe.json): run `make model-abid` again"
+            "contracts/recipe.json): run `make model-abid` again"
         )
     return json.loads((model_dir / "evaluation.json").read_text())
 
@@ -272,7 +272,7 @@ def render(args, scored, scores, shipped_eval, previous_seconds, previous_mb, lo
         f"Command: `make model-abid && python bench/bench_model_accuracy.py` (model: `{args.model}`).",
         f"Hardware: {machine_description()}, no GPU. Load average (other work shares the machine): {load}.",
         f"Test photos: the {test_photos} original ABID photos holding 1..5 items in the test part of "
-        "`model_code/recipe/abid_sample_split.csv` (seed 2026, stratified; nothing trains or selects on "
+        "`contracts/abid_sample_split.csv` (seed 2026, stratified; nothing trains or selects on "
         "them). Training: the rest of the split's train part plus ../shared/abid-224; the validation "
         "part chose the epoch, int8 vs fp32, the temperature and the threshold.",
         f"Shipped recipe: `{json.dumps(recipe)}` ({shipped_minutes:.0f} min of training on this machine, "

@@ -32,7 +32,6 @@ from pathlib import Path
 
 from abid_bench_data import DEFAULT_ABID_DIR, WORK_DIR, load_average
 from countnet.model_config import ModelConfig
-from countnet.recipe import load_recipe
 from countnet.synthetic import render_bin_image
 from countnet.vendoring import LIB_DIR, MANIFEST_FILE
 from results import machine_description, write_section
@@ -46,6 +45,7 @@ from binventory.toolkit.server import (
     start_toolkit_server,
 )
 from binventory.toolkit.untrained_model import write_untrained_model_dir
+from contracts.recipe import load_recipe
 
 SECTION = "serving-cold-start"
 START_SECONDS = 300

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from binventory.resources import StackResources
 from binventory.training.aws_errors import AwsCommand
-from stacks import outputs
+from contracts import stack_outputs
 
 PRICES_AS_OF = "2024-06"
 # Approximate on-demand us-east-1 list prices, written down without live access to the pricing page; two
@@ -158,7 +158,7 @@ def costs(resources: StackResources) -> None:
     sagemaker = resources.client("sagemaker")
     running: list[RunningCost] = []
     try:
-        endpoint = resources.output("counting", outputs.ENDPOINT_NAME)
+        endpoint = resources.output("counting", stack_outputs.ENDPOINT_NAME)
         running += endpoint_costs(sagemaker, endpoint)
     except click.ClickException as error:
         click.echo(f"note: no endpoint counted ({error.message})", err=True)

@@ -16,7 +16,7 @@ import boto3
 import click
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from stacks import outputs
+from contracts import stack_outputs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,7 @@ class StackResources:
 
     def stack_name(self, stack_kind: str) -> str:
         """`storage` -> `binventory-dev-storage`."""
-        return outputs.stack_name(self.stage, stack_kind)
+        return stack_outputs.stack_name(self.stage, stack_kind)
 
     def output(self, stack_kind: str, output_id: str) -> str:
         """The value of one stack output, or its environment override."""
@@ -101,8 +101,8 @@ class StackResources:
 
     @cached_property
     def inventory_table(self) -> str:
-        return self.output("storage", outputs.INVENTORY_TABLE_NAME)
+        return self.output("storage", stack_outputs.INVENTORY_TABLE_NAME)
 
     @cached_property
     def bin_state_table(self) -> str:
-        return self.output("storage", outputs.BIN_STATE_TABLE_NAME)
+        return self.output("storage", stack_outputs.BIN_STATE_TABLE_NAME)

@@ -1,9 +1,9 @@
 """SageMaker training entry point for the bin-count model; also a plain CLI on a laptop.
 
 Every SageMaker variable is only the default of a flag, and every hyperparameter's default is the
-shipped recipe (model_code/recipe/recipe.json), so both of these train the same model:
+shipped recipe (contracts/recipe.json), so both of these train the same model:
     python model_code/train.py --train ../shared/abid ../shared/abid-224 \
-        --split-file model_code/recipe/abid_sample_split.csv --model-dir /tmp/model
+        --split-file contracts/abid_sample_split.csv --model-dir /tmp/model
     (in the training container) python train.py
 With a split file, listed photos go to its train/validation/test parts and unlisted ones train; with
 a validation channel that channel is used as is; otherwise the data is split (stratified, seeded).
@@ -28,7 +28,6 @@ import torch
 from countnet import distributed
 from countnet.checkpoints import default_checkpoint_dir
 from countnet.data import DatasetLayoutError, Sample, count_histogram, discover_dataset
-from countnet.fixed_split import SPLIT_NAMES, SplitFileError, read_split
 from countnet.labels import OVER_MAX_POLICIES
 from countnet.losses import LOSSES
 from countnet.model import BACKBONES, WeightsUnavailableError
@@ -46,6 +45,8 @@ from countnet.training import (
     assign_classes,
     parse_bool,
 )
+
+from contracts.fixed_split import SPLIT_NAMES, SplitFileError, read_split
 
 logger = logging.getLogger("train")
 DEFAULTS = Hyperparameters()

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from stacks import nag, outputs
+from contracts import stack_outputs
+from contracts.deployment_settings import Settings
+from stacks import nag
 from stacks.counting.stack import CountingStack
-from stacks.settings import Settings
 from stacks.storage.stack import StorageStack
 from stacks.training.stack import TrainingStack
 
@@ -29,17 +30,19 @@ def build_stacks(app: cdk.App, settings: Settings, *, account: str | None = None
     neither, the stacks are account-agnostic and synthesize offline.
     """
     env = cdk.Environment(account=settings.account or account, region=settings.region)
-    storage = StorageStack(app, outputs.stack_name(settings.stage, "storage"), settings=settings, env=env)
+    storage = StorageStack(
+        app, stack_outputs.stack_name(settings.stage, "storage"), settings=settings, env=env
+    )
     training = TrainingStack(
         app,
-        outputs.stack_name(settings.stage, "training"),
+        stack_outputs.stack_name(settings.stage, "training"),
         settings=settings,
         buckets=storage.buckets,
         env=env,
     )
     counting = CountingStack(
         app,
-        outputs.stack_name(settings.stage, "counting"),
+        stack_outputs.stack_name(settings.stage, "counting"),
         settings=settings,
         buckets=storage.buckets,
         tables=storage.tables,

@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from binventory.backfill import inputs, recording, transform
 from binventory.resources import StackResources
 from binventory.training.aws_errors import AwsCommandGroup
+from contracts import stack_outputs
+from contracts.deployment_settings import SettingsError, load_settings_from_cdk_json
 from lambdas.counter.settings import CounterSettings
-from stacks import outputs
-from stacks.settings import SettingsError, load_settings_from_cdk_json
 
 
 @click.group("count", cls=AwsCommandGroup)
@@ -82,8 +82,8 @@ def backfill(
     settings = CounterSettings(
         inventory_table=resources.inventory_table,
         bin_state_table=resources.bin_state_table,
-        endpoint_name=resources.output("counting", outputs.ENDPOINT_NAME),
-        event_bus_name=resources.output("counting", outputs.EVENT_BUS_NAME),
+        endpoint_name=resources.output("counting", stack_outputs.ENDPOINT_NAME),
+        event_bus_name=resources.output("counting", stack_outputs.EVENT_BUS_NAME),
         confidence_threshold=cdk.counting.confidence_threshold
         if confidence_threshold is None
         else confidence_threshold,
@@ -99,7 +99,7 @@ def backfill(
     to_transform = inputs.images_to_transform(s3, images, settings.max_image_bytes, workers)
     plan = transform.TransformPlan(
         job_name=transform.job_name(datetime.now(UTC)),
-        artifacts_bucket=resources.output("storage", outputs.ARTIFACTS_BUCKET_NAME),
+        artifacts_bucket=resources.output("storage", stack_outputs.ARTIFACTS_BUCKET_NAME),
         model_name=model_name or _served_model(sagemaker, settings.endpoint_name),
         instance_type=instance_type or cdk.endpoint.transform_instance_type,
         instance_count=instance_count,

@@ -18,7 +18,7 @@ import click
 from botocore.exceptions import WaiterError
 
 from binventory.backfill.inputs import BinImage, S3Location
-from stacks.outputs import ARTIFACTS_TRANSFORM_PREFIX
+from contracts.stack_outputs import ARTIFACTS_TRANSFORM_PREFIX
 
 OUTPUT_SUFFIX = ".out"
 

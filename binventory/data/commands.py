@@ -17,7 +17,7 @@ from binventory.data import fetch as fetching
 from binventory.data.manifest_command import manifest
 from binventory.resources import StackResources
 from binventory.training.aws_errors import AwsCommandGroup
-from stacks import outputs
+from contracts import stack_outputs
 
 
 @click.group("data", cls=AwsCommandGroup)
@@ -251,7 +251,7 @@ def upload(resources: StackResources, prepared: Path, workers: int) -> None:
         plan = uploading.planned_uploads(prepared)
     except FileNotFoundError as error:
         raise click.ClickException(str(error)) from error
-    bucket = resources.output("storage", outputs.DATASET_BUCKET_NAME)
+    bucket = resources.output("storage", stack_outputs.DATASET_BUCKET_NAME)
     synthetic_ids = layout.read_synthetic_ids(prepared)
     with console.progress() as progress:
         task = progress.add_task("uploading", total=len(plan))
@@ -267,7 +267,7 @@ def upload(resources: StackResources, prepared: Path, workers: int) -> None:
             f"note: {len(synthetic_ids)} images are SYNTHETIC (S3 metadata synthetic=true); "
             "a model trained on them says nothing about real bins."
         )
-    click.echo("channels: " + ", ".join(f"s3://{bucket}/{c}/" for c in outputs.DATASET_CHANNELS))
+    click.echo("channels: " + ", ".join(f"s3://{bucket}/{c}/" for c in stack_outputs.DATASET_CHANNELS))
 
 
 @data.command("synth")

@@ -15,8 +15,8 @@ import click
 from binventory.data import challenge_split, console, layout, public_bucket, subsets
 from binventory.resources import PROJECT_ROOT, StackResources
 from binventory.training.manifest_runs import load_summary, training_plan
-from stacks import outputs
-from stacks.settings import SettingsError, load_settings_from_cdk_json
+from contracts import stack_outputs
+from contracts.deployment_settings import SettingsError, load_settings_from_cdk_json
 
 if TYPE_CHECKING:
     from binventory.data.manifests import ManifestDataset
@@ -124,7 +124,7 @@ def manifest(
     click.echo(f"wrote {out}: {', '.join(path.relative_to(out).as_posix() for path in files)}")
     target = name
     if upload:
-        dataset_bucket = resources.output("storage", outputs.DATASET_BUCKET_NAME)
+        dataset_bucket = resources.output("storage", stack_outputs.DATASET_BUCKET_NAME)
         target = manifests.upload_manifest_dataset(resources.client("s3"), dataset_bucket, out, files, name)
         click.echo(f"uploaded to {target}")
     _echo_plan(out)

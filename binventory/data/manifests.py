@@ -6,7 +6,7 @@ dataset, written locally and uploaded to `s3://<dataset bucket>/manifests/<name>
   array whose first element is `{"prefix": "s3://aft-vbi-pds/bin-images/"}` and whose other elements
   are keys relative to it (`"00001.jpg"`), one per line;
 - `labels/<channel>.csv` (`image_id,expected_quantity`): the job's `labels` channel, which train.py
-  reads beside each image channel (countnet.manifest_layout);
+  reads beside each image channel (contracts.manifest_layout);
 - `summary.json` (images per count per channel, how the split was made) and `class_distribution.png`.
 """
 
@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from countnet.data import Sample
-from countnet.manifest_layout import IMAGE_CHANNELS, LABELS_CHANNEL, MANIFEST_SUFFIX, labels_file_name
 from countnet.splits import stratified_split
 
 from binventory.data.layout import (
@@ -30,9 +29,10 @@ from binventory.data.layout import (
     check_manifest_dataset_name,
 )
 from binventory.data.prepare import PreparedSplits, plot_distribution
-from stacks import outputs
+from contracts import stack_outputs
+from contracts.manifest_layout import IMAGE_CHANNELS, LABELS_CHANNEL, MANIFEST_SUFFIX, labels_file_name
 
-PUBLIC_IMAGES_URI = f"s3://{outputs.PUBLIC_DATASET_BUCKET}/{outputs.PUBLIC_IMAGES_PREFIX}"
+PUBLIC_IMAGES_URI = f"s3://{stack_outputs.PUBLIC_DATASET_BUCKET}/{stack_outputs.PUBLIC_IMAGES_PREFIX}"
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def write_manifest_dataset(dataset: ManifestDataset, out: Path, max_count: int) 
 
 def upload_manifest_dataset(s3: Any, bucket: str, out: Path, files: Iterable[Path], name: str) -> str:
     """Upload `files` (written under `out`) to `manifests/<name>/` of the dataset bucket; returns its URI."""
-    folder = f"{outputs.DATASET_MANIFESTS_PREFIX}{check_manifest_dataset_name(name)}/"
+    folder = f"{stack_outputs.DATASET_MANIFESTS_PREFIX}{check_manifest_dataset_name(name)}/"
     for path in files:
         s3.upload_file(str(path), bucket, folder + path.relative_to(out).as_posix())
     return f"s3://{bucket}/{folder}"

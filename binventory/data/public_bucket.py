@@ -20,12 +20,12 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from stacks import outputs
+from contracts import stack_outputs
 
-PUBLIC_BUCKET = outputs.PUBLIC_DATASET_BUCKET
-PUBLIC_BUCKET_REGION = outputs.PUBLIC_DATASET_REGION
-IMAGES_PREFIX = outputs.PUBLIC_IMAGES_PREFIX
-METADATA_PREFIX = outputs.PUBLIC_METADATA_PREFIX
+PUBLIC_BUCKET = stack_outputs.PUBLIC_DATASET_BUCKET
+PUBLIC_BUCKET_REGION = stack_outputs.PUBLIC_DATASET_REGION
+IMAGES_PREFIX = stack_outputs.PUBLIC_IMAGES_PREFIX
+METADATA_PREFIX = stack_outputs.PUBLIC_METADATA_PREFIX
 PART_SUFFIX = ".part"
 _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 _CHUNK = 1024 * 1024

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from binventory.data.layout import DISTRIBUTION_PNG, MANIFEST_CSV, MANIFEST_JSON, SPLIT_NAMES
-from stacks.outputs import DATASET_CHANNELS
+from contracts.stack_outputs import DATASET_CHANNELS
 
 MANIFEST_PREFIX = "manifest/"
 TEST_PREFIX = "test/"

@@ -15,8 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from binventory.inventory.expected_csv import ExpectedRow
 from binventory.resources import StackResources, env_var_for
-from contracts import inventory_schema
-from stacks import outputs
+from contracts import inventory_schema, stack_outputs
 
 LOAD_THREADS = 16
 _DESERIALIZER = TypeDeserializer()
@@ -117,9 +116,9 @@ class InventoryTables:
             message = error.response.get("Error", {}).get("Message", str(error))
             if code == "ResourceNotFoundException":
                 output_id = (
-                    outputs.INVENTORY_TABLE_NAME
+                    stack_outputs.INVENTORY_TABLE_NAME
                     if table == self.inventory_table
-                    else outputs.BIN_STATE_TABLE_NAME
+                    else stack_outputs.BIN_STATE_TABLE_NAME
                 )
                 override = env_var_for(output_id)
                 raise click.ClickException(

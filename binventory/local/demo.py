@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from countnet.recipe import load_recipe
 from countnet.synthetic import write_synthetic_dataset
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,13 +18,14 @@ from binventory.local.model_server import ModelPathError, resolve_model_dir
 from binventory.local.pipeline import LocalPipeline, ProcessingProgress
 from binventory.local.report import join_outcomes, render_summary, render_table, summarize, write_html_report
 from binventory.local.uploads import UploadPlan, plan_from_dataset
+from contracts.recipe import load_recipe
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_SCRIPT = PROJECT_ROOT / "model_code" / "train.py"
 
 
 def demo_training_flags() -> list[str]:
-    """The shipped recipe with its named demo overrides (model_code/recipe/recipe.json): small and quick
+    """The shipped recipe with its named demo overrides (contracts/recipe.json): small and quick
     on 2 CPU cores (about a minute), enough to learn the visually obvious synthetic counts."""
     recipe = load_recipe()
     return recipe.as_flags(recipe.demo_overrides)

@@ -29,7 +29,7 @@ from binventory.local.emulator import REGION, AwsEmulator, ensure_port_free
 from binventory.local.poller import SqsEventSourcePoller
 from binventory.local.provision import LocalResources, provision
 from binventory.resources import StackResources
-from stacks.settings import Settings, load_settings_from_cdk_json
+from contracts.deployment_settings import Settings, load_settings_from_cdk_json
 
 HANDLER_MODULE = "lambdas.counter.handler"
 MODEL_SERVER_START_SECONDS = 180

@@ -12,10 +12,9 @@ from typing import Any
 
 import boto3
 
-from contracts import inventory_schema
+from contracts import inventory_schema, stack_outputs
 from contracts.counter_environment import counter_environment
-from stacks import outputs
-from stacks.settings import Settings
+from contracts.deployment_settings import Settings
 
 NAME_PREFIX = "binventory-local"
 
@@ -39,13 +38,13 @@ class LocalResources:
         from binventory.resources import env_var_for
 
         values = {
-            outputs.INGEST_BUCKET_NAME: self.ingest_bucket,
-            outputs.INVENTORY_TABLE_NAME: self.inventory_table,
-            outputs.BIN_STATE_TABLE_NAME: self.bin_state_table,
-            outputs.INGEST_QUEUE_URL: self.queue_url,
-            outputs.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue_url,
-            outputs.EVENT_BUS_NAME: self.event_bus_name,
-            outputs.ENDPOINT_NAME: self.endpoint_name,
+            stack_outputs.INGEST_BUCKET_NAME: self.ingest_bucket,
+            stack_outputs.INVENTORY_TABLE_NAME: self.inventory_table,
+            stack_outputs.BIN_STATE_TABLE_NAME: self.bin_state_table,
+            stack_outputs.INGEST_QUEUE_URL: self.queue_url,
+            stack_outputs.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue_url,
+            stack_outputs.EVENT_BUS_NAME: self.event_bus_name,
+            stack_outputs.ENDPOINT_NAME: self.endpoint_name,
         }
         return {env_var_for(output_id): value for output_id, value in values.items()}
 

@@ -1,7 +1,7 @@
 """Train the shipped recipe on this machine, on the ABID data in ../shared, exactly as SageMaker would.
 
 It runs the SageMaker entry point (model_code/train.py) as a plain CLI with the recipe's local data:
-the original ABID sample (split by model_code/recipe/abid_sample_split.csv: train / validation / a
+the original ABID sample (split by contracts/abid_sample_split.csv: train / validation / a
 test set nothing trains or selects on) plus the re-encoded abid-224 photos (training only).
 Checkpoints go beside the model, so an interrupted run picks up where it stopped.
 """
@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from countnet.recipe import load_recipe
+from contracts.recipe import load_recipe
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_SCRIPT = PROJECT_ROOT / "model_code" / "train.py"

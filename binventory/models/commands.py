@@ -12,7 +12,7 @@ from rich.table import Table
 from binventory.models import deployment, gate, registry
 from binventory.resources import StackResources
 from binventory.training.aws_errors import AwsCommandGroup
-from stacks import outputs
+from contracts import stack_outputs
 
 SHOWN_METRICS = ("validation:accuracy", "validation:rmse", "validation:mae", "validation:macro_f1")
 
@@ -27,7 +27,7 @@ def model() -> None:
 def list_models(resources: StackResources) -> None:
     """Show every published model version with its metrics; `*` marks the one the endpoint serves."""
     sagemaker = resources.client("sagemaker")
-    group = resources.output("training", outputs.MODEL_PACKAGE_GROUP_NAME)
+    group = resources.output("training", stack_outputs.MODEL_PACKAGE_GROUP_NAME)
     models = registry.published_models(sagemaker, group)
     if not models:
         click.echo(f"No models published in {group} yet: run `binventory train start`.")
@@ -90,7 +90,7 @@ def promote(
     a Rejected one is refused.
     """
     sagemaker = resources.client("sagemaker")
-    group = resources.output("training", outputs.MODEL_PACKAGE_GROUP_NAME)
+    group = resources.output("training", stack_outputs.MODEL_PACKAGE_GROUP_NAME)
     chosen = registry.find_version(registry.published_models(sagemaker, group), version)
     metric_gate = gate.MetricGate(min_accuracy=min_accuracy, max_rmse=max_rmse)
     failures = gate.gate_failures(chosen.metrics, metric_gate)
@@ -114,7 +114,7 @@ def promote(
             f"approving version {version} ({chosen.approval} -> {deployment.APPROVED}): "
             "SageMaker deploys only Approved model packages"
         )
-    role = resources.output("training", outputs.SAGEMAKER_ROLE_ARN)
+    role = resources.output("training", stack_outputs.SAGEMAKER_ROLE_ARN)
     config = deployment.promote(sagemaker, state, chosen, role, datetime.now(UTC))
     click.echo(f"updating {endpoint}: {state.config_name} -> {config} (model version {version})")
     if wait:
@@ -148,7 +148,7 @@ def rollback(resources: StackResources, wait: bool) -> None:
 def _endpoint_state(
     resources: StackResources, sagemaker: Any, package_arn: str = "<ModelPackageArn>"
 ) -> deployment.EndpointState:
-    endpoint = resources.output("counting", outputs.ENDPOINT_NAME)
+    endpoint = resources.output("counting", stack_outputs.ENDPOINT_NAME)
     try:
         return deployment.endpoint_state(sagemaker, endpoint)
     except deployment.EndpointNotDeployed as error:

@@ -13,8 +13,8 @@ from rich.table import Table
 from binventory.resources import StackResources
 from binventory.training import execution_input, logs, manifest_runs, runs
 from binventory.training.aws_errors import AwsCommandGroup
-from stacks import outputs
-from stacks.settings import Settings, SettingsError, load_settings_from_cdk_json
+from contracts import stack_outputs
+from contracts.deployment_settings import Settings, SettingsError, load_settings_from_cdk_json
 
 SHOWN_METRICS = ("validation:accuracy", "validation:rmse", "validation:mae", "validation:macro_f1")
 
@@ -79,7 +79,7 @@ def start(
         else {"name": manifest_runs.manifest_name(manifest), "input_mode": input_mode},
     )
     name = name or execution_input.execution_name(tune, datetime.now(UTC))
-    state_machine = resources.output("training", outputs.TRAINING_STATE_MACHINE_ARN)
+    state_machine = resources.output("training", stack_outputs.TRAINING_STATE_MACHINE_ARN)
     if manifest is not None:
         manifest_runs.check_region(state_machine)
         summary = manifest_runs.load_summary(resources, manifest)
@@ -157,7 +157,7 @@ def plan(
 @click.pass_obj
 def status(resources: StackResources, limit: int) -> None:
     """Show running and recent runs with their job's final metrics."""
-    state_machine = resources.output("training", outputs.TRAINING_STATE_MACHINE_ARN)
+    state_machine = resources.output("training", stack_outputs.TRAINING_STATE_MACHINE_ARN)
     summaries = runs.recent_runs(
         resources.client("stepfunctions"), resources.client("sagemaker"), state_machine, limit
     )
@@ -204,7 +204,7 @@ def logs_command(
 ) -> None:
     """Print the log of a run's training job(s) [default: the newest run]."""
     sfn = resources.client("stepfunctions")
-    state_machine = resources.output("training", outputs.TRAINING_STATE_MACHINE_ARN)
+    state_machine = resources.output("training", stack_outputs.TRAINING_STATE_MACHINE_ARN)
     run_name = run_name or _newest_run(sfn, state_machine)
     execution_arn = _execution_arn(state_machine, run_name)
     prefix = runs.log_stream_prefix(run_name, runs.is_tuning_run(sfn, execution_arn))

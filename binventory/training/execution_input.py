@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 import click
-from countnet.recipe import load_recipe
 
-from stacks.settings import HYPERPARAMETER_NAMES, Settings
+from contracts.deployment_settings import HYPERPARAMETER_NAMES, Settings
+from contracts.recipe import load_recipe
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
@@ -41,7 +41,7 @@ def execution_input(
     """The JSON document the state machine reads: static hyperparameters plus the tuning budget and ranges,
     and the manifest dataset to train on (`{"name", "input_mode"}`), if any.
 
-    The shipped recipe's hyperparameters (model_code/recipe/recipe.json) are overridden by `overrides`;
+    The shipped recipe's hyperparameters (contracts/recipe.json) are overridden by `overrides`;
     when tuning, the tuned names are left out of the static values (SageMaker rejects a name that is
     both) and overriding one is refused.
     """

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import click
 from botocore.exceptions import ClientError
-from countnet.recipe import load_recipe
 
 from binventory.data.layout import MANIFEST_DATASET_SUMMARY, check_manifest_dataset_name
 from binventory.resources import StackResources
 from binventory.training import plan as planning
 from binventory.training.throughput import VCPUS, UnknownInstance
-from stacks import outputs
-from stacks.settings import Settings
+from contracts import stack_outputs
+from contracts.deployment_settings import Settings
+from contracts.recipe import load_recipe
 
 INPUT_MODES = ("FastFile", "File")
 
@@ -37,15 +37,16 @@ def load_summary(resources: StackResources, manifest: str) -> planning.ManifestS
     if local.is_file():
         return _parse(local.read_text(encoding="utf-8"), str(local))
     name = manifest_name(manifest)
-    bucket = resources.output("storage", outputs.DATASET_BUCKET_NAME)
-    key = f"{outputs.DATASET_MANIFESTS_PREFIX}{name}/{MANIFEST_DATASET_SUMMARY}"
+    bucket = resources.output("storage", stack_outputs.DATASET_BUCKET_NAME)
+    key = f"{stack_outputs.DATASET_MANIFESTS_PREFIX}{name}/{MANIFEST_DATASET_SUMMARY}"
     try:
         body = resources.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             raise click.ClickException(
-                f"No manifest dataset {name!r} in s3://{bucket}/{outputs.DATASET_MANIFESTS_PREFIX}: write it "
-                f"with `binventory data manifest --split challenge --name {name}` (or pass a local folder)."
+                f"No manifest dataset {name!r} in s3://{bucket}/{stack_outputs.DATASET_MANIFESTS_PREFIX}: "
+                f"write it with `binventory data manifest --split challenge --name {name}` "
+                "(or pass a local folder)."
             ) from error
         raise
     return _parse(body.decode("utf-8"), f"s3://{bucket}/{key}")
@@ -54,12 +55,13 @@ def load_summary(resources: StackResources, manifest: str) -> planning.ManifestS
 def check_region(state_machine_arn: str) -> None:
     """A training job reads S3 only in its own region, and the public ABID bucket is in us-east-1."""
     region = state_machine_arn.split(":")[3] if state_machine_arn.count(":") >= 4 else ""
-    if region != outputs.PUBLIC_DATASET_REGION:
+    if region != stack_outputs.PUBLIC_DATASET_REGION:
         raise click.ClickException(
             f"The training stack runs in {region or 'an unknown region'}, but manifest datasets read "
-            f"s3://{outputs.PUBLIC_DATASET_BUCKET} in {outputs.PUBLIC_DATASET_REGION}, and a training job "
-            f"reads S3 only in its own region: deploy the stage to {outputs.PUBLIC_DATASET_REGION} "
-            "(cdk.json `region`), or fetch and upload the images instead (`data fetch`, `data upload`)."
+            f"s3://{stack_outputs.PUBLIC_DATASET_BUCKET} in {stack_outputs.PUBLIC_DATASET_REGION}, "
+            "and a training job reads S3 only in its own region: deploy the stage to "
+            f"{stack_outputs.PUBLIC_DATASET_REGION} (cdk.json `region`), or fetch and upload the images "
+            "instead (`data fetch`, `data upload`)."
         )
 
 

@@ -8,7 +8,7 @@ Layouts (`discover_dataset` tells them apart):
 - subset list: `file_list.json` mapping a count to metadata paths (`{"3": ["data/metadata/01013.json"]}`);
 - folder per count: `<root>/<count>/<id>.jpg`;
 - manifest channel: the images a SageMaker manifest lists, mounted by key (`<channel>/<id>.jpg`),
-  labelled by `labels/<channel>.csv` in the sibling labels channel (see `countnet.manifest_layout`).
+  labelled by `labels/<channel>.csv` in the sibling labels channel (see `contracts.manifest_layout`).
 Image ids are strings everywhere: `1013` and `01013` are different photos.
 Labels whose image is missing are skipped with one summary warning, not one line each.
 """
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from countnet.manifest_layout import labels_file_for
+from contracts.manifest_layout import labels_file_for
 
 logger = logging.getLogger(__name__)
 

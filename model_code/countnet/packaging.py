@@ -2,9 +2,9 @@
 
 Layout (docs/ARCHITECTURE.md): model.pt, model.onnx (when the export checks out), model.int8.onnx
 (when quantization keeps the accuracy), model_config.json,
-evaluation.json, confusion_matrix.png, and code/ with inference.py, a copy of countnet and, in
-code/lib, the installed packages serving needs that the PyTorch inference container lacks
-(`countnet.vendoring`), so the endpoint installs nothing when it starts.
+evaluation.json, confusion_matrix.png, and code/ with inference.py, copies of countnet and of the
+contracts it imports and, in code/lib, the installed packages serving needs that the PyTorch inference
+container lacks (`countnet.vendoring`), so the endpoint installs nothing when it starts.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+import contracts
 from countnet.model import TIMM_BACKBONES
 from countnet.model_config import (
     CONFUSION_MATRIX_FILE,
@@ -40,6 +41,9 @@ from countnet.vendoring import LIB_DIR, VendoringRefusal, ship_distributions
 logger = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# The contracts countnet imports (answer fields, reconciliation rule), wherever this process found them:
+# the repository's contracts/ on a laptop, the training source's in the SageMaker container.
+CONTRACTS_DIR = Path(contracts.__file__).resolve().parent
 INFERENCE_SCRIPT = PACKAGE_DIR.parent / "inference.py"
 
 
@@ -59,8 +63,8 @@ def _pin(name: str) -> str:
 
 
 def copy_serving_code(code_dir: Path, packages: list[str]) -> None:
-    """inference.py + countnet/ + lib/ with `packages` and what they need: self-contained, as the
-    container needs it.
+    """inference.py + countnet/ + contracts/ + lib/ with `packages` and what they need: self-contained,
+    as the container needs it.
 
     When the packages cannot be copied for the container, code/requirements.txt pins them instead,
     and the container pip-installs them from PyPI at every start.
@@ -69,7 +73,9 @@ def copy_serving_code(code_dir: Path, packages: list[str]) -> None:
         shutil.rmtree(code_dir)
     code_dir.mkdir(parents=True)
     shutil.copy2(INFERENCE_SCRIPT, code_dir / "inference.py")
-    shutil.copytree(PACKAGE_DIR, code_dir / "countnet", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    caches = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(PACKAGE_DIR, code_dir / "countnet", ignore=caches)
+    shutil.copytree(CONTRACTS_DIR, code_dir / "contracts", ignore=caches)
     if not packages:
         return
     try:

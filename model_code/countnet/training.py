@@ -3,7 +3,7 @@
 On a GPU it adds mixed precision (bf16 where supported, else fp16 with loss scaling) and
 channels_last; on CPUs with native bf16 the training passes use bf16 autocast (validation stays
 fp32, as CPU serving computes); with several processes it wraps the model in DDP.
-Each epoch prints one METRICS line (countnet.metric_lines) that the SageMaker metric regexes parse;
+Each epoch prints one METRICS line (contracts.metric_lines) that the SageMaker metric regexes parse;
 at the end it prints the best epoch's line once more, so the job's final metric values are those of
 the model it ships.
 """
@@ -26,6 +26,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler, WeightedRandomSampler
 
+from contracts.metric_lines import format_metric_line
+from contracts.recipe import load_recipe
 from countnet.augmentation import augment_batch
 from countnet.checkpoints import load_checkpoint, save_checkpoint
 from countnet.data import DatasetLayoutError, Sample
@@ -34,12 +36,10 @@ from countnet.evaluation import Predictions, predict_loader
 from countnet.labels import LabelSpace
 from countnet.loading import BinImageDataset, UnreadableImageLog, make_loader
 from countnet.losses import make_loss
-from countnet.metric_lines import format_metric_line
 from countnet.metrics import evaluate_predictions
 from countnet.model import build_model, default_preprocessing
 from countnet.preprocessing import Preprocessing, normalize
 from countnet.progress import BatchProgress
-from countnet.recipe import load_recipe
 from countnet.splits import cap_per_class, inverse_frequency_weights
 
 logger = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from contracts.deployment_settings import LOG_RETENTION_DAYS, CountingSettings
 from stacks import checkov, nag
 from stacks.local_bundling import CONTRACTS_DIR, REPO_ROOT, copy_folders, local_bundling
-from stacks.settings import LOG_RETENTION_DAYS, CountingSettings
 
 COUNTER_DIR = REPO_ROOT / "lambdas" / "counter"
 HANDLER = "counter.handler.lambda_handler"

@@ -14,8 +14,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from stacks import checkov, outputs
-from stacks.settings import Settings
+from contracts import stack_outputs
+from contracts.deployment_settings import Settings
+from stacks import checkov
 
 VARIANT_NAME = "AllTraffic"
 
@@ -35,7 +36,7 @@ APPROVAL_NOTE = (
 
 def deploy_command(stage: str) -> str:
     """The one command that puts a published (Approved) model package behind the endpoint."""
-    stack = outputs.stack_name(stage, "counting")
+    stack = stack_outputs.stack_name(stage, "counting")
     return f"npx cdk deploy {stack} -c model_package_arn=<ModelPackageArn of an Approved version>"
 
 
@@ -122,7 +123,7 @@ class CountingEndpoint(Construct):
         return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
             enable_capture=True,
             initial_sampling_percentage=settings.endpoint.data_capture_sampling_percent,
-            destination_s3_uri=f"s3://{artifacts_bucket.bucket_name}/{outputs.ARTIFACTS_DATA_CAPTURE_PREFIX}",
+            destination_s3_uri=f"s3://{artifacts_bucket.bucket_name}/{stack_outputs.ARTIFACTS_DATA_CAPTURE_PREFIX}",
             capture_options=[
                 sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
                 sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),

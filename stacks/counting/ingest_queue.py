@@ -10,8 +10,8 @@ from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from contracts.deployment_settings import CountingSettings
 from stacks import checkov
-from stacks.settings import CountingSettings
 
 
 class IngestQueue(Construct):

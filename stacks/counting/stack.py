@@ -8,16 +8,16 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from contracts import inventory_schema
+from contracts import inventory_schema, stack_outputs
 from contracts.counter_environment import counter_environment
-from stacks import checkov, nag, outputs
+from contracts.deployment_settings import Settings
+from stacks import checkov, nag
 from stacks.checkov import CDK_HANDLER_CHECKOV_SKIPS
 from stacks.counting.counter_function import CounterFunction
 from stacks.counting.endpoint import VARIANT_NAME, CountingEndpoint, deploy_command
 from stacks.counting.ingest_queue import IngestQueue
 from stacks.monitoring.alarms import CountingAlarms
 from stacks.monitoring.topic import NotificationTopic
-from stacks.settings import Settings
 from stacks.storage.access import grant_read_objects
 from stacks.storage.buckets import StorageBuckets
 from stacks.storage.tables import InventoryTables
@@ -123,19 +123,19 @@ class CountingStack(cdk.Stack):
             )
 
         for output_id, value in (
-            (outputs.ENDPOINT_NAME, self.endpoint.endpoint_name),
-            (outputs.INGEST_QUEUE_URL, ingest.queue.queue_url),
-            (outputs.DEAD_LETTER_QUEUE_URL, ingest.dead_letter_queue.queue_url),
-            (outputs.COUNTER_FUNCTION_NAME, function.function_name),
-            (outputs.EVENT_BUS_NAME, self.event_bus.event_bus_name),
+            (stack_outputs.ENDPOINT_NAME, self.endpoint.endpoint_name),
+            (stack_outputs.INGEST_QUEUE_URL, ingest.queue.queue_url),
+            (stack_outputs.DEAD_LETTER_QUEUE_URL, ingest.dead_letter_queue.queue_url),
+            (stack_outputs.COUNTER_FUNCTION_NAME, function.function_name),
+            (stack_outputs.EVENT_BUS_NAME, self.event_bus.event_bus_name),
         ):
             cdk.CfnOutput(self, output_id, value=value)
         if self.endpoint.model is not None:
-            cdk.CfnOutput(self, outputs.COUNTER_MODEL_NAME, value=self.endpoint.model.attr_model_name)
+            cdk.CfnOutput(self, stack_outputs.COUNTER_MODEL_NAME, value=self.endpoint.model.attr_model_name)
         else:
             cdk.CfnOutput(
                 self,
-                outputs.ENDPOINT_DEPLOY_HINT,
+                stack_outputs.ENDPOINT_DEPLOY_HINT,
                 value="Endpoint not deployed: no model package yet. Train one, then: "
                 + deploy_command(settings.stage),
             )

@@ -10,7 +10,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.settings import AlarmSettings
+from contracts.deployment_settings import AlarmSettings
 
 # A photo waiting this long in the ingest queue means counting has stalled or fallen behind.
 QUEUE_AGE_ALARM_SECONDS = 15 * 60

@@ -6,9 +6,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from contracts.deployment_settings import StorageSettings
 from stacks import checkov
 from stacks.checkov import CDK_HANDLER_CHECKOV_SKIPS
-from stacks.settings import StorageSettings
 
 # The custom resource provider CDK adds to a stack for `auto_delete_objects` (fixed construct id).
 AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"

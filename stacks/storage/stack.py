@@ -5,8 +5,8 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from stacks import outputs
-from stacks.settings import Settings
+from contracts import stack_outputs
+from contracts.deployment_settings import Settings
 from stacks.storage.buckets import StorageBuckets
 from stacks.storage.tables import InventoryTables
 
@@ -27,10 +27,10 @@ class StorageStack(cdk.Stack):
         self.tables = InventoryTables(self, "Tables", settings=settings.storage)
 
         for output_id, value in (
-            (outputs.INGEST_BUCKET_NAME, self.buckets.ingest.bucket_name),
-            (outputs.DATASET_BUCKET_NAME, self.buckets.dataset.bucket_name),
-            (outputs.ARTIFACTS_BUCKET_NAME, self.buckets.artifacts.bucket_name),
-            (outputs.INVENTORY_TABLE_NAME, self.tables.inventory.table_name),
-            (outputs.BIN_STATE_TABLE_NAME, self.tables.bin_state.table_name),
+            (stack_outputs.INGEST_BUCKET_NAME, self.buckets.ingest.bucket_name),
+            (stack_outputs.DATASET_BUCKET_NAME, self.buckets.dataset.bucket_name),
+            (stack_outputs.ARTIFACTS_BUCKET_NAME, self.buckets.artifacts.bucket_name),
+            (stack_outputs.INVENTORY_TABLE_NAME, self.tables.inventory.table_name),
+            (stack_outputs.BIN_STATE_TABLE_NAME, self.tables.bin_state.table_name),
         ):
             cdk.CfnOutput(self, output_id, value=value)

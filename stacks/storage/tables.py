@@ -14,8 +14,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from contracts import inventory_schema
+from contracts.deployment_settings import StorageSettings
 from stacks import checkov
-from stacks.settings import StorageSettings
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from stacks.settings import Settings, SettingsError
+from contracts.deployment_settings import Settings, SettingsError
 
 # The 2.x SDK announces its deprecation and its config search on import; neither concerns synth.
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")

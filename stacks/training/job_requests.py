@@ -12,11 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from countnet import metric_lines
-from countnet.manifest_layout import IMAGE_CHANNELS, LABELS_CHANNEL, MANIFEST_SUFFIX
-
-from stacks import outputs
-from stacks.settings import EndpointSettings, TrainingSettings
+from contracts import metric_lines, stack_outputs
+from contracts.deployment_settings import EndpointSettings, TrainingSettings
+from contracts.manifest_layout import IMAGE_CHANNELS, LABELS_CHANNEL, MANIFEST_SUFFIX
 
 TRAINING_ENTRY_POINT = "train.py"
 INFERENCE_ENTRY_POINT = "inference.py"
@@ -90,7 +88,7 @@ class TrainingJobTemplate:
                     }
                 },
             }
-            for channel in outputs.DATASET_CHANNELS
+            for channel in stack_outputs.DATASET_CHANNELS
         ]
 
     def manifest_input_data_config(self, manifest: str) -> list[dict[str, Any]]:
@@ -100,7 +98,7 @@ class TrainingJobTemplate:
         (FastFile streams each image on first open); the `labels` channel is the small folder of label
         files, downloaded (File) before training starts.
         """
-        folder = f"s3://{self.dataset_bucket}/{outputs.DATASET_MANIFESTS_PREFIX}"
+        folder = f"s3://{self.dataset_bucket}/{stack_outputs.DATASET_MANIFESTS_PREFIX}"
         name = f"{manifest}.name"
 
         def channel(channel_name: str, data_type: str, suffix: str, input_mode: Any) -> dict[str, Any]:
@@ -140,7 +138,7 @@ class TrainingJobTemplate:
             "RoleArn": self.role_arn,
             "InputDataConfig": self.input_data_config_choice(manifest),
             "OutputDataConfig": {
-                "S3OutputPath": f"s3://{self.artifacts_bucket}/{outputs.ARTIFACTS_MODELS_PREFIX}"
+                "S3OutputPath": f"s3://{self.artifacts_bucket}/{stack_outputs.ARTIFACTS_MODELS_PREFIX}"
             },
             "ResourceConfig": {
                 "InstanceType": settings.instance_type,
@@ -163,7 +161,7 @@ def training_job_request(
     }
     if template.settings.use_spot:
         # An interrupted spot job resumes from the last checkpoint train.py wrote to /opt/ml/checkpoints.
-        checkpoint_prefix = f"s3://{template.artifacts_bucket}/{outputs.ARTIFACTS_CHECKPOINTS_PREFIX}"
+        checkpoint_prefix = f"s3://{template.artifacts_bucket}/{stack_outputs.ARTIFACTS_CHECKPOINTS_PREFIX}"
         request["CheckpointConfig"] = {"S3Uri": jsonata(f"'{checkpoint_prefix}' & {_unwrap(job_name)}")}
     return request
 

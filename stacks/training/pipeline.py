@@ -18,8 +18,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from contracts.deployment_settings import Settings
 from stacks import checkov, nag
-from stacks.settings import Settings
 from stacks.training import job_requests
 from stacks.training.job_requests import TrainingJobTemplate, jsonata
 

@@ -11,14 +11,15 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks import nag, outputs
+from contracts import stack_outputs
+from stacks import nag
 
-PUBLIC_PREFIXES = (outputs.PUBLIC_IMAGES_PREFIX, outputs.PUBLIC_METADATA_PREFIX)
+PUBLIC_PREFIXES = (stack_outputs.PUBLIC_IMAGES_PREFIX, stack_outputs.PUBLIC_METADATA_PREFIX)
 
 
 def grant_public_dataset_read(scope: Construct, role: iam.Role) -> None:
     """Let `role` read the public ABID bucket's images and metadata, and nothing else there."""
-    bucket = s3.Bucket.from_bucket_name(scope, "PublicAbidBucket", outputs.PUBLIC_DATASET_BUCKET)
+    bucket = s3.Bucket.from_bucket_name(scope, "PublicAbidBucket", stack_outputs.PUBLIC_DATASET_BUCKET)
     object_arns = [bucket.arn_for_objects(f"{prefix}*") for prefix in PUBLIC_PREFIXES]
     role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=object_arns))
     role.add_to_policy(

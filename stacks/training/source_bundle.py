@@ -1,83 +1,51 @@
-"""The training source (`model_code/`) as the tar.gz that SageMaker's `sagemaker_submit_directory` names.
+"""The training source as the tar.gz that SageMaker's `sagemaker_submit_directory` names.
 
-Packed in-process during synth (no Docker): a local bundler writes a reproducible archive, and
-CDK uploads it as a file asset at deploy time.
+`model_code/` (train.py at the root, countnet/) with `contracts/` beside train.py, so the training
+container imports the recipe, the split and the metric lines from the same files every other part reads.
+Packed in-process during synth (no Docker): a local bundler writes a reproducible archive, and CDK
+uploads it as a file asset at deploy time.
 """
 
 from __future__ import annotations
 
-import gzip
-import tarfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-MODEL_CODE_DIR = Path(__file__).resolve().parents[2] / "model_code"
+from stacks.local_bundling import CONTRACTS_DIR, REPO_ROOT, local_bundling, write_archive
+
+MODEL_CODE_DIR = REPO_ROOT / "model_code"
 ARCHIVE_NAME = "sourcedir.tar.gz"
-# Caches and editor litter never reach the training container (and never change the asset hash).
-EXCLUDED = ("__pycache__", "*.pyc", ".pytest_cache", ".DS_Store")
 
 
-def _excluded(relative: Path) -> bool:
-    return any(relative.match(pattern) or pattern in relative.parts for pattern in EXCLUDED)
-
-
-def write_source_archive(source: Path, archive: Path) -> list[str]:
-    """Write `source` as a gzipped tar with fixed timestamps and owners; return the archived names.
-
-    Same files in, same bytes out, so an unchanged `model_code/` never re-uploads.
-    """
-    names: list[str] = []
-    files = sorted(
-        path for path in source.rglob("*") if path.is_file() and not _excluded(path.relative_to(source))
-    )
-    with (
-        archive.open("wb") as raw,
-        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as zipped,
-        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
-    ):
-        for path in files:
-            name = path.relative_to(source).as_posix()
-            info = tarfile.TarInfo(name)
-            info.size = path.stat().st_size
-            info.mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
-            with path.open("rb") as content:
-                tar.addfile(info, content)
-            names.append(name)
-    return names
-
-
-@jsii.implements(cdk.ILocalBundling)
-class _SourceArchiver:
-    """Local bundler: CDK calls it instead of Docker and takes the single archive it writes."""
-
-    def __init__(self, source: Path) -> None:
-        self._source = source
-
-    def try_bundle(self, output_dir: str, _options: cdk.BundlingOptions) -> bool:
-        write_source_archive(self._source, Path(output_dir) / ARCHIVE_NAME)
-        return True
+def write_source_archive(
+    source: Path, archive: Path, *, beside: Mapping[str, Path] | None = None
+) -> list[str]:
+    """Write `source` (at the archive's root) and the `beside` folders (under their names) as a
+    reproducible gzipped tar; return the archived names. Same files in, same bytes out, so an unchanged
+    source never re-uploads."""
+    return write_archive({"": source, **(beside or {})}, archive)
 
 
 class TrainingSourceBundle(Construct):
-    """`model_code/` uploaded to the CDK asset bucket as one tar.gz."""
+    """`model_code/` and `contracts/` uploaded to the CDK asset bucket as one tar.gz."""
 
     def __init__(self, scope: Construct, construct_id: str, *, source: Path = MODEL_CODE_DIR) -> None:
         super().__init__(scope, construct_id)
+        beside = {"contracts": CONTRACTS_DIR}
         self.asset = s3_assets.Asset(
             self,
             "Archive",
             path=str(source),
-            exclude=list(EXCLUDED),
-            bundling=cdk.BundlingOptions(
-                # Never pulled: the local bundler always succeeds, so Docker is not needed.
-                image=cdk.DockerImage.from_registry("none"),
-                local=_SourceArchiver(source),
-                output_type=cdk.BundlingOutput.ARCHIVED,
+            # Hashed by the archive itself: a change to model_code/ or to contracts/ uploads a new source.
+            asset_hash_type=cdk.AssetHashType.OUTPUT,
+            bundling=local_bundling(
+                lambda output_dir: write_source_archive(source, output_dir / ARCHIVE_NAME, beside=beside),
+                cdk.BundlingOutput.ARCHIVED,
             ),
         )
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from stacks import outputs
+from contracts import stack_outputs
+from contracts.deployment_settings import Settings
 from stacks.monitoring.topic import NotificationTopic
-from stacks.settings import Settings
 from stacks.storage.access import grant_read_objects, grant_write_objects
 from stacks.storage.buckets import StorageBuckets
 from stacks.training import images
@@ -19,10 +19,10 @@ from stacks.training.source_bundle import TrainingSourceBundle
 
 # What SageMaker writes: training output, spot checkpoints, batch transform results, endpoint capture.
 SAGEMAKER_WRITE_PREFIXES = (
-    outputs.ARTIFACTS_MODELS_PREFIX,
-    outputs.ARTIFACTS_CHECKPOINTS_PREFIX,
-    outputs.ARTIFACTS_TRANSFORM_PREFIX,
-    outputs.ARTIFACTS_DATA_CAPTURE_PREFIX,
+    stack_outputs.ARTIFACTS_MODELS_PREFIX,
+    stack_outputs.ARTIFACTS_CHECKPOINTS_PREFIX,
+    stack_outputs.ARTIFACTS_TRANSFORM_PREFIX,
+    stack_outputs.ARTIFACTS_DATA_CAPTURE_PREFIX,
 )
 
 
@@ -104,9 +104,9 @@ class TrainingStack(cdk.Stack):
         )
 
         for output_id, value in (
-            (outputs.TRAINING_STATE_MACHINE_ARN, self.pipeline.state_machine.state_machine_arn),
-            (outputs.MODEL_PACKAGE_GROUP_NAME, self.pipeline.model_package_group_name),
-            (outputs.SAGEMAKER_ROLE_ARN, self.sagemaker_role.role_arn),
-            (outputs.INFERENCE_IMAGE_URI, self.inference_image.uri),
+            (stack_outputs.TRAINING_STATE_MACHINE_ARN, self.pipeline.state_machine.state_machine_arn),
+            (stack_outputs.MODEL_PACKAGE_GROUP_NAME, self.pipeline.model_package_group_name),
+            (stack_outputs.SAGEMAKER_ROLE_ARN, self.sagemaker_role.role_arn),
+            (stack_outputs.INFERENCE_IMAGE_URI, self.inference_image.uri),
         ):
             cdk.CfnOutput(self, output_id, value=value)

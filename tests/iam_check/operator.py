@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from binventory.resources import default_stage, env_var_for
+from contracts import stack_outputs
 from iam_check import sagemaker_jobs
 from iam_check.check import assert_allowed
 from iam_check.evaluation import Statement
@@ -23,11 +24,12 @@ from iam_check.recording import CallRecorder
 from iam_check.requests import ACCOUNT, PARTITION
 from iam_check.synth import templates
 from iam_check.templates import Deployment, RolePolicy
-from stacks import outputs
 
 OPERATOR_POLICY = Path(__file__).resolve().parents[2] / "docs" / "operator-policy.json"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z]+)\}")
-_OUTPUT_IDS = [value for name, value in vars(outputs).items() if name.isupper() and isinstance(value, str)]
+_OUTPUT_IDS = [
+    value for name, value in vars(stack_outputs).items() if name.isupper() and isinstance(value, str)
+]
 
 
 def operator_policy(values: Mapping[str, str]) -> RolePolicy:
@@ -56,7 +58,7 @@ def values_seen_by(recorder: CallRecorder) -> dict[str, str]:
     )
     stacks = [call.params["StackName"] for call in recorder.calls if call.operation == "DescribeStacks"]
     stage = stacks[0].removeprefix("binventory-").rsplit("-", 1)[0] if stacks else default_stage()
-    machine = found.get(outputs.TRAINING_STATE_MACHINE_ARN, "")
+    machine = found.get(stack_outputs.TRAINING_STATE_MACHINE_ARN, "")
     return {
         **found,
         "Partition": PARTITION,
@@ -87,9 +89,9 @@ def check_cli_calls(recorder: CallRecorder) -> None:
 
 def _sagemaker_role(values: Mapping[str, str]) -> RolePolicy:
     names = {
-        "Buckets/Artifacts": values.get(outputs.ARTIFACTS_BUCKET_NAME, ""),
-        "Buckets/Ingest": values.get(outputs.INGEST_BUCKET_NAME, ""),
-        "Buckets/Dataset": values.get(outputs.DATASET_BUCKET_NAME, ""),
+        "Buckets/Artifacts": values.get(stack_outputs.ARTIFACTS_BUCKET_NAME, ""),
+        "Buckets/Ingest": values.get(stack_outputs.INGEST_BUCKET_NAME, ""),
+        "Buckets/Dataset": values.get(stack_outputs.DATASET_BUCKET_NAME, ""),
     }
     return Deployment(templates(), {path: name for path, name in names.items() if name}).role_policy(
         "SageMakerRole/Role"

@@ -37,8 +37,8 @@ def _synthesize(overrides: tuple[tuple[str, str], ...]) -> SynthesizedApp:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     import aws_cdk as cdk
 
+    from contracts.deployment_settings import load_settings
     from stacks.composition import build_stacks
-    from stacks.settings import load_settings
 
     context: Mapping[str, Any] = {
         **json.loads((REPO_ROOT / "cdk.json").read_text())["context"],

@@ -7,8 +7,9 @@ import re
 
 import pytest
 from countnet.labels import LabelSpace
-from countnet.metric_lines import format_metric_line, metric_definitions
 from countnet.metrics import confusion_matrix, evaluate_predictions
+
+from contracts.metric_lines import format_metric_line, metric_definitions
 
 # Six bins with counts 1..3; two mistakes: a 1 read as 2 (off by one) and a 3 read as 1 (off by two).
 Y_TRUE = [1, 1, 2, 3, 3, 3]

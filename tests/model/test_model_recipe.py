@@ -1,5 +1,5 @@
 """One recipe: train.py's defaults, SageMaker's job, `make demo`, `make model-abid` and the benchmark all
-read model_code/recipe/recipe.json, and the fixed ABID split is the one the file records."""
+read contracts/recipe.json, and the fixed ABID split is the one the file records."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 import train
-from countnet.fixed_split import SPLIT_FILE, carve_split, read_split
-from countnet.recipe import load_recipe
 from countnet.training import Hyperparameters
 
 from binventory.local.demo import demo_training_flags
 from binventory.local.recipe_training import plan_recipe_run
 from binventory.training.execution_input import execution_input
-from stacks.settings import HYPERPARAMETER_NAMES, load_settings_from_cdk_json
+from contracts.deployment_settings import HYPERPARAMETER_NAMES, load_settings_from_cdk_json
+from contracts.fixed_split import SPLIT_FILE, carve_split, read_split
+from contracts.recipe import load_recipe
 
 RECIPE = load_recipe()
 # What the demo may change to train in a minute on synthetic images; nothing that changes the method.

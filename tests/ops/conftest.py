@@ -60,7 +60,7 @@ def invoke() -> Any:
 
 
 @pytest.fixture
-def stack_outputs(monkeypatch: pytest.MonkeyPatch) -> Any:
+def set_stack_outputs(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Point the CLI at resources created in moto, as the stacks' CloudFormation outputs would."""
 
     def set_outputs(**values: str) -> None:

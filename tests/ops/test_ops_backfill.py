@@ -9,6 +9,8 @@ import boto3
 import pytest
 from model_answers import prediction
 
+from contracts import stack_outputs
+from contracts.deployment_settings import load_settings_from_cdk_json
 from contracts.inventory_schema import (
     bin_state_table_definition,
     format_timestamp,
@@ -21,8 +23,6 @@ from lambdas.counter.deadline import NO_DEADLINE, Deadline
 from lambdas.counter.logic.notifications import UploadedObject
 from lambdas.counter.service import ImageCounter
 from lambdas.counter.settings import CounterSettings
-from stacks import outputs
-from stacks.settings import load_settings_from_cdk_json
 
 JPEG, PNG = b"\xff\xd8\xff\xe0fake-jpeg", b"\x89PNG\r\n\x1a\nfake-png"
 ENDPOINT = "binventory-dev-counter"
@@ -66,7 +66,7 @@ def recorded(dynamodb: Any, table: str) -> dict[str, tuple[Any, ...]]:
 
 
 @pytest.fixture
-def ingest(aws: None, stack_outputs: Any, transform_answers: dict[str, Any]) -> Any:
+def ingest(aws: None, set_stack_outputs: Any, transform_answers: dict[str, Any]) -> Any:
     """An ingest bucket of bin images, the tables, the bus and the endpoint's model, all in moto."""
     s3 = boto3.client("s3")
     for bucket in ("ingest", "artifacts"):
@@ -97,14 +97,14 @@ def ingest(aws: None, stack_outputs: Any, transform_answers: dict[str, Any]) -> 
     sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="config")
     boto3.client("events").create_event_bus(Name="bus")
     inventory, bin_state = create_tables(boto3.client("dynamodb"), "backfill")
-    stack_outputs(
+    set_stack_outputs(
         **{
-            outputs.INVENTORY_TABLE_NAME: inventory,
-            outputs.BIN_STATE_TABLE_NAME: bin_state,
-            outputs.ENDPOINT_NAME: ENDPOINT,
-            outputs.EVENT_BUS_NAME: "bus",
-            outputs.ARTIFACTS_BUCKET_NAME: "artifacts",
-            outputs.INGEST_BUCKET_NAME: "ingest",
+            stack_outputs.INVENTORY_TABLE_NAME: inventory,
+            stack_outputs.BIN_STATE_TABLE_NAME: bin_state,
+            stack_outputs.ENDPOINT_NAME: ENDPOINT,
+            stack_outputs.EVENT_BUS_NAME: "bus",
+            stack_outputs.ARTIFACTS_BUCKET_NAME: "artifacts",
+            stack_outputs.INGEST_BUCKET_NAME: "ingest",
         }
     )
     return s3

@@ -11,7 +11,7 @@ from moto.sagemaker.models import sagemaker_backends
 
 from binventory.cli import cli
 from binventory.costs import HOSTING_HOURLY_USD, PRICES_AS_OF, TRAINING_HOURLY_USD
-from stacks import outputs
+from contracts import stack_outputs
 
 OPERATOR_COMMANDS = {
     "data": {"fetch", "prepare", "upload", "synth", "manifest"},
@@ -22,7 +22,7 @@ OPERATOR_COMMANDS = {
 
 
 def test_costs_lists_what_runs_with_an_hourly_estimate_from_the_dated_table(
-    aws: None, stack_outputs: Any, invoke: Any
+    aws: None, set_stack_outputs: Any, invoke: Any
 ) -> None:
     # given an endpoint on two instances and a training job in progress
     sagemaker = boto3.client("sagemaker")
@@ -53,7 +53,7 @@ def test_costs_lists_what_runs_with_an_hourly_estimate_from_the_dated_table(
     )
     backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][sagemaker.meta.region_name]
     backend.training_jobs["train-x"].training_job_status = "InProgress"  # moto finishes jobs at once
-    stack_outputs(**{outputs.ENDPOINT_NAME: "counter"})
+    set_stack_outputs(**{stack_outputs.ENDPOINT_NAME: "counter"})
 
     result = invoke("costs")
 

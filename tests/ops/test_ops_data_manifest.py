@@ -23,7 +23,7 @@ from binventory.data.challenge_split import (
     read_challenge_split,
 )
 from binventory.data.manifests import manifest_text
-from stacks import outputs
+from contracts import stack_outputs
 
 DATASET_BUCKET = "binventory-dev-dataset"
 PREFIX_LINE = '[{"prefix": "s3://aft-vbi-pds/bin-images/"},'
@@ -104,9 +104,9 @@ def put_public(s3: Any, key: str, body: bytes) -> None:
 
 
 @pytest.fixture
-def dataset_bucket(s3: Any, stack_outputs: Any) -> str:
+def dataset_bucket(s3: Any, set_stack_outputs: Any) -> str:
     s3.create_bucket(Bucket=DATASET_BUCKET)
-    stack_outputs(**{outputs.DATASET_BUCKET_NAME: DATASET_BUCKET})
+    set_stack_outputs(**{stack_outputs.DATASET_BUCKET_NAME: DATASET_BUCKET})
     return DATASET_BUCKET
 
 

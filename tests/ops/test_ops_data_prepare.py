@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from stacks import outputs
+from contracts import stack_outputs
 
 PER_COUNT = 20  # images of each count 0..4
 
@@ -80,14 +80,14 @@ def test_synth_writes_images_labelled_synthetic_with_their_counts(tmp_path: Path
 
 
 def test_upload_puts_each_split_under_its_channel_prefix_and_removes_stale_objects(
-    labelled_folder: Path, tmp_path: Path, invoke: Any, s3: Any, stack_outputs: Any
+    labelled_folder: Path, tmp_path: Path, invoke: Any, s3: Any, set_stack_outputs: Any
 ) -> None:
     # given a prepared folder and a dataset bucket holding an image of an earlier preparation
     prepared = tmp_path / "prepared"
     assert invoke("data", "prepare", str(labelled_folder), "--out", str(prepared)).exit_code == 0
     s3.create_bucket(Bucket="dataset")
     s3.put_object(Bucket="dataset", Key="train/images/stale.jpg", Body=b"old")
-    stack_outputs(**{outputs.DATASET_BUCKET_NAME: "dataset"})
+    set_stack_outputs(**{stack_outputs.DATASET_BUCKET_NAME: "dataset"})
 
     # when it is uploaded, twice
     first = invoke("data", "upload", str(prepared))
@@ -100,6 +100,6 @@ def test_upload_puts_each_split_under_its_channel_prefix_and_removes_stale_objec
     for row in read_manifest(prepared):
         expected |= {f"{row['split']}/labels.csv", f"{row['split']}/images/{row['image_id']}.jpg"}
     assert keys == expected
-    assert {f"{channel}/labels.csv" for channel in outputs.DATASET_CHANNELS} <= keys
+    assert {f"{channel}/labels.csv" for channel in stack_outputs.DATASET_CHANNELS} <= keys
     # and a re-run uploads nothing that is already there
     assert f"uploaded 0, unchanged {len(expected)}" in second.output

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from stacks import outputs
+from contracts import stack_outputs
 
 GROUP = "binventory-dev-countnet"
 ENDPOINT = "binventory-dev-counter"
@@ -19,7 +19,7 @@ SERVERLESS = {"MemorySizeInMB": 3072, "MaxConcurrency": 5}
 @pytest.fixture
 def sagemaker(
     aws: None,
-    stack_outputs: Any,
+    set_stack_outputs: Any,
     sagemaker_update_endpoint: None,
     sagemaker_deploys_only_approved_packages: None,
 ) -> Any:
@@ -55,11 +55,11 @@ def sagemaker(
         ],
     )
     client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="stack-config")
-    stack_outputs(
+    set_stack_outputs(
         **{
-            outputs.MODEL_PACKAGE_GROUP_NAME: GROUP,
-            outputs.ENDPOINT_NAME: ENDPOINT,
-            outputs.SAGEMAKER_ROLE_ARN: ROLE,
+            stack_outputs.MODEL_PACKAGE_GROUP_NAME: GROUP,
+            stack_outputs.ENDPOINT_NAME: ENDPOINT,
+            stack_outputs.SAGEMAKER_ROLE_ARN: ROLE,
         }
     )
     return client

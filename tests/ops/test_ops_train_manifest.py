@@ -13,7 +13,7 @@ import pytest
 from binventory import costs
 from binventory.training import throughput
 from binventory.training.plan import ManifestSummary, PlanRequest, make_plan
-from stacks import outputs
+from contracts import stack_outputs
 
 DATASET_BUCKET = "binventory-dev-dataset"
 DISTRIBUTION = {
@@ -25,7 +25,7 @@ SUMMARY = {"name": "challenge", "images": {}, "distribution": DISTRIBUTION}
 
 
 @pytest.fixture
-def state_machine(aws: None, stack_outputs: Any) -> str:
+def state_machine(aws: None, set_stack_outputs: Any) -> str:
     sfn = boto3.client("stepfunctions")
     arn = sfn.create_state_machine(
         name="binventory-dev-training",
@@ -34,7 +34,9 @@ def state_machine(aws: None, stack_outputs: Any) -> str:
     )["stateMachineArn"]
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=DATASET_BUCKET)
-    stack_outputs(**{outputs.TRAINING_STATE_MACHINE_ARN: arn, outputs.DATASET_BUCKET_NAME: DATASET_BUCKET})
+    set_stack_outputs(
+        **{stack_outputs.TRAINING_STATE_MACHINE_ARN: arn, stack_outputs.DATASET_BUCKET_NAME: DATASET_BUCKET}
+    )
     s3.put_object(Bucket=DATASET_BUCKET, Key="manifests/challenge/summary.json", Body=json.dumps(SUMMARY))
     return arn
 
@@ -77,10 +79,14 @@ def test_train_start_refuses_a_manifest_the_dataset_bucket_lacks(state_machine: 
 
 
 def test_train_start_refuses_a_manifest_run_outside_the_public_bucket_s_region(
-    state_machine: str, invoke: Any, stack_outputs: Any
+    state_machine: str, invoke: Any, set_stack_outputs: Any
 ) -> None:
-    stack_outputs(
-        **{outputs.TRAINING_STATE_MACHINE_ARN: "arn:aws:states:eu-west-1:123456789012:stateMachine:training"}
+    set_stack_outputs(
+        **{
+            stack_outputs.TRAINING_STATE_MACHINE_ARN: (
+                "arn:aws:states:eu-west-1:123456789012:stateMachine:training"
+            )
+        }
     )
 
     result = invoke("train", "start", "--manifest", "challenge")

@@ -16,9 +16,9 @@ import aws_cdk as cdk
 import jsonata
 from aws_cdk import assertions
 
-from stacks import outputs
+from contracts import stack_outputs
+from contracts.deployment_settings import Settings, load_settings
 from stacks.composition import BinventoryStacks, build_stacks
-from stacks.settings import Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
@@ -46,7 +46,7 @@ class SynthesizedApp:
     templates: dict[str, dict[str, Any]]
 
     def template(self, kind: str) -> dict[str, Any]:
-        return self.templates[outputs.stack_name(self.settings.stage, kind)]
+        return self.templates[stack_outputs.stack_name(self.settings.stage, kind)]
 
     def assertions(self, kind: str) -> assertions.Template:
         return assertions.Template.from_json(self.template(kind))

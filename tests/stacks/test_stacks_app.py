@@ -15,7 +15,8 @@ from aws_cdk import aws_s3 as s3
 from cfnlint.api import ManualArgs, lint_file
 from stacks_testkit import PROD_WITH_MODEL, REPO_ROOT, NagFindings, SynthesizedApp, nag_violations, synthesize
 
-from stacks import nag, outputs
+from contracts import stack_outputs
+from stacks import nag
 
 CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 # cfn-lint's only finding on CDK templates: DependsOn entries CDK adds that are also implied by a Ref.
@@ -128,9 +129,9 @@ def test_pinned_cdk_cli_synthesizes_every_stack(tmp_path: Path) -> None:
 
     # then
     assert result.returncode == 0, result.stderr[-3000:]
-    for kind in outputs.STACK_KINDS:
+    for kind in stack_outputs.STACK_KINDS:
         template = json.loads(
-            (cloud_assembly / f"{outputs.stack_name('dev', kind)}.template.json").read_text()
+            (cloud_assembly / f"{stack_outputs.stack_name('dev', kind)}.template.json").read_text()
         )
         assert template["Resources"], kind
     assert nag_violations(cloud_assembly) == []

@@ -23,13 +23,12 @@ from stacks_testkit import (
     synthesize,
 )
 
-from contracts import inventory_schema
+from contracts import inventory_schema, stack_outputs
 from contracts.counter_environment import LambdaEnv
+from contracts.deployment_settings import load_settings
 from lambdas.counter.dal import inventory
-from stacks import outputs
 from stacks.counting.counter_function import HANDLER, POWERTOOLS_LAYER_PARAMETER
 from stacks.counting.endpoint import CountingEndpoint
-from stacks.settings import load_settings
 
 ENDPOINT_RESOURCES = ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint")
 
@@ -260,9 +259,9 @@ def test_without_a_model_the_endpoint_is_skipped_and_the_deploy_command_explaine
 
     for resource_type in ENDPOINT_RESOURCES:
         counting.resource_count_is(resource_type, 0)
-    hint = dev_app.template("counting")["Outputs"][outputs.ENDPOINT_DEPLOY_HINT]["Value"]
+    hint = dev_app.template("counting")["Outputs"][stack_outputs.ENDPOINT_DEPLOY_HINT]["Value"]
     assert "npx cdk deploy binventory-dev-counting -c model_package_arn=" in hint
-    assert outputs.COUNTER_MODEL_NAME not in dev_app.template("counting")["Outputs"]
+    assert stack_outputs.COUNTER_MODEL_NAME not in dev_app.template("counting")["Outputs"]
     alarmed = {
         alarm["Properties"]["MetricName"]
         for alarm in resources(dev_app.template("counting"), "AWS::CloudWatch::Alarm").values()
@@ -273,7 +272,7 @@ def test_without_a_model_the_endpoint_is_skipped_and_the_deploy_command_explaine
 def test_the_deploy_path_says_that_only_an_approved_package_deploys(
     dev_app: SynthesizedApp, prod_app: SynthesizedApp
 ) -> None:
-    hint = dev_app.template("counting")["Outputs"][outputs.ENDPOINT_DEPLOY_HINT]["Value"]
+    hint = dev_app.template("counting")["Outputs"][stack_outputs.ENDPOINT_DEPLOY_HINT]["Value"]
 
     assert "model_package_arn=<ModelPackageArn of an Approved version>" in hint
     for app in (dev_app, prod_app):
@@ -300,7 +299,7 @@ def test_with_a_model_the_package_is_deployed_behind_the_stable_endpoint_name(
     assert (
         _function(prod_app)["Environment"]["Variables"][LambdaEnv.ENDPOINT_NAME] == "binventory-prod-counter"
     )
-    assert outputs.COUNTER_MODEL_NAME in template["Outputs"]
+    assert stack_outputs.COUNTER_MODEL_NAME in template["Outputs"]
 
 
 def test_real_time_endpoint_scales_on_invocations_and_captures_data(prod_app: SynthesizedApp) -> None:
@@ -311,7 +310,7 @@ def test_real_time_endpoint_scales_on_invocations_and_captures_data(prod_app: Sy
     assert variant["InstanceType"] == settings.instance_type
     assert "ServerlessConfig" not in variant
     capture = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"]["DataCaptureConfig"]
-    assert render(capture["DestinationS3Uri"]).endswith(f"/{outputs.ARTIFACTS_DATA_CAPTURE_PREFIX}")
+    assert render(capture["DestinationS3Uri"]).endswith(f"/{stack_outputs.ARTIFACTS_DATA_CAPTURE_PREFIX}")
     assert capture["InitialSamplingPercentage"] == settings.data_capture_sampling_percent
     target = only_resource(template, "AWS::ApplicationAutoScaling::ScalableTarget")["Properties"]
     assert target["ResourceId"] == "endpoint/binventory-prod-counter/variant/AllTraffic"
@@ -409,11 +408,11 @@ def test_alarms_watch_the_dead_letters_the_lambda_and_the_endpoint(prod_app: Syn
 def test_counting_outputs_carry_what_the_cli_reads(dev_app: SynthesizedApp) -> None:
     template_outputs = dev_app.template("counting")["Outputs"]
 
-    assert template_outputs[outputs.ENDPOINT_NAME]["Value"] == "binventory-dev-counter"
+    assert template_outputs[stack_outputs.ENDPOINT_NAME]["Value"] == "binventory-dev-counter"
     for output_id in (
-        outputs.INGEST_QUEUE_URL,
-        outputs.DEAD_LETTER_QUEUE_URL,
-        outputs.COUNTER_FUNCTION_NAME,
-        outputs.EVENT_BUS_NAME,
+        stack_outputs.INGEST_QUEUE_URL,
+        stack_outputs.DEAD_LETTER_QUEUE_URL,
+        stack_outputs.COUNTER_FUNCTION_NAME,
+        stack_outputs.EVENT_BUS_NAME,
     ):
         assert output_id in template_outputs

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from stacks_testkit import CDK_CONTEXT, MODEL_PACKAGE_ARN, REPO_ROOT, context_with
 
-from stacks.settings import SettingsError, load_settings, load_settings_from_cdk_json
+from contracts.deployment_settings import SettingsError, load_settings, load_settings_from_cdk_json
 
 
 def test_committed_cdk_json_gives_the_documented_defaults() -> None:
@@ -128,7 +128,7 @@ def _without(path: str) -> dict[str, Any]:
         (
             {"binventory.training.default_hyperparameters": {"epochs": "30"}},
             "binventory.training.default_hyperparameters",
-            "model_code/recipe/recipe.json",
+            "contracts/recipe.json",
         ),
         ({"binventory.training.max_wait_seconds": "600"}, "binventory.training.max_wait_seconds", "use_spot"),
         ({"binventory.endpoint.data_capture": "true"}, "binventory.endpoint.data_capture", "serverless"),

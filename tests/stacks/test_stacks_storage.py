@@ -8,8 +8,7 @@ import pytest
 from aws_cdk import assertions
 from stacks_testkit import SynthesizedApp, resources
 
-from contracts import inventory_schema
-from stacks import outputs
+from contracts import inventory_schema, stack_outputs
 
 
 def _buckets(app: SynthesizedApp) -> dict[str, dict[str, Any]]:
@@ -149,14 +148,14 @@ def test_storage_outputs_carry_the_names_the_cli_reads(dev_app: SynthesizedApp) 
     template_outputs = dev_app.template("storage")["Outputs"]
 
     for output_id in (
-        outputs.INGEST_BUCKET_NAME,
-        outputs.DATASET_BUCKET_NAME,
-        outputs.ARTIFACTS_BUCKET_NAME,
-        outputs.INVENTORY_TABLE_NAME,
-        outputs.BIN_STATE_TABLE_NAME,
+        stack_outputs.INGEST_BUCKET_NAME,
+        stack_outputs.DATASET_BUCKET_NAME,
+        stack_outputs.ARTIFACTS_BUCKET_NAME,
+        stack_outputs.INVENTORY_TABLE_NAME,
+        stack_outputs.BIN_STATE_TABLE_NAME,
     ):
         assert "Ref" in template_outputs[output_id]["Value"], output_id
     dev_app.assertions("storage").has_output(
-        outputs.INVENTORY_TABLE_NAME,
+        stack_outputs.INVENTORY_TABLE_NAME,
         {"Value": {"Ref": assertions.Match.string_like_regexp("^TablesInventory")}},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,12 @@ from typing import Any
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
-from countnet import metric_lines
 from iam_check import sagemaker_jobs
 from iam_check.check import ServiceCall, assert_allowed
 from iam_check.requests import IamRequest
 from iam_check.templates import Deployment
 from stacks_testkit import (
+    REPO_ROOT,
     SynthesizedApp,
     TaskCall,
     as_list,
@@ -28,8 +29,8 @@ from stacks_testkit import (
     walk,
 )
 
-from stacks import outputs
-from stacks.settings import SettingsError, load_settings
+from contracts import metric_lines, stack_outputs
+from contracts.deployment_settings import SettingsError, load_settings
 from stacks.training import images
 from stacks.training.source_bundle import write_source_archive
 
@@ -225,14 +226,16 @@ def test_training_job_is_named_from_the_execution_and_runs_spot_with_checkpoints
         "MaxWaitTimeInSeconds": settings.max_wait_seconds,
     }
     assert job["CheckpointConfig"]["S3Uri"].endswith(
-        f"/{outputs.ARTIFACTS_CHECKPOINTS_PREFIX}train-20261121-101500-train"
+        f"/{stack_outputs.ARTIFACTS_CHECKPOINTS_PREFIX}train-20261121-101500-train"
     )
     assert job["ResourceConfig"] == {
         "InstanceType": settings.instance_type,
         "InstanceCount": settings.instance_count,
         "VolumeSizeInGB": settings.volume_size_gb,
     }
-    assert [channel["ChannelName"] for channel in job["InputDataConfig"]] == list(outputs.DATASET_CHANNELS)
+    assert [channel["ChannelName"] for channel in job["InputDataConfig"]] == list(
+        stack_outputs.DATASET_CHANNELS
+    )
 
 
 def test_training_job_runs_train_py_from_the_source_archive_with_the_input_hyperparameters(
@@ -491,13 +494,14 @@ def _topic_ids(template: dict[str, Any]) -> list[str]:
 def test_training_outputs_carry_what_the_cli_reads(dev_app: SynthesizedApp) -> None:
     template_outputs = dev_app.template("training")["Outputs"]
 
-    assert template_outputs[outputs.MODEL_PACKAGE_GROUP_NAME]["Value"] == "binventory-dev-countnet"
+    assert template_outputs[stack_outputs.MODEL_PACKAGE_GROUP_NAME]["Value"] == "binventory-dev-countnet"
     assert (
-        template_outputs[outputs.INFERENCE_IMAGE_URI]["Value"] == images.inference_image(dev_app.settings).uri
+        template_outputs[stack_outputs.INFERENCE_IMAGE_URI]["Value"]
+        == images.inference_image(dev_app.settings).uri
     )
-    assert "pytorch-inference" in template_outputs[outputs.INFERENCE_IMAGE_URI]["Value"]
-    assert outputs.TRAINING_STATE_MACHINE_ARN in template_outputs
-    assert outputs.SAGEMAKER_ROLE_ARN in template_outputs
+    assert "pytorch-inference" in template_outputs[stack_outputs.INFERENCE_IMAGE_URI]["Value"]
+    assert stack_outputs.TRAINING_STATE_MACHINE_ARN in template_outputs
+    assert stack_outputs.SAGEMAKER_ROLE_ARN in template_outputs
 
 
 @pytest.mark.parametrize(
@@ -557,6 +561,25 @@ def test_source_archive_is_reproducible_and_leaves_caches_out(tmp_path: Path) ->
         assert sorted(archive.getnames()) == ["countnet/model.py", "train.py"]
 
 
+def test_the_training_source_ships_the_contracts_beside_train_py(dev_app: SynthesizedApp) -> None:
+    # given the source archive the synthesized training job names
+    bundle = dev_app.stacks.training.node.find_child("TrainingSource")
+    with tarfile.open(dev_app.outdir / bundle.asset.asset_path) as archive:
+        names = set(archive.getnames())
+
+    # then train.py and countnet are at its root, with every contract they import beside them
+    assert {"train.py", "inference.py", "countnet/__init__.py", "contracts/__init__.py"} <= names
+    assert {"contracts/recipe.json", "contracts/abid_sample_split.csv"} <= names
+    model_code = REPO_ROOT / "model_code"
+    imported = {
+        module
+        for path in model_code.rglob("*.py")
+        for module in re.findall(r"^\s*from contracts\.(\w+) import", path.read_text(), re.M)
+    }
+    assert imported and {f"contracts/{module}.py" for module in imported} <= names
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+
+
 # --- the SageMaker execution role: what SageMaker does with it ------------------------------------------
 # The buckets as a test deploys them (TASK_RESULTS' model archive is in "artifacts").
 DEPLOYED_BUCKETS = {
@@ -570,7 +593,7 @@ SAGEMAKER_ROLE = "SageMakerRole/Role"
 def _deployed_run(app: SynthesizedApp, execution_input: dict[str, Any], name: str) -> list[TaskCall]:
     """The state machine's requests with the deployed bucket names in place of CloudFormation's."""
     deployment = Deployment(app.templates, DEPLOYED_BUCKETS)
-    stack = outputs.stack_name(app.settings.stage, "training")
+    stack = stack_outputs.stack_name(app.settings.stage, "training")
     machine = only_resource(app.template("training"), "AWS::StepFunctions::StateMachine")
     definition = json.loads(deployment.resolve(stack, machine["Properties"]["DefinitionString"]))
     calls, _ = run_state_machine(definition, execution_input, TASK_RESULTS, execution_name=name)
@@ -604,7 +627,7 @@ def test_the_endpoint_can_do_with_the_role_what_serving_does(prod_app: Synthesiz
     (container,) = package["InferenceSpecification"]["Containers"]
     deployment = Deployment(prod_app.templates, DEPLOYED_BUCKETS)
     config = only_resource(prod_app.template("counting"), "AWS::SageMaker::EndpointConfig")
-    stack = outputs.stack_name(prod_app.settings.stage, "counting")
+    stack = stack_outputs.stack_name(prod_app.settings.stage, "counting")
     capture = deployment.resolve(stack, config["Properties"]["DataCaptureConfig"]["DestinationS3Uri"])
 
     # then loading, pulling, logging, capturing and answering {"s3_uri": ...} requests are all allowed
@@ -626,7 +649,7 @@ def test_the_endpoint_can_do_with_the_role_what_serving_does(prod_app: Synthesiz
 def test_the_run_finished_rule_can_publish_to_the_encrypted_topic(dev_app: SynthesizedApp) -> None:
     """EventBridge publishes as events.amazonaws.com: only the topic's and its key's policies can allow it."""
     deployment = Deployment(dev_app.templates)
-    stack = outputs.stack_name(dev_app.settings.stage, "training")
+    stack = stack_outputs.stack_name(dev_app.settings.stage, "training")
     topic = deployment.resolve(stack, {"Ref": _logical_id(dev_app, "Notifications/Topic")})
     key = deployment.resolve(stack, {"Fn::GetAtt": [_logical_id(dev_app, "Notifications/Key"), "Arn"]})
     from_the_rule = {"aws:SecureTransport": "true", "aws:SourceAccount": "123456789012"}

@@ -1,11 +1,11 @@
 """The shipped training recipe: the one set of hyperparameters every trainer starts from.
 
-`model_code/recipe/recipe.json` is read by train.py (its flag defaults), by the CLI when it starts a
+`contracts/recipe.json` is read by train.py (its flag defaults), by the CLI when it starts a
 SageMaker training job (the job's hyperparameters), by `make model-abid`, by the benchmarks and, with
 its small named set of demo overrides, by `make demo`. Nothing else states a default, so they cannot
-drift apart (tests/model/test_model_recipe.py checks every party). The file sits in the SageMaker
-source directory, so the training container reads the same file. Standard library only: the CLI and
-the stacks import this module without PyTorch.
+drift apart (a test checks every party). The file ships with `contracts/` in the SageMaker training
+source, so the training container reads the same file. Standard library only: the CLI and the stacks
+import this module without PyTorch.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-RECIPE_FILE = Path(__file__).resolve().parents[1] / "recipe" / "recipe.json"
+RECIPE_FILE = Path(__file__).resolve().parent / "recipe.json"
 HyperparameterValue = str | int | float
 
 

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from countnet.recipe import RECIPE_FILE, load_recipe
-
-from stacks.context_reader import (
+from contracts.context_reader import (
     Section,
     SettingsError,
     apply_dotted_overrides,
@@ -29,6 +27,7 @@ from stacks.context_reader import (
     deep_merge,
     read_section,
 )
+from contracts.recipe import RECIPE_FILE, load_recipe
 
 ROOT_KEY = "binventory"
 # Top-level context keys that override `binventory.<key>`, e.g. `npx cdk deploy -c model_package_arn=arn:...`.

@@ -31,7 +31,7 @@ ENDPOINT_DEPLOY_HINT = "EndpointDeployHint"
 DATASET_CHANNELS = ("train", "validation")
 # Dataset bucket: one folder per manifest dataset, `manifests/<name>/`, holding `<channel>.manifest` for the
 # train, validation and test channels (each lists images of the public bucket), `labels/<channel>.csv` (the
-# labels channel), `summary.json` and `class_distribution.png` (countnet.manifest_layout has the names).
+# labels channel), `summary.json` and `class_distribution.png` (contracts.manifest_layout has the names).
 DATASET_MANIFESTS_PREFIX = "manifests/"
 
 # The public ABID bucket (Registry of Open Data). Manifests point training channels at its images, and the

@@ -1,7 +1,7 @@
 """The fixed split of the original ABID sample: photos for validation and a test set nothing touches.
 
 Carved once (seed 2026, stratified by count with every count above 5 pooled) and committed as
-`model_code/recipe/abid_sample_split.csv`, so every trainer and benchmark uses the same photos:
+`contracts/abid_sample_split.csv`, so every trainer and benchmark uses the same photos:
 train on `train` (plus any other data), choose epochs, calibration and thresholds on `validation`,
 report once on `test`. Ids not listed in the file are not originals of the sample (for example the
 re-encoded abid-224 photos) and may only train.
@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 
-SPLIT_FILE = Path(__file__).resolve().parents[1] / "recipe" / "abid_sample_split.csv"
+SPLIT_FILE = Path(__file__).resolve().parent / "abid_sample_split.csv"
 SPLIT_SEED = 2026
 HELD_OUT_FRACTIONS = (("test", 0.25), ("validation", 0.20))  # carved in this order; the rest trains
 SPLIT_NAMES = ("train", "validation", "test")
