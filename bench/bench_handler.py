@@ -38,7 +38,7 @@ from botocore.response import StreamingBody
 from moto import mock_aws
 from results import machine_description, write_section
 
-from contracts import inventory_schema
+from contracts import abid_labels, inventory_schema
 from contracts.counter_environment import counter_environment
 from lambdas.counter import handler as counter_handler
 
@@ -153,7 +153,9 @@ class World:
             )
             if scenario.metadata_json:
                 self.s3.put_object(
-                    Bucket=BUCKET, Key=f"metadata/{index:05d}.json", Body=json.dumps({"EXPECTED_QUANTITY": 3})
+                    Bucket=BUCKET,
+                    Key=f"metadata/{index:05d}.json",
+                    Body=json.dumps({abid_labels.EXPECTED_QUANTITY_FIELD: 3}),
                 )
             records.append(s3_record(key, put["VersionId"], put["ETag"].strip('"')))
         return records

@@ -1,8 +1,9 @@
 """Read the ABID-challenge counting split: labels only, as `[index, count]` pairs.
 
 Pair `[i, count]` names image `'%05d' % (i + 1)` of the public bucket, as the challenge's own code
-does. So ids are zero-padded to at least five digits (`00001`, `01013`, `535232`) and never name the
-bucket's separate unpadded photos (`1013`). Ids stay strings from here on.
+does (`contracts.abid_labels.challenge_image_id`). So ids are zero-padded to at least five digits
+(`00001`, `01013`, `535232`) and never name the bucket's separate unpadded photos (`1013`). Ids stay
+strings from here on.
 """
 
 from __future__ import annotations
@@ -10,19 +11,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from contracts.abid_labels import challenge_image_id
+
 TRAIN_FILE = "abid_challenge_counting_train.json"
 VALIDATION_FILE = "abid_challenge_counting_val.json"
 
 
 class ChallengeSplitError(ValueError):
     """A challenge split file is missing or not a list of `[index, count]` pairs."""
-
-
-def challenge_image_id(index: int) -> str:
-    """The bucket id of challenge index `index`: `0` -> `00001`, `1012` -> `01013`, `535231` -> `535232`."""
-    if index < 0:
-        raise ChallengeSplitError(f"challenge index {index} is negative")
-    return f"{index + 1:05d}"
 
 
 def read_challenge_labels(path: Path) -> dict[str, int]:

@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from binventory.data import public_bucket
 from binventory.data.public_bucket import ObjectMissing, VerificationFailed
+from contracts.abid_labels import metadata_count
 
 LABELS_FILE = "labels.csv"
 LABEL_COLUMNS = ("image_id", "expected_quantity")
@@ -96,11 +97,12 @@ def verified_image_ids(report: FetchReport) -> list[str]:
 def write_labels(dest: Path, image_ids: Iterable[str], known_counts: dict[str, int]) -> int:
     """Merge the counts of verified images into labels.csv (earlier runs' rows stay); returns its rows.
 
-    The metadata's EXPECTED_QUANTITY wins over a count stated by the subset list.
+    The count the metadata states (the ABID label rule, `contracts.abid_labels`) wins over a count stated
+    by the subset list.
     """
     labels = _read_labels(dest / LABELS_FILE)
     for image_id in image_ids:
-        count = _metadata_count(metadata_path(dest, image_id))
+        count = _metadata_file_count(metadata_path(dest, image_id))
         if count is None:
             count = known_counts.get(image_id)
         if count is not None:
@@ -119,8 +121,9 @@ def _read_labels(path: Path) -> dict[str, int]:
         return {row["image_id"]: int(row["expected_quantity"]) for row in csv.DictReader(handle)}
 
 
-def _metadata_count(path: Path) -> int | None:
+def _metadata_file_count(path: Path) -> int | None:
+    """The count a downloaded metadata file states, or None when it is unreadable or states none."""
     try:
-        return int(json.loads(path.read_bytes())["EXPECTED_QUANTITY"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return metadata_count(json.loads(path.read_bytes()))
+    except (OSError, ValueError):
         return None

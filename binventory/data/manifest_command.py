@@ -15,7 +15,7 @@ import click
 from binventory.data import challenge_split, console, layout, public_bucket, subsets
 from binventory.resources import PROJECT_ROOT, StackResources
 from binventory.training.manifest_runs import load_summary, training_plan
-from contracts import stack_outputs
+from contracts import abid_labels, stack_outputs
 from contracts.deployment_settings import SettingsError, load_settings_from_cdk_json
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ def _challenge(
     source = {
         "split": "challenge",
         "files": [challenge_split.TRAIN_FILE, challenge_split.VALIDATION_FILE],
-        "id_rule": "pair [i, count] is image '%05d' % (i + 1)",
+        "id_rule": abid_labels.CHALLENGE_ID_RULE,
         "validation": f"{val_fraction} of the challenge's train, stratified by count, seed {seed}",
         "test": "the challenge's val",
     }
@@ -207,8 +207,7 @@ def _metadata(
     train, validation, test = manifests.stratified_parts(labels, shares, seed)
     source = {
         "split": "metadata",
-        "label_rule": "countnet.data.metadata_count: EXPECTED_QUANTITY, else the sum of the "
-        "BIN_FCSKU_DATA quantities",
+        "label_rule": abid_labels.LABEL_RULE,
         "subset": str(subset) if subset else None,
         "fractions": dict(zip(("train", "validation", "test"), shares, strict=True)),
         "seed": seed,

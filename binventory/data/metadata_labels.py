@@ -1,8 +1,8 @@
 """Label images of the public bucket from their `metadata/<id>.json`: in parallel, resumable, one rule.
 
-The rule is `countnet.data.metadata_count`, the one train.py applies to a folder of ABID metadata
-(`EXPECTED_QUANTITY`, else the sum of the `BIN_FCSKU_DATA` quantities), so a manifest labels each
-image exactly as training on fetched files would.
+The rule is the ABID label rule, `contracts.abid_labels` (`EXPECTED_QUANTITY`, else the sum of the
+`BIN_FCSKU_DATA` quantities), the one train.py applies to a folder of ABID metadata, so a manifest labels
+each image exactly as training on fetched files would.
 
 Each answer is appended to a JSON-lines cache as it arrives (`{"id": "01013", "count": 3}`, or a null
 count with the problem); a re-run skips the ids already there, so an interrupted scan of the bucket's
@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from countnet.data import metadata_count
 
 from binventory.data import public_bucket
 from binventory.data.public_bucket import ObjectMissing, VerificationFailed
+from contracts.abid_labels import metadata_count
 
 MISSING = "missing from the bucket"
 NOT_JSON = "not valid JSON"

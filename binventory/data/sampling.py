@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from binventory.data import public_bucket
 from binventory.data.fetch import metadata_path
 from binventory.data.public_bucket import JsonObject, ObjectMissing, VerificationFailed
+from contracts.abid_labels import abid_image_id, metadata_count
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,9 @@ class SampleRequest:
 
 
 def candidate_ids(seed: int, id_max: int, how_many: int) -> list[str]:
-    """Seeded ids in ABID's naming (`%05d`), drawn without replacement from 1..id_max."""
+    """Seeded ids in ABID's naming (`abid_image_id`), drawn without replacement from 1..id_max."""
     numbers = random.Random(seed).sample(range(1, id_max + 1), min(how_many, id_max))
-    return [f"{number:05d}" for number in numbers]
+    return [abid_image_id(number) for number in numbers]
 
 
 def sample_from_metadata(
@@ -77,9 +78,5 @@ def _read_metadata(client: Any, bucket: str, image_id: str) -> JsonObject | None
 
 
 def _expected_quantity(read: JsonObject | None) -> int | None:
-    if read is None or not isinstance(read.parsed, dict):
-        return None
-    try:
-        return int(read.parsed["EXPECTED_QUANTITY"])
-    except (KeyError, TypeError, ValueError):
-        return None
+    """The count the metadata states by the ABID label rule, or None."""
+    return None if read is None else metadata_count(read.parsed)

@@ -14,7 +14,7 @@ from pathlib import Path
 from countnet.data import discover_dataset
 
 from binventory.local.pipeline import Upload
-from contracts import inventory_schema
+from contracts import abid_labels, inventory_schema
 
 # Where the expected quantity comes from, cycled over the images so every source is exercised.
 EXPECTATION_SOURCES = ("object_metadata", "bin_state", "metadata_json")
@@ -80,7 +80,9 @@ def plan_from_dataset(
             plan.sidecars.append(
                 Upload(
                     key=f"{inventory_schema.ABID_METADATA_PREFIX}{sample.image_id}.json",
-                    body=json.dumps({"EXPECTED_QUANTITY": expected, "BIN_FCSKU_DATA": {}}).encode(),
+                    body=json.dumps(
+                        {abid_labels.EXPECTED_QUANTITY_FIELD: expected, abid_labels.ITEMS_FIELD: {}}
+                    ).encode(),
                     content_type="application/json",
                 )
             )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from contracts.abid_labels import quantity_in_metadata_document
 from contracts.inventory_schema import (
     EXPECTED_QUANTITY_METADATA_KEY,
     ExpectedSource,
@@ -29,7 +30,7 @@ from .dal.events import EventPublisher, needs_event
 from .dal.images import ImageStore, ObjectMissing, StoredImage
 from .dal.inventory import InventoryRepository, KnownState, SaveOutcome, is_transient
 from .deadline import NO_DEADLINE, Deadline
-from .logic.expected import ExpectedLookup, quantity_in_metadata_document, resolve_expected_quantity
+from .logic.expected import ExpectedLookup, resolve_expected_quantity
 from .logic.image_check import endpoint_content_type, format_problem, size_problem
 from .logic.notifications import UploadedObject
 from .logic.reconcile import reconcile

@@ -3,8 +3,8 @@
 Layouts (`discover_dataset` tells them apart):
 - labels CSV: `labels.csv` with `image_id,expected_quantity` (extra columns ignored), images in
   `bin-images/` or `images/` beside it;
-- ABID: `bin-images/<id>.jpg` with `metadata/<id>.json` (`EXPECTED_QUANTITY`, else the sum of the
-  `BIN_FCSKU_DATA` quantities);
+- ABID: `bin-images/<id>.jpg` with `metadata/<id>.json`, labelled by the ABID label rule
+  (`contracts.abid_labels`: `EXPECTED_QUANTITY`, else the sum of the `BIN_FCSKU_DATA` quantities);
 - subset list: `file_list.json` mapping a count to metadata paths (`{"3": ["data/metadata/01013.json"]}`);
 - folder per count: `<root>/<count>/<id>.jpg`;
 - manifest channel: the images a SageMaker manifest lists, mounted by key (`<channel>/<id>.jpg`),
@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from contracts.abid_labels import MalformedExpectation, metadata_count, parse_quantity
 from contracts.manifest_layout import labels_file_for
 
 logger = logging.getLogger(__name__)
@@ -90,11 +91,11 @@ def _attach_images(labels: dict[str, int], images: dict[str, Path], source: str)
 
 
 def _parse_count(value: object) -> int | None:
+    """A count by the one whole-number rule (`contracts.abid_labels.parse_quantity`), or None."""
     try:
-        count = int(str(value).strip())
-    except ValueError:
+        return parse_quantity(value)
+    except MalformedExpectation:
         return None
-    return count if count >= 0 else None
 
 
 def read_labels_csv(csv_path: Path, image_dir: Path | None = None) -> list[Sample]:
@@ -129,26 +130,6 @@ def read_labels_csv(csv_path: Path, image_dir: Path | None = None) -> list[Sampl
     return _attach_images(labels, _index_images(image_dir), str(csv_path))
 
 
-def _metadata_count(metadata: dict) -> int | None:
-    if "EXPECTED_QUANTITY" in metadata:
-        return _parse_count(metadata["EXPECTED_QUANTITY"])
-    items = metadata.get("BIN_FCSKU_DATA")
-    if isinstance(items, dict):
-        counts = [_parse_count(item.get("quantity")) for item in items.values() if isinstance(item, dict)]
-        if counts and None not in counts:
-            return sum(counts)  # type: ignore[arg-type]
-    return None
-
-
-def metadata_count(document: object) -> int | None:
-    """The item count an ABID metadata document states (the rule `read_abid_layout` applies), or None.
-
-    Public for the tools that label images from metadata they read elsewhere (the manifest builder),
-    so a manifest and a folder of fetched metadata give every image the same label.
-    """
-    return _metadata_count(document) if isinstance(document, dict) else None
-
-
 def read_abid_layout(root: Path) -> list[Sample]:
     """ABID as published: `bin-images/<id>.jpg` labelled by `metadata/<id>.json`."""
     root = Path(root)
@@ -156,7 +137,7 @@ def read_abid_layout(root: Path) -> list[Sample]:
     unusable: list[str] = []
     for metadata_path in sorted((root / METADATA_DIR_NAME).glob("*.json")):
         try:
-            count = _metadata_count(json.loads(metadata_path.read_text(encoding="utf-8")))
+            count = metadata_count(json.loads(metadata_path.read_text(encoding="utf-8")))
         except (OSError, ValueError):
             count = None
         if count is None:
@@ -165,7 +146,7 @@ def read_abid_layout(root: Path) -> list[Sample]:
             labels[metadata_path.stem] = count
     if unusable:
         logger.warning(
-            "%d metadata file(s) without a readable EXPECTED_QUANTITY are skipped: %s",
+            "%d metadata file(s) stating no usable count (contracts.abid_labels) are skipped: %s",
             len(unusable),
             _examples(unusable),
         )

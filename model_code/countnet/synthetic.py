@@ -17,6 +17,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from contracts.abid_labels import EXPECTED_QUANTITY_FIELD, ITEM_QUANTITY_FIELD, ITEMS_FIELD
+
 SYNTHETIC_ID_PREFIX = "syn-"
 GENERATOR_NAME = "countnet.synthetic"
 
@@ -85,9 +87,9 @@ def write_synthetic_dataset(out_dir: Path, per_class: int, max_count: int = 5, s
         image_id = f"{SYNTHETIC_ID_PREFIX}{number:05d}"
         render_bin_image(count, rng).save(out_dir / "bin-images" / f"{image_id}.jpg", quality=90)
         metadata = {
-            "EXPECTED_QUANTITY": count,
-            "BIN_FCSKU_DATA": {
-                f"SYN{item:07d}": {"asin": f"SYN{item:07d}", "name": "synthetic box", "quantity": 1}
+            EXPECTED_QUANTITY_FIELD: count,
+            ITEMS_FIELD: {
+                f"SYN{item:07d}": {"asin": f"SYN{item:07d}", "name": "synthetic box", ITEM_QUANTITY_FIELD: 1}
                 for item in range(count)
             },
             "SYNTHETIC": True,

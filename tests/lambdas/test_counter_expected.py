@@ -7,13 +7,9 @@ from typing import Any
 
 import pytest
 
+from contracts.abid_labels import MalformedExpectation, parse_quantity, quantity_in_metadata_document
 from contracts.inventory_schema import ExpectedSource
-from lambdas.counter.logic.expected import (
-    MalformedExpectation,
-    parse_quantity,
-    quantity_in_metadata_document,
-    resolve_expected_quantity,
-)
+from lambdas.counter.logic.expected import resolve_expected_quantity
 
 
 def lookups(metadata_json: Any = None, object_metadata: Any = None, bin_state: Any = None) -> list:

@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 import torch
 import train
-from countnet.data import Sample, detect_layout, discover_dataset, metadata_count
+from countnet.data import Sample, detect_layout, discover_dataset
 from countnet.loading import BinImageDataset, make_loader
 from countnet.model import default_preprocessing
+
+from contracts.abid_labels import metadata_count
 
 MakeImage = Callable[..., Path]
 # channel -> (image id, count); "1013" and "01013" are different ABID photos.

@@ -16,14 +16,10 @@ import pytest
 from botocore.exceptions import ConnectionClosedError
 
 from binventory.data import public_bucket
-from binventory.data.challenge_split import (
-    ChallengeSplitError,
-    challenge_image_id,
-    read_challenge_labels,
-    read_challenge_split,
-)
+from binventory.data.challenge_split import ChallengeSplitError, read_challenge_labels, read_challenge_split
 from binventory.data.manifests import manifest_text
 from contracts import stack_outputs
+from contracts.abid_labels import challenge_image_id
 
 DATASET_BUCKET = "binventory-dev-dataset"
 PREFIX_LINE = '[{"prefix": "s3://aft-vbi-pds/bin-images/"},'
