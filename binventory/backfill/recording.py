@@ -18,11 +18,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from binventory.backfill.inputs import BinImage
+from contracts.model_answer import MalformedPrediction
 from lambdas.counter.dal.events import EventNotPublished, EventPublisher
 from lambdas.counter.dal.images import ImageStore
 from lambdas.counter.dal.inventory import InventoryRepository, KnownState, SaveOutcome
 from lambdas.counter.deadline import NO_DEADLINE, Deadline
-from lambdas.counter.logic.reconcile import MalformedPrediction
 from lambdas.counter.logic.records import InventoryRecord
 from lambdas.counter.service import CountResult, ImageCounter
 from lambdas.counter.settings import CounterSettings

@@ -10,7 +10,8 @@ from countnet.labels import LabelSpace
 from countnet.model import create_network, default_preprocessing
 from countnet.model_config import ModelConfig
 from countnet.packaging import finish_model_dir, write_model_dir
-from countnet.verification import ReconciliationRule
+
+from contracts.model_answer import ReconciliationRule
 
 BACKBONE = "tf_efficientnet_lite0"  # the smallest backbone, and the one served by default
 RULE = ReconciliationRule(mismatch_below=0.2, target_catch_rate=0.8, temperature=1.5)

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from contracts.model_answer import ReconciliationRule
 from countnet.labels import LabelSpace
 from countnet.preprocessing import Preprocessing
-from countnet.verification import ReconciliationRule
 
 CONFIG_FILE = "model_config.json"
 WEIGHTS_FILE = "model.pt"

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from contracts.model_answer import ReconciliationRule
 from countnet.data import Sample
 from countnet.labels import LabelSpace
 from countnet.metrics import evaluate_predictions
 from countnet.preprocessing import ImageTooLargeError, UnreadableImageError, load_tensor
 from countnet.serving import CountModel
 from countnet.verification import (
-    ReconciliationRule,
     bootstrap_errors,
     expected_calibration_error,
     fit_temperature,

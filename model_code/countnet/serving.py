@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from contracts.model_answer import model_answer
 from countnet.errors import (
     BadImageError,
     NotAcceptableError,
@@ -221,7 +222,7 @@ def parse_request(body: bytes | bytearray | str | None, content_type: str | None
 
 
 def predict(image: Image.Image, model: CountModel) -> dict[str, Any]:
-    """Decode, prepare and count one image; returns the endpoint's JSON answer as a dict."""
+    """Decode, prepare and count one image; returns the endpoint's answer (`contracts.model_answer`)."""
     preprocessing = model.config.preprocessing
     try:
         tensor = to_tensor(prepare_image(image, preprocessing), preprocessing)
@@ -230,16 +231,16 @@ def predict(image: Image.Image, model: CountModel) -> dict[str, Any]:
     probabilities = model.probabilities(tensor.unsqueeze(0))[0]
     label_space = model.config.label_space
     best = int(probabilities.argmax())
-    return {
-        "predicted_count": label_space.count_of(best),
-        "predicted_label": label_space.labels[best],
-        "confidence": round(float(probabilities[best]), 6),
-        "probabilities": {
+    return model_answer(
+        count=label_space.count_of(best),
+        label=label_space.labels[best],
+        confidence=round(float(probabilities[best]), 6),
+        probabilities={
             label: round(float(p), 6) for label, p in zip(label_space.labels, probabilities, strict=True)
         },
-        "model_version": model.config.model_version,
-        "reconciliation_rule": rule.to_dict() if (rule := model.config.reconciliation) else None,
-    }
+        model_version=model.config.model_version,
+        rule=model.config.reconciliation,
+    )
 
 
 def render_response(prediction: dict[str, Any], accept: str | None) -> str:

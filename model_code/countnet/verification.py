@@ -7,19 +7,20 @@ chosen on validation so that a target share of planted inventory errors is caugh
 
 A planted error is the photo of a bin with t items reconciled against t - 1 or t + 1 (one item
 missing or extra, the commonest inventory error); a correct bin is the same photo against t. Both
-are scored by P(expected count), through the same label lookup the counting Lambda uses.
+are scored by P(expected count), through the same label lookup the counting Lambda uses; the rule itself
+(`ReconciliationRule`) is part of the endpoint's answer, in `contracts.model_answer`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from contracts.model_answer import label_for_count
 from countnet.labels import LabelSpace
 
 DEFAULT_TARGET_CATCH_RATE = 0.8
@@ -29,9 +30,14 @@ CALIBRATION_BINS = 10
 
 
 def probability_of_count(probabilities: np.ndarray, count: int, label_space: LabelSpace) -> float:
-    """P(the bin holds `count` items): its class's probability; 0 for a count the model cannot predict."""
-    index = label_space.class_of(count)
-    return 0.0 if index is None else float(probabilities[index])
+    """P(the bin holds `count` items): its class's probability; 0 for a count the model cannot predict.
+
+    The class is found by the lookup the counting Lambda applies to the endpoint's answer
+    (`contracts.model_answer.label_for_count`), so the threshold fitted here means the same there.
+    """
+    labels = label_space.labels
+    label = label_for_count(labels, count)
+    return 0.0 if label is None else float(probabilities[labels.index(label)])
 
 
 def fit_temperature(logits: torch.Tensor, targets: Sequence[int]) -> float:
@@ -114,26 +120,6 @@ def threshold_for_catch_rate(planted: np.ndarray, catch_rate: float) -> float:
         return 0.0
     # Flagging is P(expected) < threshold: just above the needed-th smallest planted probability.
     return float(min(1.0, np.nextafter(ordered[needed - 1], np.inf)))
-
-
-@dataclass(frozen=True)
-class ReconciliationRule:
-    """The model's own decision rule, saved in model_config.json and sent with every prediction."""
-
-    mismatch_below: float  # flag a bin when P(expected count) < this
-    target_catch_rate: float
-    temperature: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ReconciliationRule:
-        return cls(
-            mismatch_below=float(values["mismatch_below"]),
-            target_catch_rate=float(values["target_catch_rate"]),
-            temperature=float(values["temperature"]),
-        )
 
 
 def verification_figures(

@@ -10,10 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 from counter_world import ENDPOINT, REGION, FakeEndpoint, jpeg_bytes, toolkit_error_body
 
+from contracts.model_answer import MalformedPrediction
 from lambdas.counter.dal.clients import ENDPOINT_CONNECT_TIMEOUT, ENDPOINT_READ_TIMEOUT, EndpointClients
 from lambdas.counter.dal.endpoint import MIN_ATTEMPT_SECONDS, CountingEndpoint, ImageRejected
 from lambdas.counter.deadline import Deadline, OutOfTime
-from lambdas.counter.logic.reconcile import MalformedPrediction
 
 
 @pytest.fixture

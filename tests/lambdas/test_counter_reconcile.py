@@ -6,7 +6,8 @@ import pytest
 from model_answers import MODEL_MISMATCH_BELOW, prediction
 
 from contracts.inventory_schema import Status
-from lambdas.counter.logic.reconcile import NO_RULE_REASON, MalformedPrediction, reconcile
+from contracts.model_answer import MalformedPrediction
+from lambdas.counter.logic.reconcile import NO_RULE_REASON, reconcile
 
 THRESHOLD = 0.5
 

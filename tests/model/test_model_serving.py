@@ -18,9 +18,12 @@ from countnet.loading import BinImageDataset
 from countnet.model_config import ModelConfig
 from countnet.preprocessing import load_tensor, normalize
 from countnet.serving import load_count_model
+from countnet.verification import probability_of_count
 from model_testkit import jpeg_bytes
 from moto import mock_aws
 from PIL import Image
+
+from contracts.model_answer import parse_prediction
 
 
 def _answer(
@@ -90,6 +93,29 @@ def test_a_jpeg_gets_the_contract_response(
     assert answer["confidence"] == max(answer["probabilities"].values())
     assert answer["predicted_label"] == str(answer["predicted_count"])
     assert answer["model_version"] == "countnet-tf_efficientnet_lite0-20260101T000000Z"
+
+
+def test_the_served_answer_is_what_the_lambda_parses_with_the_lookup_the_threshold_was_fitted_with(
+    inference: ModuleType, served_model: object, packaged_model_dir: Path
+) -> None:
+    # given the answer the packaged model's own inference.py writes for one photo (JSON, as sent)
+    answer = _answer(inference, served_model, jpeg_bytes(2), "image/jpeg")
+
+    # when the counting Lambda parses it
+    parsed = parse_prediction(answer)
+
+    # then every field arrives, with the model's own rule
+    config = ModelConfig.read(packaged_model_dir)
+    assert (parsed.count, parsed.label, parsed.model_version) == (
+        answer["predicted_count"],
+        answer["predicted_label"],
+        config.model_version,
+    )
+    assert parsed.mismatch_below == config.reconciliation.mismatch_below
+    # and P(expected count) is the same whether the Lambda or countnet.verification looks it up
+    probabilities = np.array([answer["probabilities"][label] for label in config.label_space.labels])
+    for count in range(9):
+        assert parsed.probability_of(count) == probability_of_count(probabilities, count, config.label_space)
 
 
 def test_png_and_grey_images_are_accepted(inference: ModuleType, served_model: object) -> None:

@@ -16,7 +16,7 @@ from countnet.verification import (
     verification_set,
 )
 
-from lambdas.counter.logic.reconcile import parse_prediction
+from contracts.model_answer import parse_prediction
 
 
 def test_auroc_is_the_share_of_positive_negative_pairs_ranked_right_ties_half() -> None:

@@ -18,8 +18,9 @@ from typing import Any
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from contracts.model_answer import MalformedPrediction
+
 from ..deadline import NO_DEADLINE, Deadline, OutOfTime
-from ..logic.reconcile import MalformedPrediction
 from ..observability import tracer
 from .clients import EndpointClients
 
