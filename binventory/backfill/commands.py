@@ -14,7 +14,7 @@ from binventory.resources import StackResources
 from binventory.training.aws_errors import AwsCommandGroup
 from contracts import stack_outputs
 from contracts.deployment_settings import SettingsError, load_settings_from_cdk_json
-from lambdas.counter.settings import CounterSettings
+from lambdas.counter.configuration import CounterConfiguration
 
 
 @click.group("count", cls=AwsCommandGroup)
@@ -79,7 +79,7 @@ def backfill(
         cdk = load_settings_from_cdk_json()
     except SettingsError as error:
         raise click.ClickException(f"cdk.json: {error}") from error
-    settings = CounterSettings(
+    configuration = CounterConfiguration(
         inventory_table=resources.inventory_table,
         bin_state_table=resources.bin_state_table,
         endpoint_name=resources.output("counting", stack_outputs.ENDPOINT_NAME),
@@ -96,14 +96,14 @@ def backfill(
             f"No bin images under {uri} (keys must look like incoming/<bin>/<file> or bin-images/<id>.jpg); "
             f"{skipped} other objects were left out."
         )
-    to_transform = inputs.images_to_transform(s3, images, settings.max_image_bytes, workers)
+    to_transform = inputs.images_to_transform(s3, images, configuration.max_image_bytes, workers)
     plan = transform.TransformPlan(
         job_name=transform.job_name(datetime.now(UTC)),
         artifacts_bucket=resources.output("storage", stack_outputs.ARTIFACTS_BUCKET_NAME),
-        model_name=model_name or _served_model(sagemaker, settings.endpoint_name),
+        model_name=model_name or _served_model(sagemaker, configuration.endpoint_name),
         instance_type=instance_type or cdk.endpoint.transform_instance_type,
         instance_count=instance_count,
-        max_payload_mb=transform.payload_limit_mb(settings.max_image_bytes),
+        max_payload_mb=transform.payload_limit_mb(configuration.max_image_bytes),
     )
     click.echo(
         f"{len(images)} bin images ({skipped} other objects left out), {len(to_transform)} sent to "
@@ -120,7 +120,7 @@ def backfill(
             )
         answers = transform.read_outputs(s3, plan, location, to_transform)
 
-    recorder = recording.Recorder.from_clients(resources.client, settings, publish_events=events)
+    recorder = recording.Recorder.from_clients(resources.client, configuration, publish_events=events)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True)
     ) as progress:

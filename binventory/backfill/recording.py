@@ -19,13 +19,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from binventory.backfill.inputs import BinImage
 from contracts.model_answer import MalformedPrediction
+from lambdas.counter.configuration import CounterConfiguration
 from lambdas.counter.dal.events import EventNotPublished, EventPublisher
 from lambdas.counter.dal.images import ImageStore
 from lambdas.counter.dal.inventory import InventoryRepository, KnownState, SaveOutcome
 from lambdas.counter.deadline import NO_DEADLINE, Deadline
 from lambdas.counter.logic.records import InventoryRecord
 from lambdas.counter.service import CountResult, ImageCounter
-from lambdas.counter.settings import CounterSettings
 
 KNOWN_STATE_BATCH = 100
 
@@ -72,24 +72,24 @@ class Recorder:
     images: ImageStore
     inventory: InventoryRepository
     events: EventPublisher | SilentEvents
-    settings: CounterSettings
+    configuration: CounterConfiguration
 
     @classmethod
     def from_clients(
-        cls, client: Callable[[str], Any], settings: CounterSettings, publish_events: bool
+        cls, client: Callable[[str], Any], configuration: CounterConfiguration, publish_events: bool
     ) -> Recorder:
         events: EventPublisher | SilentEvents = SilentEvents()
         if publish_events:
-            events = EventPublisher(client("events"), settings.event_bus_name)
+            events = EventPublisher(client("events"), configuration.event_bus_name)
         return cls(
             images=ImageStore(client("s3")),
             inventory=InventoryRepository(
                 client("dynamodb"),
-                inventory_table=settings.inventory_table,
-                bin_state_table=settings.bin_state_table,
+                inventory_table=configuration.inventory_table,
+                bin_state_table=configuration.bin_state_table,
             ),
             events=events,
-            settings=settings,
+            configuration=configuration,
         )
 
     def counter(self, endpoint: TransformAnswer) -> ImageCounter:
@@ -98,7 +98,7 @@ class Recorder:
             endpoint=endpoint,
             inventory=self.inventory,
             events=self.events,
-            settings=self.settings,
+            configuration=self.configuration,
         )
 
 

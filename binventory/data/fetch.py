@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from binventory.data import public_bucket
-from binventory.data.public_bucket import ObjectMissing, VerificationFailed
+from binventory.data.public_bucket import NotInPublicBucket, VerificationFailed
 from contracts.abid_labels import metadata_count
 
 LABELS_FILE = "labels.csv"
@@ -66,7 +66,7 @@ def fetch_objects(
                 key = futures[future]
                 try:
                     outcome = future.result()
-                except ObjectMissing:
+                except NotInPublicBucket:
                     report.missing.append(key)
                 except (VerificationFailed, ClientError, BotoCoreError, OSError) as error:
                     report.failed[key] = str(error) or type(error).__name__

@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from binventory.data import public_bucket
-from binventory.data.public_bucket import ObjectMissing, VerificationFailed
+from binventory.data.public_bucket import NotInPublicBucket, VerificationFailed
 from contracts.abid_labels import metadata_count
 
 MISSING = "missing from the bucket"
@@ -127,7 +127,7 @@ def _read(client: Any, bucket: str, image_id: str) -> CachedLabel | str:
     """The label of one image, or (a string) why the read failed in a way worth retrying."""
     try:
         document = public_bucket.read_json_object(client, bucket, public_bucket.metadata_key(image_id))
-    except ObjectMissing:
+    except NotInPublicBucket:
         return CachedLabel(None, MISSING)
     except VerificationFailed:
         return CachedLabel(None, NOT_JSON)

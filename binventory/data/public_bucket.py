@@ -31,7 +31,7 @@ _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 _CHUNK = 1024 * 1024
 
 
-class ObjectMissing(Exception):
+class NotInPublicBucket(Exception):
     """The bucket has no object under this key (re-running will not help)."""
 
 
@@ -75,7 +75,7 @@ def object_facts(client: Any, bucket: str, key: str) -> ObjectFacts:
         head = client.head_object(Bucket=bucket, Key=key)
     except ClientError as error:
         if _is_not_found(error):
-            raise ObjectMissing(key) from error
+            raise NotInPublicBucket(key) from error
         raise
     return ObjectFacts(size=int(head["ContentLength"]), etag=head["ETag"].strip('"'))
 
@@ -94,7 +94,7 @@ def read_json_object(client: Any, bucket: str, key: str) -> JsonObject:
         response = client.get_object(Bucket=bucket, Key=key)
     except ClientError as error:
         if _is_not_found(error):
-            raise ObjectMissing(key) from error
+            raise NotInPublicBucket(key) from error
         raise
     body = response["Body"].read()
     facts = ObjectFacts(size=int(response["ContentLength"]), etag=response["ETag"].strip('"'))
@@ -139,7 +139,7 @@ def download_verified(client: Any, bucket: str, key: str, path: Path, facts: Obj
         body = client.get_object(Bucket=bucket, Key=key)["Body"]
     except ClientError as error:
         if _is_not_found(error):
-            raise ObjectMissing(key) from error
+            raise NotInPublicBucket(key) from error
         raise
     with partial.open("wb") as handle:
         for chunk in body.iter_chunks(_CHUNK):

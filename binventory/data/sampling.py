@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from binventory.data import public_bucket
 from binventory.data.fetch import metadata_path
-from binventory.data.public_bucket import JsonObject, ObjectMissing, VerificationFailed
+from binventory.data.public_bucket import JsonObject, NotInPublicBucket, VerificationFailed
 from contracts.abid_labels import abid_image_id, metadata_count
 
 
@@ -73,7 +73,7 @@ def sample_from_metadata(
 def _read_metadata(client: Any, bucket: str, image_id: str) -> JsonObject | None:
     try:
         return public_bucket.read_json_object(client, bucket, public_bucket.metadata_key(image_id))
-    except (ObjectMissing, VerificationFailed, ClientError, BotoCoreError):
+    except (NotInPublicBucket, VerificationFailed, ClientError, BotoCoreError):
         return None
 
 

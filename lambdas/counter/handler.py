@@ -22,16 +22,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contracts.inventory_schema import CounterMetric
 
+from .configuration import load_configuration
 from .dal.inventory import KnownState, SaveOutcome
 from .deadline import Deadline, OutOfTime
 from .logic.notifications import MalformedMessage, UploadedObject, parse_notification
 from .observability import logger, metrics, tracer
 from .service import CountResult, ImageCounter
-from .settings import load_settings
 
 processor = BatchProcessor(event_type=EventType.SQS)
 # Kept back from the remaining time: the last record's writes, the metrics flush and the response.
-# (stacks/settings.py requires a Lambda timeout of at least 30 s, so records always get time.)
+# (contracts/deployment_settings.py requires a Lambda timeout of at least 30 s, so records always get time.)
 SAFETY_MARGIN_SECONDS = 10.0
 # A message is started only with this long left before the deadline (image read, endpoint, writes).
 MIN_SECONDS_TO_START = 5.0
@@ -39,8 +39,8 @@ MIN_SECONDS_TO_START = 5.0
 
 @functools.cache
 def image_counter() -> ImageCounter:
-    """This execution environment's counter: settings are read and validated once, on first use."""
-    return ImageCounter.from_settings(load_settings(os.environ))
+    """This execution environment's counter: its configuration is read and validated once, on first use."""
+    return ImageCounter.from_configuration(load_configuration(os.environ))
 
 
 @logger.inject_lambda_context(clear_state=True)

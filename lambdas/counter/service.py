@@ -24,8 +24,9 @@ from contracts.inventory_schema import (
     format_timestamp,
 )
 
-from .dal.clients import EndpointClients, make_client
-from .dal.endpoint import CountingEndpoint, ImageRejected
+from .configuration import CounterConfiguration
+from .dal.clients import RuntimeClientPool, make_client
+from .dal.endpoint_client import EndpointClient, ImageRejected
 from .dal.events import EventPublisher, needs_event
 from .dal.images import ImageStore, ObjectMissing, StoredImage
 from .dal.inventory import InventoryRepository, KnownState, SaveOutcome, is_transient
@@ -36,7 +37,6 @@ from .logic.notifications import UploadedObject
 from .logic.reconcile import reconcile
 from .logic.records import ImageVersion, InventoryRecord
 from .observability import logger
-from .settings import CounterSettings
 
 
 @dataclass(frozen=True)
@@ -54,34 +54,34 @@ class ImageCounter:
         self,
         *,
         images: ImageStore,
-        endpoint: CountingEndpoint,
+        endpoint: EndpointClient,
         inventory: InventoryRepository,
         events: EventPublisher,
-        settings: CounterSettings,
+        configuration: CounterConfiguration,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.images = images
         self.endpoint = endpoint
         self.inventory = inventory
         self.events = events
-        self.settings = settings
+        self.configuration = configuration
         self.clock = clock
 
     @classmethod
-    def from_settings(
-        cls, settings: CounterSettings, session: boto3.session.Session | None = None
+    def from_configuration(
+        cls, configuration: CounterConfiguration, session: boto3.session.Session | None = None
     ) -> ImageCounter:
-        """A counter talking to the tables, endpoint and bus the settings name."""
+        """A counter talking to the tables, endpoint and bus the configuration name."""
         return cls(
             images=ImageStore(make_client("s3", session)),
-            endpoint=CountingEndpoint(EndpointClients(session), settings.endpoint_name),
+            endpoint=EndpointClient(RuntimeClientPool(session), configuration.endpoint_name),
             inventory=InventoryRepository(
                 make_client("dynamodb", session),
-                inventory_table=settings.inventory_table,
-                bin_state_table=settings.bin_state_table,
+                inventory_table=configuration.inventory_table,
+                bin_state_table=configuration.bin_state_table,
             ),
-            events=EventPublisher(make_client("events", session), settings.event_bus_name),
-            settings=settings,
+            events=EventPublisher(make_client("events", session), configuration.event_bus_name),
+            configuration=configuration,
         )
 
     def read_known_state(self, uploads: Iterable[UploadedObject]) -> KnownState:
@@ -141,10 +141,10 @@ class ImageCounter:
         self, upload: UploadedObject, image: ImageVersion, known: KnownState, deadline: Deadline
     ) -> InventoryRecord:
         try:
-            stored = self.images.read_image(upload, read_limit=self.settings.max_image_bytes)
+            stored = self.images.read_image(upload, read_limit=self.configuration.max_image_bytes)
         except ObjectMissing as missing:
             return InventoryRecord.object_missing(image, missing.reason, self._now())
-        problem = size_problem(stored.size, self.settings.max_image_bytes) or format_problem(stored.data)
+        problem = size_problem(stored.size, self.configuration.max_image_bytes) or format_problem(stored.data)
         if problem:
             return InventoryRecord.invalid_image(image, problem, self._now())
         expected = resolve_expected_quantity(self._expected_lookups(upload, image, stored, known))
@@ -156,8 +156,8 @@ class ImageCounter:
         reconciliation = reconcile(
             prediction,
             expected.quantity,
-            self.settings.confidence_threshold,
-            mismatch_below=self.settings.mismatch_below,
+            self.configuration.confidence_threshold,
+            mismatch_below=self.configuration.mismatch_below,
         )
         return InventoryRecord.counted(image, reconciliation, expected, self._now())
 

@@ -40,7 +40,7 @@ def deploy_command(stage: str) -> str:
     return f"npx cdk deploy {stack} -c model_package_arn=<ModelPackageArn of an Approved version>"
 
 
-class CountingEndpoint(Construct):
+class EndpointConstruct(Construct):
     """Model, endpoint configuration and endpoint, when `settings.model_package_arn` names a model."""
 
     def __init__(

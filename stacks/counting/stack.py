@@ -14,7 +14,7 @@ from contracts.deployment_settings import Settings
 from stacks import checkov, nag
 from stacks.checkov import CDK_HANDLER_CHECKOV_SKIPS
 from stacks.counting.counter_function import CounterFunction
-from stacks.counting.endpoint import VARIANT_NAME, CountingEndpoint, deploy_command
+from stacks.counting.endpoint import VARIANT_NAME, EndpointConstruct, deploy_command
 from stacks.counting.ingest_queue import IngestQueue
 from stacks.monitoring.alarms import CountingAlarms
 from stacks.monitoring.topic import NotificationTopic
@@ -69,7 +69,7 @@ class CountingStack(cdk.Stack):
         self.event_bus = events.EventBus(
             self, "Events", description="MISMATCH and LOW_CONFIDENCE events from the counting Lambda"
         )
-        self.endpoint = CountingEndpoint(
+        self.endpoint = EndpointConstruct(
             self,
             "Endpoint",
             settings=settings,

@@ -80,7 +80,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Time for the Lambda's deadline and its endpoint retries' waits, which pass only when a test says."""
     fake = FakeClock()
     monkeypatch.setattr("lambdas.counter.deadline.monotonic", fake)
-    monkeypatch.setattr("lambdas.counter.dal.endpoint.sleep", fake.advance)
+    monkeypatch.setattr("lambdas.counter.dal.endpoint_client.sleep", fake.advance)
     return fake
 
 

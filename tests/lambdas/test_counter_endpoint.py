@@ -11,17 +11,17 @@ from botocore.exceptions import ClientError
 from counter_world import ENDPOINT, REGION, FakeEndpoint, jpeg_bytes, toolkit_error_body
 
 from contracts.model_answer import MalformedPrediction
-from lambdas.counter.dal.clients import ENDPOINT_CONNECT_TIMEOUT, ENDPOINT_READ_TIMEOUT, EndpointClients
-from lambdas.counter.dal.endpoint import MIN_ATTEMPT_SECONDS, CountingEndpoint, ImageRejected
+from lambdas.counter.dal.clients import ENDPOINT_CONNECT_TIMEOUT, ENDPOINT_READ_TIMEOUT, RuntimeClientPool
+from lambdas.counter.dal.endpoint_client import MIN_ATTEMPT_SECONDS, EndpointClient, ImageRejected
 from lambdas.counter.deadline import Deadline, OutOfTime
 
 
 @pytest.fixture
-def endpoint() -> tuple[CountingEndpoint, FakeEndpoint]:
+def endpoint() -> tuple[EndpointClient, FakeEndpoint]:
     fake = FakeEndpoint()
     session = boto3.session.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     session.events.register("before-call.sagemaker-runtime.InvokeEndpoint", fake)
-    return CountingEndpoint(EndpointClients(session), ENDPOINT), fake
+    return EndpointClient(RuntimeClientPool(session), ENDPOINT), fake
 
 
 def test_a_prediction_is_returned_as_json(endpoint: Any) -> None:
@@ -73,7 +73,7 @@ def test_a_rejection_without_a_message_names_the_status() -> None:
     fake.model_error(jpeg_bytes(1), 413, "")
 
     with pytest.raises(ImageRejected) as rejected:
-        CountingEndpoint(EndpointClients(session), ENDPOINT).predict(jpeg_bytes(1), "image/jpeg")
+        EndpointClient(RuntimeClientPool(session), ENDPOINT).predict(jpeg_bytes(1), "image/jpeg")
 
     assert rejected.value.reason == f"model rejected the image (413): {HTTPStatus(413).phrase}"
 

@@ -1,4 +1,4 @@
-"""Key layout, S3 notifications, image checks and settings: the small rules the handler relies on."""
+"""Key layout, S3 notifications, image checks and configuration: the small rules the handler relies on."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from counter_world import StoredVersion, jpeg_bytes, png_bytes, s3_notification,
 
 from contracts.counter_environment import LambdaEnv
 from contracts.inventory_schema import UnroutableKey, abid_metadata_key, bin_id_for_key, record_key
+from lambdas.counter.configuration import DEFAULT_MAX_IMAGE_BYTES, ConfigurationError, load_configuration
 from lambdas.counter.logic.image_check import endpoint_content_type, format_problem, size_problem
 from lambdas.counter.logic.notifications import MalformedMessage, parse_notification
-from lambdas.counter.settings import DEFAULT_MAX_IMAGE_BYTES, SettingsError, load_settings
 
 
 @pytest.mark.parametrize(
@@ -105,9 +105,12 @@ REQUIRED = {
 
 
 def test_settings_have_defaults_for_the_optional_variables() -> None:
-    settings = load_settings(REQUIRED)
+    configuration = load_configuration(REQUIRED)
 
-    assert (settings.confidence_threshold, settings.max_image_bytes) == (0.5, DEFAULT_MAX_IMAGE_BYTES)
+    assert (configuration.confidence_threshold, configuration.max_image_bytes) == (
+        0.5,
+        DEFAULT_MAX_IMAGE_BYTES,
+    )
 
 
 def test_every_bad_variable_is_named_at_once() -> None:
@@ -118,8 +121,8 @@ def test_every_bad_variable_is_named_at_once() -> None:
         LambdaEnv.MAX_IMAGE_BYTES: "-5",
     }
 
-    with pytest.raises(SettingsError) as error:
-        load_settings(environ)
+    with pytest.raises(ConfigurationError) as error:
+        load_configuration(environ)
 
     message = str(error.value)
     assert "ENDPOINT_NAME is not set" in message

@@ -16,13 +16,13 @@ from contracts.inventory_schema import (
     format_timestamp,
     inventory_table_definition,
 )
+from lambdas.counter.configuration import CounterConfiguration
 from lambdas.counter.dal.events import EventPublisher
 from lambdas.counter.dal.images import ImageStore
 from lambdas.counter.dal.inventory import InventoryRepository
 from lambdas.counter.deadline import NO_DEADLINE, Deadline
 from lambdas.counter.logic.notifications import UploadedObject
 from lambdas.counter.service import ImageCounter
-from lambdas.counter.settings import CounterSettings
 
 JPEG, PNG = b"\xff\xd8\xff\xe0fake-jpeg", b"\x89PNG\r\n\x1a\nfake-png"
 ENDPOINT = "binventory-dev-counter"
@@ -121,7 +121,7 @@ def count_as_the_lambda_does(s3: Any) -> dict[str, tuple[Any, ...]]:
     """Each image through the Lambda's service, as its notification would arrive, into tables of its own."""
     dynamodb = boto3.client("dynamodb")
     inventory, bin_state = create_tables(dynamodb, "lambda")
-    settings = CounterSettings(
+    configuration = CounterConfiguration(
         inventory_table=inventory,
         bin_state_table=bin_state,
         endpoint_name=ENDPOINT,
@@ -132,7 +132,7 @@ def count_as_the_lambda_does(s3: Any) -> dict[str, tuple[Any, ...]]:
     counter = ImageCounter(
         images=ImageStore(s3),
         endpoint=EndpointAnsweringByImage(),
-        settings=settings,
+        configuration=configuration,
         inventory=InventoryRepository(dynamodb, inventory_table=inventory, bin_state_table=bin_state),
         events=EventPublisher(boto3.client("events"), "bus"),
     )

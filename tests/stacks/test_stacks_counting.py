@@ -28,7 +28,7 @@ from contracts.counter_environment import LambdaEnv
 from contracts.deployment_settings import load_settings
 from lambdas.counter.dal import inventory
 from stacks.counting.counter_function import HANDLER, POWERTOOLS_LAYER_PARAMETER
-from stacks.counting.endpoint import CountingEndpoint
+from stacks.counting.endpoint import EndpointConstruct
 
 ENDPOINT_RESOURCES = ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint")
 
@@ -332,7 +332,7 @@ def test_serverless_endpoint_uses_the_configured_memory_and_concurrency() -> Non
     bucket = s3.Bucket.from_bucket_name(stack, "Artifacts", "artifacts")
 
     # when
-    CountingEndpoint(stack, "Endpoint", settings=settings, execution_role=role, artifacts_bucket=bucket)
+    EndpointConstruct(stack, "Endpoint", settings=settings, execution_role=role, artifacts_bucket=bucket)
 
     # then
     template = assertions.Template.from_stack(stack)

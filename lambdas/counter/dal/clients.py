@@ -14,7 +14,7 @@ from botocore.config import Config
 # SageMaker ends an invocation after 60 s; waiting a little longer lets its own timeout answer first.
 ENDPOINT_READ_TIMEOUT = 65
 ENDPOINT_CONNECT_TIMEOUT = 2
-# No botocore retries: `CountingEndpoint` retries itself, only while the invocation's deadline allows.
+# No botocore retries: `EndpointClient` retries itself, only while the invocation's deadline allows.
 ENDPOINT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 1},
     read_timeout=ENDPOINT_READ_TIMEOUT,
@@ -35,7 +35,7 @@ def make_client(
     return session.client(service, config=config) if session else boto3.client(service, config=config)
 
 
-class EndpointClients:
+class RuntimeClientPool:
     """sagemaker-runtime clients whose read timeout fits the seconds an attempt may take.
 
     A timeout is fixed when a client is made, so there is one client per whole second of read

@@ -23,11 +23,11 @@ from contracts.abid_labels import (
     quantity_in_metadata_document,
 )
 from contracts.inventory_schema import ExpectedSource
+from lambdas.counter.configuration import CounterConfiguration
 from lambdas.counter.dal.images import StoredImage
 from lambdas.counter.dal.inventory import KnownState, SaveOutcome
 from lambdas.counter.logic.notifications import UploadedObject
 from lambdas.counter.service import ImageCounter
-from lambdas.counter.settings import CounterSettings
 
 # (metadata document, the count it states; None: it states no usable count)
 DOCUMENTS: list[tuple[Any, int | None]] = [
@@ -195,7 +195,7 @@ def test_the_counting_lambda_takes_the_metadata_json_by_the_rule(document: Any, 
         endpoint=_Endpoint(),
         inventory=_Records(),
         events=_Events(),
-        settings=CounterSettings("inventory", "bin-state", "endpoint", "bus", 0.5, 6_000_000),
+        configuration=CounterConfiguration("inventory", "bin-state", "endpoint", "bus", 0.5, 6_000_000),
     )
     upload = UploadedObject("ingest", "bin-images/00001.jpg", "v1", None, "2026-11-30T12:00:00.000000Z")
 

@@ -22,7 +22,7 @@ from contracts.model_answer import MalformedPrediction
 
 from ..deadline import NO_DEADLINE, Deadline, OutOfTime
 from ..observability import tracer
-from .clients import EndpointClients
+from .clients import RuntimeClientPool
 
 # 4xx answers that are about load or time, not about the image: retried like a 5xx.
 _RETRYABLE_CLIENT_STATUSES = {408, 429}
@@ -45,10 +45,10 @@ class ImageRejected(Exception):
         self.reason = reason
 
 
-class CountingEndpoint:
+class EndpointClient:
     """One SageMaker real-time endpoint answering with the documented prediction JSON."""
 
-    def __init__(self, clients: EndpointClients, endpoint_name: str) -> None:
+    def __init__(self, clients: RuntimeClientPool, endpoint_name: str) -> None:
         self.clients = clients
         self.endpoint_name = endpoint_name
 

@@ -13,13 +13,13 @@ DEFAULT_CONFIDENCE_THRESHOLD = 0.5
 DEFAULT_MAX_IMAGE_BYTES = 6_000_000
 
 
-class SettingsError(ValueError):
+class ConfigurationError(ValueError):
     """One or more environment variables are missing or hold values the Lambda cannot use."""
 
 
 @dataclass(frozen=True)
-class CounterSettings:
-    """Everything the Lambda is configured with; built by `load_settings`."""
+class CounterConfiguration:
+    """Everything the Lambda is configured with; built by `load_configuration`."""
 
     inventory_table: str
     bin_state_table: str
@@ -30,8 +30,8 @@ class CounterSettings:
     mismatch_below: float | None = None  # None: each model's own calibrated threshold
 
 
-def load_settings(environ: Mapping[str, str]) -> CounterSettings:
-    """Validate the environment; raise one SettingsError naming every bad variable."""
+def load_configuration(environ: Mapping[str, str]) -> CounterConfiguration:
+    """Validate the environment; raise one ConfigurationError naming every bad variable."""
     problems: list[str] = []
 
     def required(name: str) -> str:
@@ -62,7 +62,7 @@ def load_settings(environ: Mapping[str, str]) -> CounterSettings:
             return default
         return int(raw)
 
-    settings = CounterSettings(
+    configuration = CounterConfiguration(
         inventory_table=required(LambdaEnv.INVENTORY_TABLE),
         bin_state_table=required(LambdaEnv.BIN_STATE_TABLE),
         endpoint_name=required(LambdaEnv.ENDPOINT_NAME),
@@ -72,5 +72,5 @@ def load_settings(environ: Mapping[str, str]) -> CounterSettings:
         mismatch_below=fraction(LambdaEnv.MISMATCH_BELOW, None),
     )
     if problems:
-        raise SettingsError("Invalid counting Lambda configuration: " + "; ".join(problems))
-    return settings
+        raise ConfigurationError("Invalid counting Lambda configuration: " + "; ".join(problems))
+    return configuration
