@@ -14,7 +14,7 @@ from binventory.resources import StackResources
 from binventory.training.aws_errors import AwsCommandGroup
 from contracts import stack_outputs
 from contracts.deployment_settings import SettingsError, load_settings_from_cdk_json
-from lambdas.counter.configuration import CounterConfiguration
+from lambdas.counter.api import CounterConfiguration
 
 
 @click.group("count", cls=AwsCommandGroup)

@@ -15,8 +15,7 @@ from typing import Any
 import click
 
 from contracts.inventory_schema import NOTIFIED_PREFIXES, UnroutableKey, bin_id_for_key, format_timestamp
-from lambdas.counter.logic.image_check import detect_format, size_problem
-from lambdas.counter.logic.notifications import UploadedObject
+from lambdas.counter.api import UploadedObject, detect_format, size_problem
 
 # The longest image signature the Lambda checks (PNG's).
 SIGNATURE_BYTES = 8

@@ -1,6 +1,6 @@
 """Record transform answers with the counting Lambda's own service, so statuses cannot differ.
 
-`ImageCounter` (lambdas/counter/service.py) reads each image, applies the Lambda's checks and
+`ImageCounter` (through lambdas/counter/api.py) reads each image, applies the Lambda's checks and
 expected-quantity precedence, reconciles, announces and writes one record exactly as for an
 upload notification; only its endpoint is replaced by the answer the transform job wrote.
 """
@@ -19,13 +19,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from binventory.backfill.inputs import BinImage
 from contracts.model_answer import MalformedPrediction
-from lambdas.counter.configuration import CounterConfiguration
-from lambdas.counter.dal.events import EventNotPublished, EventPublisher
-from lambdas.counter.dal.images import ImageStore
-from lambdas.counter.dal.inventory import InventoryRepository, KnownState, SaveOutcome
-from lambdas.counter.deadline import NO_DEADLINE, Deadline
-from lambdas.counter.logic.records import InventoryRecord
-from lambdas.counter.service import CountResult, ImageCounter
+from lambdas.counter.api import (
+    NO_DEADLINE,
+    CounterConfiguration,
+    CountResult,
+    Deadline,
+    EventNotPublished,
+    EventPublisher,
+    ImageCounter,
+    ImageStore,
+    InventoryRecord,
+    InventoryRepository,
+    KnownState,
+    SaveOutcome,
+)
 
 KNOWN_STATE_BATCH = 100
 

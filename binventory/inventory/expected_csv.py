@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdas.counter.logic.expected import MalformedExpectation, parse_quantity
+from contracts.abid_labels import MalformedExpectation, parse_quantity
 
 REQUIRED_COLUMNS = ("bin_id", "expected_quantity")
 MAX_REPORTED_PROBLEMS = 20

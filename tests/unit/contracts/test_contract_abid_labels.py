@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,11 +24,7 @@ from contracts.abid_labels import (
     quantity_in_metadata_document,
 )
 from contracts.inventory_schema import ExpectedSource
-from lambdas.counter.configuration import CounterConfiguration
-from lambdas.counter.dal.images import StoredImage
-from lambdas.counter.dal.inventory import KnownState, SaveOutcome
-from lambdas.counter.logic.notifications import UploadedObject
-from lambdas.counter.service import ImageCounter
+from lambdas.counter.api import CounterConfiguration, ImageCounter, KnownState, SaveOutcome, UploadedObject
 
 # (metadata document, the count it states; None: it states no usable count)
 DOCUMENTS: list[tuple[Any, int | None]] = [
@@ -154,8 +151,9 @@ class _Photos:
     def __init__(self, document: Any) -> None:
         self.document = json.dumps(document).encode()
 
-    def read_image(self, upload: UploadedObject, read_limit: int) -> StoredImage:
-        return StoredImage(size=8, content_type="image/jpeg", metadata={}, data=b"\xff\xd8\xff\xe0\x00\x10JF")
+    def read_image(self, upload: UploadedObject, read_limit: int) -> SimpleNamespace:
+        jpeg = b"\xff\xd8\xff\xe0\x00\x10JF"
+        return SimpleNamespace(size=len(jpeg), content_type="image/jpeg", metadata={}, data=jpeg)
 
     def read_document(self, bucket: str, key: str) -> bytes:
         return self.document
