@@ -41,9 +41,9 @@ from results import machine_description, write_section
 
 from binventory.costs import TRAINING_HOURLY_USD
 from binventory.data import challenge_split, manifests
-from binventory.training import throughput
-from binventory.training.manifest_runs import training_plan
-from binventory.training.plan import ManifestSummary
+from binventory.training_jobs import throughput
+from binventory.training_jobs.manifest_runs import training_plan
+from binventory.training_jobs.plan import ManifestSummary
 from contracts.deployment_settings import load_settings_from_cdk_json
 from contracts.recipe import load_recipe
 
@@ -260,10 +260,10 @@ def render(
         f"Per core of this machine the shipped decode costs {shipped * 1000:.2f} ms CPU, so about "
         f"{per_core:.0f} images/s per core. The GPU does the augmentation, so on a g5 the CPU only reads, "
         "decodes and collates. One vCPU drives the training loop; the others are loader workers "
-        "(`countnet.training.auto_workers`: vCPUs - 1). A g5 vCPU is one SMT thread of a 2nd-generation AMD "
+        "(`countnet.trainer.auto_workers`: vCPUs - 1). A g5 vCPU is one SMT thread of a 2nd-generation AMD "
         f"EPYC 7R32 (Zen 2); taken as {vcpu_low}-{vcpu_high} of this machine's Zen 5 core (SMT pair ~1.25 "
         "cores, Zen 5 ~1.5x Zen 2 per clock). `train plan` uses the same arithmetic "
-        f"(binventory/training/throughput.py) with the stored cost of {stored * 1000:.2f} ms per image.",
+        f"(binventory/training_jobs/throughput.py) with the stored cost of {stored * 1000:.2f} ms per image.",
         "",
         "| instance | vCPUs | loader workers | images/s the CPUs can decode (estimate) |",
         "|---|---|---|---|",
@@ -299,7 +299,7 @@ def render(
         "Decision: cdk.json's default training instance is ml.g5.2xlarge (the GPU, not the loader, sets its "
         "pace, and each image costs less than on an ml.g5.xlarge; its 32 GiB also hold train.py's final "
         "served evaluation of the 36K-image test split, kept in memory as float tensors, which 16 GiB "
-        "would not). The recipe's `workers` stays -1: `countnet.training.auto_workers` already gives a "
+        "would not). The recipe's `workers` stays -1: `countnet.trainer.auto_workers` already gives a "
         "GPU job vCPUs - 1 loader processes (7 on an ml.g5.2xlarge).",
         *challenge_plan(args.abid / "aux"),
     ]

@@ -36,7 +36,7 @@ from countnet.metrics import evaluate_predictions
 from countnet.model_config import ModelConfig
 from countnet.plots import plot_confusion_matrix
 from countnet.served_report import HEADLINE_COUNTS
-from countnet.training import Hyperparameters
+from countnet.trainer import Hyperparameters
 from countnet.verification import (
     REPORTED_CATCH_RATES,
     bootstrap_errors,

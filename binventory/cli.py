@@ -11,7 +11,7 @@ from binventory.data.commands import data
 from binventory.inventory import inventory_group
 from binventory.local.cli import local_group
 from binventory.models.commands import model
-from binventory.training.commands import train
+from binventory.training_jobs.commands import train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

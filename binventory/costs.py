@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from binventory.resources import StackResources
-from binventory.training.aws_errors import AwsCommand
+from binventory.training_jobs.aws_errors import AwsCommand
 from contracts import stack_outputs
 
 PRICES_AS_OF = "2024-06"

@@ -37,7 +37,7 @@ from countnet.quantization import CALIBRATION_IMAGES
 from countnet.served_report import fit_rule, served_logits, split_report
 from countnet.serving import load_count_model
 from countnet.splits import BALANCE_MODES, stratified_split
-from countnet.training import (
+from countnet.trainer import (
     Hyperparameters,
     LabelledSamples,
     Trainer,

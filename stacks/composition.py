@@ -11,7 +11,7 @@ from contracts.deployment_settings import Settings
 from stacks import nag
 from stacks.counting.stack import CountingStack
 from stacks.storage.stack import StorageStack
-from stacks.training.stack import TrainingStack
+from stacks.training_pipeline.stack import TrainingStack
 
 
 @dataclass(frozen=True)

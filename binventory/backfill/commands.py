@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from binventory.backfill import inputs, recording, transform
 from binventory.resources import StackResources
-from binventory.training.aws_errors import AwsCommandGroup
+from binventory.training_jobs.aws_errors import AwsCommandGroup
 from contracts import stack_outputs
 from contracts.deployment_settings import SettingsError, load_settings_from_cdk_json
 from lambdas.counter.api import CounterConfiguration

@@ -16,7 +16,7 @@ from binventory.data import console, layout, public_bucket, sampling, subsets, u
 from binventory.data import fetch as fetching
 from binventory.data.manifest_command import manifest
 from binventory.resources import StackResources
-from binventory.training.aws_errors import AwsCommandGroup
+from binventory.training_jobs.aws_errors import AwsCommandGroup
 from contracts import stack_outputs
 
 

@@ -14,7 +14,7 @@ import click
 
 from binventory.data import challenge_split, console, layout, public_bucket, subsets
 from binventory.resources import PROJECT_ROOT, StackResources
-from binventory.training.manifest_runs import load_summary, training_plan
+from binventory.training_jobs.manifest_runs import load_summary, training_plan
 from contracts import abid_labels, stack_outputs
 from contracts.deployment_settings import SettingsError, load_settings_from_cdk_json
 

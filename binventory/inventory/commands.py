@@ -12,9 +12,9 @@ from typing import Any
 import click
 
 from binventory.inventory.expected_csv import ExpectedCsvError, read_expected_csv
+from binventory.inventory.operator_inventory import OperatorInventory
 from binventory.inventory.output import echo_json, print_table, write_records_csv
 from binventory.inventory.since import parse_since
-from binventory.inventory.tables import InventoryTables
 from binventory.resources import StackResources
 from contracts.inventory_schema import Status, format_timestamp
 
@@ -35,10 +35,10 @@ def json_option[Command: Callable[..., Any]](command: Command) -> Command:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(command)
 
 
-def tables_from(ctx: click.Context) -> InventoryTables:
+def tables_from(ctx: click.Context) -> OperatorInventory:
     """The tables of the stage chosen on the `binventory` command line (`--stage`, `--region`)."""
     resources = ctx.find_object(StackResources) or StackResources()
-    return InventoryTables(resources)
+    return OperatorInventory(resources)
 
 
 @click.group("inventory")

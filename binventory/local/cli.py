@@ -112,7 +112,7 @@ def demo_command(
 def train_command(model_dir: Path, overrides: tuple[str, ...]) -> None:
     """Train the shipped recipe on ../shared/abid and ../shared/abid-224 on this machine."""
     from binventory.local.recipe_training import MissingTrainingData, plan_recipe_run, run_recipe
-    from binventory.training.execution_input import parse_overrides
+    from binventory.training_jobs.execution_input import parse_overrides
 
     try:
         run = plan_recipe_run(model_dir, parse_overrides(overrides))

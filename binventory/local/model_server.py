@@ -55,11 +55,17 @@ def resolve_model_dir(model: Path, extract_root: Path | None = None) -> Path:
 
 
 def load_inference_module(model_dir: Path) -> ModuleType:
-    """Import the model's own `code/inference.py`, with `code/` on sys.path as in the container."""
-    code_dir = str(model_dir / "code")
-    if code_dir not in sys.path:
-        sys.path.insert(0, code_dir)
-    spec = importlib.util.spec_from_file_location("inference", model_dir / "code" / "inference.py")
+    """Import the model's own `code/inference.py` as the serving container does: `code/` on sys.path.
+
+    The one loader of a packaged model's handlers, for the local model server and the tests. Each model
+    directory gets a module of its own (named after its code folder), so one process can load several.
+    """
+    code_dir = Path(model_dir) / "code"
+    if str(code_dir) not in sys.path:
+        sys.path.insert(0, str(code_dir))
+    spec = importlib.util.spec_from_file_location(
+        f"inference_{abs(hash(str(code_dir)))}", code_dir / "inference.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 
 from binventory.inventory.expected_csv import read_expected_csv
-from binventory.inventory.tables import InventoryTables
+from binventory.inventory.operator_inventory import OperatorInventory
 from binventory.local.emulator import REGION, AwsEmulator, ensure_port_free
 from binventory.local.poller import SqsEventSourcePoller
 from binventory.local.provision import LocalResources, provision
@@ -247,11 +247,11 @@ class LocalPipeline:
             writer.writerow(["bin_id", "expected_quantity"])
             writer.writerows(rows)
         loaded_at = datetime.now(UTC).isoformat()
-        return self.inventory_tables().load_expected(read_expected_csv(export), loaded_at)
+        return self.operator_inventory().load_expected(read_expected_csv(export), loaded_at)
 
-    def inventory_tables(self) -> InventoryTables:
+    def operator_inventory(self) -> OperatorInventory:
         """The operator CLI's view of the tables, resolved through this pipeline's BINVENTORY_* variables."""
-        return InventoryTables(StackResources(region=REGION))
+        return OperatorInventory(StackResources(region=REGION))
 
     def queue_depth(self, sqs: Any | None = None) -> int:
         """Visible plus in-flight messages on the ingest queue."""
@@ -267,7 +267,7 @@ class LocalPipeline:
 
     def records(self) -> list[dict[str, Any]]:
         """Every item of the inventory table, as plain Python values."""
-        return list(self.inventory_tables().all_records())
+        return list(self.operator_inventory().all_records())
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """Messages the redrive policy moved to the dead-letter queue (left in place)."""

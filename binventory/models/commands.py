@@ -11,7 +11,7 @@ from rich.table import Table
 
 from binventory.models import deployment, gate, registry
 from binventory.resources import StackResources
-from binventory.training.aws_errors import AwsCommandGroup
+from binventory.training_jobs.aws_errors import AwsCommandGroup
 from contracts import stack_outputs
 
 SHOWN_METRICS = ("validation:accuracy", "validation:rmse", "validation:mae", "validation:macro_f1")

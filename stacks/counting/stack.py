@@ -20,7 +20,7 @@ from stacks.monitoring.alarms import CountingAlarms
 from stacks.monitoring.topic import NotificationTopic
 from stacks.storage.access import grant_read_objects
 from stacks.storage.buckets import StorageBuckets
-from stacks.storage.tables import InventoryTables
+from stacks.storage.tables import InventoryTablesConstruct
 
 # The Lambda reads the photo and the ABID metadata JSON beside it, nothing else in the bucket.
 LAMBDA_READ_PREFIXES = (*inventory_schema.NOTIFIED_PREFIXES, inventory_schema.ABID_METADATA_PREFIX)
@@ -46,7 +46,7 @@ class CountingStack(cdk.Stack):
         *,
         settings: Settings,
         buckets: StorageBuckets,
-        tables: InventoryTables,
+        tables: InventoryTablesConstruct,
         sagemaker_role: iam.IRole,
         env: cdk.Environment,
     ) -> None:

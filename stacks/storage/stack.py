@@ -8,7 +8,7 @@ from constructs import Construct
 from contracts import stack_outputs
 from contracts.deployment_settings import Settings
 from stacks.storage.buckets import StorageBuckets
-from stacks.storage.tables import InventoryTables
+from stacks.storage.tables import InventoryTablesConstruct
 
 
 class StorageStack(cdk.Stack):
@@ -24,7 +24,7 @@ class StorageStack(cdk.Stack):
             description="Binventory storage: image, dataset and model buckets; tables",
         )
         self.buckets = StorageBuckets(self, "Buckets", settings=settings.storage)
-        self.tables = InventoryTables(self, "Tables", settings=settings.storage)
+        self.tables = InventoryTablesConstruct(self, "Tables", settings=settings.storage)
 
         for output_id, value in (
             (stack_outputs.INGEST_BUCKET_NAME, self.buckets.ingest.bucket_name),

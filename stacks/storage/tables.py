@@ -24,7 +24,7 @@ _ATTRIBUTE_TYPES = {
 }
 
 
-class InventoryTables(Construct):
+class InventoryTablesConstruct(Construct):
     """One item per processed image (inventory) and one per bin (expected quantity, latest state)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: StorageSettings) -> None:

@@ -15,7 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
-class SynthesizedApp:
+class SynthesizedAssembly:
     """The cloud assembly directory (templates and staged assets) and the templates by stack name."""
 
     outdir: Path
@@ -27,12 +27,12 @@ def templates(**overrides: str) -> dict[str, dict[str, Any]]:
     return synthesized(**overrides).templates
 
 
-def synthesized(**overrides: str) -> SynthesizedApp:
+def synthesized(**overrides: str) -> SynthesizedAssembly:
     return _synthesize(tuple(sorted(overrides.items())))
 
 
 @cache
-def _synthesize(overrides: tuple[tuple[str, str], ...]) -> SynthesizedApp:
+def _synthesize(overrides: tuple[tuple[str, str], ...]) -> SynthesizedAssembly:
     # Before aws_cdk starts Node.js: this machine's Node 20 prints an end-of-life banner otherwise.
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     import aws_cdk as cdk
@@ -50,4 +50,4 @@ def _synthesize(overrides: tuple[tuple[str, str], ...]) -> SynthesizedApp:
     outdir = Path(tempfile.mkdtemp(prefix="binventory-cdk-"))
     app = cdk.App(context=dict(context), outdir=str(outdir))
     build_stacks(app, load_settings(context))
-    return SynthesizedApp(outdir, {stack.stack_name: stack.template for stack in app.synth().stacks})
+    return SynthesizedAssembly(outdir, {stack.stack_name: stack.template for stack in app.synth().stacks})

@@ -12,8 +12,9 @@ from types import ModuleType
 import pytest
 import train
 from countnet.synthetic import render_bin_image, write_synthetic_dataset
-from model_testkit import TEST_IMAGE_SIZE, TRAINING_FLAGS, TrainedModel, load_inference_module
+from model_testkit import TEST_IMAGE_SIZE, TRAINING_FLAGS, TrainedModel
 
+from binventory.local.model_server import load_inference_module
 from binventory.toolkit.untrained_model import write_untrained_model_dir
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import train
-from model_testkit import load_inference_module
+
+from binventory.local.model_server import load_inference_module
 
 IMAGES_PER_COUNT = 16
 

@@ -14,7 +14,7 @@ from countnet.losses import make_loss
 from countnet.model import WeightsUnavailableError, build_model, create_network
 from countnet.packaging import serving_packages
 from countnet.quantization import Int8Check
-from countnet.training import warmup_cosine
+from countnet.trainer import warmup_cosine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

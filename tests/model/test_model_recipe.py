@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import train
-from countnet.training import Hyperparameters
+from countnet.trainer import Hyperparameters
 
 from binventory.local.demo import demo_training_flags
 from binventory.local.recipe_training import plan_recipe_run
-from binventory.training.execution_input import execution_input
+from binventory.training_jobs.execution_input import execution_input
 from contracts.deployment_settings import HYPERPARAMETER_NAMES, load_settings_from_cdk_json
 from contracts.fixed_split import SPLIT_FILE, carve_split, read_split
 from contracts.recipe import load_recipe

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import train
 from countnet.synthetic import render_bin_image, write_synthetic_dataset
-from countnet.training import Trainer
-from model_testkit import TrainedModel, load_inference_module
+from countnet.trainer import Trainer
+from model_testkit import TrainedModel
 
+from binventory.local.model_server import load_inference_module
 from contracts.metric_lines import metric_definitions
 
 CHANCE = 1 / 6  # six counts, 0..5, equally frequent in the generated data

@@ -11,8 +11,8 @@ import boto3
 import pytest
 
 from binventory import costs
-from binventory.training import throughput
-from binventory.training.plan import ManifestSummary, PlanRequest, make_plan
+from binventory.training_jobs import throughput
+from binventory.training_jobs.plan import ManifestSummary, PlanRequest, make_plan
 from contracts import stack_outputs
 
 DATASET_BUCKET = "binventory-dev-dataset"

@@ -130,7 +130,11 @@ def _without(path: str) -> dict[str, Any]:
             "binventory.training.default_hyperparameters",
             "contracts/recipe.json",
         ),
-        ({"binventory.training.max_wait_seconds": "600"}, "binventory.training.max_wait_seconds", "use_spot"),
+        (
+            {"binventory.training.max_wait_seconds": "600"},
+            "binventory.training.max_wait_seconds",
+            "use_spot",
+        ),
         ({"binventory.endpoint.data_capture": "true"}, "binventory.endpoint.data_capture", "serverless"),
         (
             {"binventory.counting.max_batching_window_seconds": "0", "binventory.counting.batch_size": "50"},

@@ -31,8 +31,8 @@ from stacks_testkit import (
 
 from contracts import metric_lines, stack_outputs
 from contracts.deployment_settings import SettingsError, load_settings
-from stacks.training import images
-from stacks.training.source_bundle import write_source_archive
+from stacks.training_pipeline import container_images
+from stacks.training_pipeline.source_bundle import write_source_archive
 
 EXECUTION_INPUT = {
     "hyperparameters": {"backbone": "resnet34", "epochs": "30", "lr": "0.001"},
@@ -261,7 +261,7 @@ def test_jobs_parse_the_metrics_train_py_prints_from_the_registry_image(
 
     for specification in (training, tuning):
         assert specification["MetricDefinitions"] == metric_lines.metric_definitions()
-        assert specification["TrainingImage"] == images.training_image(dev_app.settings).uri
+        assert specification["TrainingImage"] == container_images.training_image(dev_app.settings).uri
     assert "pytorch-training" in training["TrainingImage"]
 
 
@@ -301,7 +301,7 @@ def test_the_best_job_is_published_with_its_final_metrics(
     }
     (container,) = package["InferenceSpecification"]["Containers"]
     assert container["ModelDataUrl"] == f"s3://artifacts/models/{BEST_JOB}/output/model.tar.gz"
-    assert container["Image"] == images.inference_image(dev_app.settings).uri
+    assert container["Image"] == container_images.inference_image(dev_app.settings).uri
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
     assert final_output == {
         "ModelPackageArn": TASK_RESULTS["Publish model package"]["ModelPackageArn"],
@@ -497,7 +497,7 @@ def test_training_outputs_carry_what_the_cli_reads(dev_app: SynthesizedApp) -> N
     assert template_outputs[stack_outputs.MODEL_PACKAGE_GROUP_NAME]["Value"] == "binventory-dev-countnet"
     assert (
         template_outputs[stack_outputs.INFERENCE_IMAGE_URI]["Value"]
-        == images.inference_image(dev_app.settings).uri
+        == container_images.inference_image(dev_app.settings).uri
     )
     assert "pytorch-inference" in template_outputs[stack_outputs.INFERENCE_IMAGE_URI]["Value"]
     assert stack_outputs.TRAINING_STATE_MACHINE_ARN in template_outputs
@@ -526,7 +526,11 @@ def test_images_are_pinned_to_the_full_dlc_tag_aws_publishes(
         )
     )
 
-    image = images.training_image(settings) if scope == "training" else images.inference_image(settings)
+    image = (
+        container_images.training_image(settings)
+        if scope == "training"
+        else container_images.inference_image(settings)
+    )
 
     assert image.uri == f"763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-{scope}:{tag}"
 
@@ -538,7 +542,7 @@ def test_a_framework_version_without_a_pinned_build_fails_synth_naming_the_key()
     # when / then
     expected = r"binventory\.training\.framework_version: 2\.8\.0 .*pinned: 2\.6\.0"
     with pytest.raises(SettingsError, match=expected):
-        images.training_image(settings)
+        container_images.training_image(settings)
 
 
 def test_source_archive_is_reproducible_and_leaves_caches_out(tmp_path: Path) -> None:

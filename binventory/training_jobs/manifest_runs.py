@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 
 from binventory.data.layout import MANIFEST_DATASET_SUMMARY, check_manifest_dataset_name
 from binventory.resources import StackResources
-from binventory.training import plan as planning
-from binventory.training.throughput import VCPUS, UnknownInstance
+from binventory.training_jobs import plan as planning
+from binventory.training_jobs.throughput import VCPUS, UnknownInstance
 from contracts import stack_outputs
 from contracts.deployment_settings import Settings
 from contracts.recipe import load_recipe
@@ -93,7 +93,7 @@ def training_plan(
     except UnknownInstance as error:
         raise click.ClickException(
             f"No throughput figure for {error}: the plan knows {', '.join(VCPUS)} "
-            "(see binventory/training/throughput.py and bench/bench_data_loader.py)."
+            "(see binventory/training_jobs/throughput.py and bench/bench_data_loader.py)."
         ) from error
     return planning.plan_line(plan, hyperparameters["backbone"])
 

@@ -10,12 +10,12 @@ from contracts.deployment_settings import Settings
 from stacks.monitoring.topic import NotificationTopic
 from stacks.storage.access import grant_read_objects, grant_write_objects
 from stacks.storage.buckets import StorageBuckets
-from stacks.training import images
-from stacks.training.execution_role import SageMakerExecutionRole
-from stacks.training.job_requests import TrainingJobTemplate
-from stacks.training.pipeline import TrainingPipeline
-from stacks.training.public_dataset import grant_public_dataset_read
-from stacks.training.source_bundle import TrainingSourceBundle
+from stacks.training_pipeline import container_images
+from stacks.training_pipeline.execution_role import SageMakerExecutionRole
+from stacks.training_pipeline.job_requests import TrainingJobTemplate
+from stacks.training_pipeline.pipeline import TrainingPipeline
+from stacks.training_pipeline.public_dataset import grant_public_dataset_read
+from stacks.training_pipeline.source_bundle import TrainingSourceBundle
 
 # What SageMaker writes: training output, spot checkpoints, batch transform results, endpoint capture.
 SAGEMAKER_WRITE_PREFIXES = (
@@ -44,8 +44,8 @@ class TrainingStack(cdk.Stack):
             env=env,
             description="Binventory training: SageMaker training and tuning pipeline",
         )
-        training_image = images.training_image(settings)
-        self.inference_image = images.inference_image(settings)
+        training_image = container_images.training_image(settings)
+        self.inference_image = container_images.inference_image(settings)
         self.sagemaker_role = SageMakerExecutionRole(
             self, "SageMakerRole", images=(training_image, self.inference_image)
         ).role

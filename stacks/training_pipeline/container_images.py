@@ -78,7 +78,7 @@ def _retrieve(settings: Settings, *, scope: str, instance_type: str) -> Containe
             f"binventory.training.framework_version: {training.framework_version} ({version}) has no "
             f"pinned {processor} {scope} image build for {training.py_version}; pinned: {', '.join(pinned)}. "
             "To use another, add its full tag from the DLC release notes to PINNED_BUILDS in "
-            "stacks/training/images.py."
+            "stacks/training_pipeline/container_images.py."
         )
     return ContainerImage(f"{uri}-{build}")
 

@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks import nag
-from stacks.training.images import ContainerImage
+from stacks.training_pipeline.container_images import ContainerImage
 
 
 class SageMakerExecutionRole(Construct):

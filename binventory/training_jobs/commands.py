@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from binventory.resources import StackResources
-from binventory.training import execution_input, logs, manifest_runs, runs
-from binventory.training.aws_errors import AwsCommandGroup
+from binventory.training_jobs import execution_input, logs, manifest_runs, runs
+from binventory.training_jobs.aws_errors import AwsCommandGroup
 from contracts import stack_outputs
 from contracts.deployment_settings import Settings, SettingsError, load_settings_from_cdk_json
 

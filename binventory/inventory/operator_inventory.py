@@ -21,8 +21,8 @@ LOAD_THREADS = 16
 _DESERIALIZER = TypeDeserializer()
 
 
-class InventoryTables:
-    """The two tables one stage's storage stack created (names from its outputs or BINVENTORY_* overrides)."""
+class OperatorInventory:
+    """The operator's reads and writes on one stage's two tables (names from its outputs or BINVENTORY_*)."""
 
     def __init__(self, resources: StackResources) -> None:
         self.resources = resources

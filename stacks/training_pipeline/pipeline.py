@@ -20,8 +20,8 @@ from constructs import Construct
 
 from contracts.deployment_settings import Settings
 from stacks import checkov, nag
-from stacks.training import job_requests
-from stacks.training.job_requests import TrainingJobTemplate, jsonata
+from stacks.training_pipeline import job_requests
+from stacks.training_pipeline.job_requests import TrainingJobTemplate, jsonata
 
 # Training job names allow 63 characters, tuning job names 32: both derive from the execution name.
 _SAFE_EXECUTION_NAME = "$replace($states.context.Execution.Name, /[^A-Za-z0-9-]/, '-')"

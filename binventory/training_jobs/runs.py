@@ -1,6 +1,6 @@
 """Summaries of recent training-pipeline executions, with the metrics of the job each one ran.
 
-The state machine names its jobs after the execution (stacks/training/pipeline.py, TRAINING_JOB_NAME
+The state machine names its jobs after the execution (stacks/training_pipeline/pipeline.py, TRAINING_JOB_NAME
 and TUNING_JOB_NAME), so the execution name is enough to find them; a tuning run reports its best
 training job's final metrics.
 """

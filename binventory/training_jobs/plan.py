@@ -1,6 +1,6 @@
 """What a training run on a manifest dataset would take: images, hours and dollars, before anything is spent.
 
-The hours come from the throughput figures (`binventory.training.throughput`: measured loader speed,
+The hours come from the throughput figures (`binventory.training_jobs.throughput`: measured loader speed,
 estimated GPU step rate) and the dollars from the dated price table (`binventory.costs`). Every figure
 is a (fast, slow) range, and every run is assumed to go all its epochs (early stopping only shortens it).
 Parts of a run, in order:
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from binventory import costs
-from binventory.training import throughput
-from binventory.training.throughput import Range
+from binventory.training_jobs import throughput
+from binventory.training_jobs.throughput import Range
 
 SETUP_HOURS = 0.05  # assumed: ~3 minutes of image download and container start, billed
 # CPU serving per image on the measured machine (bench/RESULTS.md, benchmark 2: int8 ONNX, batch 1, p50).
