@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from contracts.deployment_settings import StorageSettings
 from stacks import checkov
 from stacks.checkov import CDK_HANDLER_CHECKOV_SKIPS
+from stacks.storage.access import grant_read_objects, grant_write_objects
 
 # The custom resource provider CDK adds to a stack for `auto_delete_objects` (fixed construct id).
 AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
@@ -57,6 +61,26 @@ class StorageBuckets(Construct):
                     check_id,
                     f"CDK's S3 auto-delete-objects custom resource handler: {reason}",
                 )
+
+    # Grants: each names what the grantee reads or writes and why; the reason becomes the cdk-nag
+    # acknowledgment of the object ARN's wildcard (stacks/storage/access.py).
+    def grant_read_photos(
+        self, grantee: iam.IGrantable, *, reason: str, prefixes: Sequence[str] = ("",)
+    ) -> None:
+        """Read bin photos (and the metadata beside them) in the ingest bucket, under `prefixes`."""
+        grant_read_objects(self.ingest, grantee, reason=reason, prefixes=prefixes)
+
+    def grant_read_training_data(self, grantee: iam.IGrantable, *, reason: str) -> None:
+        """Read everything in the dataset bucket (training channels, manifest datasets)."""
+        grant_read_objects(self.dataset, grantee, reason=reason)
+
+    def grant_read_artifacts(self, grantee: iam.IGrantable, *, reason: str) -> None:
+        """Read everything in the artifacts bucket (model archives, checkpoints)."""
+        grant_read_objects(self.artifacts, grantee, reason=reason)
+
+    def grant_write_artifacts(self, grantee: iam.IGrantable, *, prefixes: Sequence[str], reason: str) -> None:
+        """Write artifacts under `prefixes` only."""
+        grant_write_objects(self.artifacts, grantee, reason=reason, prefixes=prefixes)
 
     def _common_props(self) -> dict[str, object]:
         retain = self._settings.retain

@@ -11,11 +11,22 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from contracts import inventory_schema
 from contracts.deployment_settings import StorageSettings
 from stacks import checkov
+
+# Exactly what the counting Lambda's repository (lambdas/counter/dal/inventory.py) calls; the Lambda's
+# tests hold every call it makes against the synthesized role. IAM authorizes TransactWriteItems per
+# item: its Put of the record is a PutItem on the inventory table, its Update of the bin's latest state
+# an UpdateItem on the bin state table.
+# Inventory: the conditional put of one record per image (in the transaction, or alone when the bin state
+# is newer); one BatchGetItem per SQS batch tells the records already made.
+INVENTORY_RECORDING_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:PutItem")
+# Bin state: the expected quantity (in the batch read, else one GetItem), and the latest state written back.
+BIN_STATE_RECORDING_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem")
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -35,6 +46,17 @@ class InventoryTablesConstruct(Construct):
         self.bin_state = table_from_definition(
             self, "BinState", inventory_schema.bin_state_table_definition(), settings=settings
         )
+
+    def grant_recording(self, grantee: iam.IGrantable) -> None:
+        """Record counted images as the counting Lambda does: its item reads and writes, on the tables only
+        (`Table.grant` would add the indexes, which these item calls never touch)."""
+        for table, actions in (
+            (self.inventory, INVENTORY_RECORDING_ACTIONS),
+            (self.bin_state, BIN_STATE_RECORDING_ACTIONS),
+        ):
+            iam.Grant.add_to_principal(
+                grantee=grantee, actions=list(actions), resource_arns=[table.table_arn]
+            )
 
 
 def table_from_definition(

@@ -71,3 +71,12 @@ class SageMakerExecutionRole(Construct):
             "ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions; "
             "PutMetricData is limited to SageMaker namespaces by condition.",
         )
+
+    def grant_pass_to_sagemaker(self, grantee: iam.IGrantable) -> None:
+        """Let `grantee` hand this role to SageMaker (its jobs and models run as it), and to nothing else."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["iam:PassRole"],
+            resource_arns=[self.role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        )

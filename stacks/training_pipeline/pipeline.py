@@ -55,12 +55,12 @@ class TrainingPipeline(Construct):
         *,
         settings: Settings,
         job_template: TrainingJobTemplate,
-        execution_role: iam.IRole,
         inference_image_uri: str,
         notifications: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
         self._stack = cdk.Stack.of(self)
+        removal = cdk.RemovalPolicy.RETAIN if settings.storage.retain else cdk.RemovalPolicy.DESTROY
         # Named: the CLI and `cdk deploy -c model_package_arn=...` refer to it across deployments.
         self.model_package_group_name = f"binventory-{settings.stage}-countnet"
         self.model_package_group = sagemaker.CfnModelPackageGroup(
@@ -69,11 +69,34 @@ class TrainingPipeline(Construct):
             model_package_group_name=self.model_package_group_name,
             model_package_group_description="CountNet models published by the Binventory training pipeline",
         )
-        self.model_package_group.apply_removal_policy(
-            cdk.RemovalPolicy.RETAIN if settings.storage.retain else cdk.RemovalPolicy.DESTROY
-        )
-        group_name = self.model_package_group_name
+        self.model_package_group.apply_removal_policy(removal)
 
+        log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=removal)
+        checkov.skip(
+            log_group,
+            "CKV_AWS_158",
+            "CloudWatch Logs encrypts every log group at rest; these execution logs hold job names, "
+            "hyperparameters and S3 URIs, no secrets, so a customer key would add cost and a key policy "
+            "only.",
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(
+                self._steps(settings, job_template, inference_image_uri)
+            ),
+            query_language=sfn.QueryLanguage.JSONATA,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        self._grant_job_states()
+        self._notify_when_finished(notifications)
+
+    def _steps(
+        self, settings: Settings, job_template: TrainingJobTemplate, inference_image_uri: str
+    ) -> sfn.IChainable:
+        """Tune? -> a tuning job or one training job -> describe the best job -> publish it."""
+        group_name = self.model_package_group_name
         initialise = sfn.Pass.jsonata(
             self,
             "Set SageMaker hyperparameters",
@@ -158,32 +181,8 @@ class TrainingPipeline(Construct):
         choose = sfn.Choice.jsonata(self, "Tune?")
         choose.when(sfn.Condition.jsonata(jsonata("$tune")), tune.next(describe))
         choose.otherwise(train.next(describe))
-        definition = initialise.next(prepare).next(choose)
         describe.next(publish)
-
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=cdk.RemovalPolicy.RETAIN if settings.storage.retain else cdk.RemovalPolicy.DESTROY,
-        )
-        checkov.skip(
-            log_group,
-            "CKV_AWS_158",
-            "CloudWatch Logs encrypts every log group at rest; these execution logs hold job names, "
-            "hyperparameters and S3 URIs, no secrets, so a customer key would add cost and a key policy "
-            "only.",
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            query_language=sfn.QueryLanguage.JSONATA,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
-        )
-        self._grant_job_states(execution_role)
-        self._notify_when_finished(notifications)
+        return initialise.next(prepare).next(choose)
 
     def _sagemaker_job_state(
         self, name: str, action: str, arguments: dict[str, object], *, assign: dict[str, str]
@@ -213,11 +212,12 @@ class TrainingPipeline(Construct):
         )
         return state
 
-    def _grant_job_states(self, execution_role: iam.IRole) -> None:
+    def _grant_job_states(self) -> None:
         """What Step Functions needs to run the two `.sync` job states (custom states get no IAM).
 
         As the Step Functions guide's "IAM policies for Amazon SageMaker" lists it per integration, plus
-        sagemaker:AddTags: Step Functions tags the jobs it starts (aws-cdk#32294).
+        sagemaker:AddTags: Step Functions tags the jobs it starts (aws-cdk#32294). Passing the SageMaker
+        role to the jobs is granted where the two meet, by the role (`grant_pass_to_sagemaker`).
         """
         role = self.state_machine
         for resource_type, api_name, rule, extra_actions in (
@@ -251,13 +251,6 @@ class TrainingPipeline(Construct):
             )
         # Documented on any resource for both job integrations.
         role.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:ListTags"], resources=["*"]))
-        role.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[execution_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-        )
         state_machine_role = self.state_machine.role
         for resource_type, name, reason in (
             ("training-job", "*", "Training job names come from each execution's name at run time."),

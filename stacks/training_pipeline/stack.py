@@ -8,13 +8,12 @@ from constructs import Construct
 from contracts import stack_outputs
 from contracts.deployment_settings import Settings
 from stacks.monitoring.topic import NotificationTopic
-from stacks.storage.access import grant_read_objects, grant_write_objects
 from stacks.storage.buckets import StorageBuckets
 from stacks.training_pipeline import container_images
 from stacks.training_pipeline.execution_role import SageMakerExecutionRole
 from stacks.training_pipeline.job_requests import TrainingJobTemplate
 from stacks.training_pipeline.pipeline import TrainingPipeline
-from stacks.training_pipeline.public_dataset import grant_public_dataset_read
+from stacks.training_pipeline.public_dataset import PublicAbidDataset
 from stacks.training_pipeline.source_bundle import TrainingSourceBundle
 
 # What SageMaker writes: training output, spot checkpoints, batch transform results, endpoint capture.
@@ -46,39 +45,11 @@ class TrainingStack(cdk.Stack):
         )
         training_image = container_images.training_image(settings)
         self.inference_image = container_images.inference_image(settings)
-        self.sagemaker_role = SageMakerExecutionRole(
+        execution = SageMakerExecutionRole(
             self, "SageMakerRole", images=(training_image, self.inference_image)
-        ).role
+        )
+        self.sagemaker_role = execution.role
         source = TrainingSourceBundle(self, "TrainingSource")
-
-        source.grant_read(self.sagemaker_role)
-        grant_read_objects(
-            buckets.dataset,
-            self.sagemaker_role,
-            reason="Training channels download every object of the dataset bucket; `binventory data upload` "
-            "and `binventory data manifest` name the objects at run time.",
-        )
-        grant_public_dataset_read(self, self.sagemaker_role)
-        grant_read_objects(
-            buckets.artifacts,
-            self.sagemaker_role,
-            reason="Models, endpoints and transform jobs load model archives and checkpoints that SageMaker "
-            "wrote under per-job keys it names at run time.",
-        )
-        grant_write_objects(
-            buckets.artifacts,
-            self.sagemaker_role,
-            prefixes=SAGEMAKER_WRITE_PREFIXES,
-            reason="SageMaker writes job output under keys it names per job; writes are limited to the "
-            "models/, checkpoints/, transform/ and data-capture/ prefixes.",
-        )
-        grant_read_objects(
-            buckets.ingest,
-            self.sagemaker_role,
-            reason="Batch transform backfills (`binventory count backfill`) read bin photos already in the "
-            "ingest bucket, under any key an uploader chose.",
-        )
-
         notifications = NotificationTopic(
             self,
             "Notifications",
@@ -98,10 +69,35 @@ class TrainingStack(cdk.Stack):
                 dataset_bucket=buckets.dataset.bucket_name,
                 artifacts_bucket=buckets.artifacts.bucket_name,
             ),
-            execution_role=self.sagemaker_role,
             inference_image_uri=self.inference_image.uri,
             notifications=notifications.topic,
         )
+
+        role = self.sagemaker_role
+        source.grant_read(role)
+        buckets.grant_read_training_data(
+            role,
+            reason="Training channels download every object of the dataset bucket; `binventory data upload` "
+            "and `binventory data manifest` name the objects at run time.",
+        )
+        PublicAbidDataset(self, "PublicAbid").grant_read(role)
+        buckets.grant_read_artifacts(
+            role,
+            reason="Models, endpoints and transform jobs load model archives and checkpoints that SageMaker "
+            "wrote under per-job keys it names at run time.",
+        )
+        buckets.grant_write_artifacts(
+            role,
+            prefixes=SAGEMAKER_WRITE_PREFIXES,
+            reason="SageMaker writes job output under keys it names per job; writes are limited to the "
+            "models/, checkpoints/, transform/ and data-capture/ prefixes.",
+        )
+        buckets.grant_read_photos(
+            role,
+            reason="Batch transform backfills (`binventory count backfill`) read bin photos already in the "
+            "ingest bucket, under any key an uploader chose.",
+        )
+        execution.grant_pass_to_sagemaker(self.pipeline.state_machine)
 
         for output_id, value in (
             (stack_outputs.TRAINING_STATE_MACHINE_ARN, self.pipeline.state_machine.state_machine_arn),
