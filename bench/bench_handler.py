@@ -39,7 +39,7 @@ from moto import mock_aws
 from results import machine_description, write_section
 
 from contracts import abid_labels, inventory_schema
-from contracts.counter_environment import counter_environment
+from contracts.counter_environment import WITHOUT_XRAY_DAEMON, counter_environment
 from lambdas.counter import handler as counter_handler
 
 REGION = "us-east-1"
@@ -311,7 +311,7 @@ def configure_lambda_environment() -> None:
                 max_image_bytes=4_000_000,
                 mismatch_below=None,
             ),
-            "POWERTOOLS_TRACE_DISABLED": "true",
+            **WITHOUT_XRAY_DAEMON,
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",
             "AWS_DEFAULT_REGION": REGION,

@@ -1,15 +1,15 @@
-"""The local pipeline's moving parts, started and stopped together: moto, the model server, the poller.
+"""The local pipeline's parts, started and stopped together: moto, the model server, the handler, the poller.
 
-The counting Lambda's own handler runs in this process, imported fresh (a cold start) after the
-environment points boto3 at moto and at the model server, so it runs the same code path as in AWS.
+The counting Lambda's own handler runs as Lambda runs it: in a process of its own (`lambda_runtime`),
+started with the function's environment (the counting stack's variables, endpoints pointing at moto and
+at the model server), cold-started once and fed one SQS batch at a time by the poller. This process
+points only the operator's side (the CLI's tables, `--keep-running`'s exports) at the same services.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import importlib
-import logging
 import os
 import select
 import subprocess
@@ -26,12 +26,13 @@ import boto3
 from binventory.inventory.expected_csv import read_expected_csv
 from binventory.inventory.operator_inventory import OperatorInventory
 from binventory.local.emulator import REGION, AwsEmulator, ensure_port_free
+from binventory.local.lambda_runtime import LambdaProcess
 from binventory.local.poller import SqsEventSourcePoller
 from binventory.local.provision import LocalResources, provision
 from binventory.resources import StackResources
 from contracts.deployment_settings import Settings, load_settings_from_cdk_json
+from lambdas.counter.api import HANDLER
 
-HANDLER_MODULE = "lambdas.counter.handler"
 MODEL_SERVER_START_SECONDS = 180
 
 
@@ -138,6 +139,7 @@ class LocalPipeline:
         self.emulator: AwsEmulator | None = None
         self.model_server: ModelServerProcess | None = None
         self.resources: LocalResources | None = None
+        self.function: LambdaProcess | None = None
         self.poller: SqsEventSourcePoller | None = None
         self._saved_environment: dict[str, str | None] = {}
         self._stack = contextlib.ExitStack()
@@ -155,7 +157,7 @@ class LocalPipeline:
         self.close()
 
     def start(self) -> None:
-        """Start moto, create the resources, start the model server, cold-start the handler."""
+        """Start moto, create the resources, start the model server, cold-start the handler's process."""
         self.emulator = AwsEmulator(self.aws_port).start()
         self._stack.callback(self.emulator.stop)
         self._stack.callback(self._restore_environment)
@@ -168,14 +170,23 @@ class LocalPipeline:
             self.work_dir / "logs" / "model-server.log",
         ).start()
         self._stack.callback(lambda: self.model_server and self.model_server.stop())
+        self.function = LambdaProcess(
+            HANDLER,
+            {
+                **self.emulator.environment(),
+                "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.model_server.url,
+                **self.resources.lambda_environment(self.settings),
+            },
+            self.work_dir / "logs" / "lambda.log",
+        ).start()
+        self._stack.callback(lambda: self.function and self.function.stop())
         self._set_environment({"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.model_server.url})
-        self._set_environment(self.resources.lambda_environment(self.settings))
         self._set_environment(self.resources.cli_environment())
         self.poller = SqsEventSourcePoller(
             sqs=self.session().client("sqs"),
             queue_url=self.resources.queue_url,
             queue_arn=self.resources.queue_arn,
-            handler=self._cold_start_handler(),
+            handler=self.function.invoke,
             batch_size=self.settings.counting.batch_size,
             region=REGION,
         )
@@ -280,31 +291,6 @@ class LocalPipeline:
         return _drain_view(self.session().client("sqs"), self.resources.alerts_queue_url)
 
     # --- internals -----------------------------------------------------------------------------------
-    def _cold_start_handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-        """Import the Lambda anew, as a cold start does, so it reads this pipeline's environment."""
-        for name in [
-            n for n in sys.modules if n.startswith("lambdas.counter.") and n != "lambdas.counter.schema"
-        ]:
-            del sys.modules[name]
-        log_path = self.work_dir / "logs" / "lambda.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_file = self._stack.enter_context(log_path.open("a"))
-        module = importlib.import_module(HANDLER_MODULE)
-        handler = module.lambda_handler
-        # The Lambda's JSON logs go to a file, not over the demo's output. Powertools keeps the stream of
-        # its first import, so the service logger's handlers are pointed at this run's file directly.
-        service_logger = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
-        for log_handler in service_logger.handlers:
-            if isinstance(log_handler, logging.StreamHandler):
-                previous = log_handler.setStream(log_file)
-                self._stack.callback(log_handler.setStream, previous)
-
-        def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            with contextlib.redirect_stdout(log_file):
-                return handler(event, context)
-
-        return invoke
-
     def _set_environment(self, values: dict[str, str]) -> None:
         for key, value in values.items():
             self._saved_environment.setdefault(key, os.environ.get(key))

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 
 from contracts import inventory_schema, stack_outputs
-from contracts.counter_environment import counter_environment
+from contracts.counter_environment import WITHOUT_XRAY_DAEMON, counter_environment
 from contracts.deployment_settings import Settings
 
 NAME_PREFIX = "binventory-local"
@@ -60,7 +60,7 @@ class LocalResources:
                 max_image_bytes=settings.counting.max_image_bytes,
                 mismatch_below=settings.counting.mismatch_below,
             ),
-            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon on this machine
+            **WITHOUT_XRAY_DAEMON,
         }
 
 

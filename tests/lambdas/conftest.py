@@ -27,7 +27,7 @@ from iam_check.check import assert_allowed
 from iam_check.recording import CallRecorder, record_calls
 from moto import mock_aws
 
-from contracts.counter_environment import counter_environment
+from contracts.counter_environment import WITHOUT_XRAY_DAEMON, counter_environment
 from lambdas.counter import handler as counter_handler
 
 
@@ -127,7 +127,7 @@ def lambda_environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
             max_image_bytes=MAX_IMAGE_BYTES,
             mismatch_below=None,
         ),
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        **WITHOUT_XRAY_DAEMON,
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -30,6 +30,7 @@ from lambda_bootstrap import RESULT_MARKER
 from model_answers import prediction
 
 from binventory.local.emulator import AwsEmulator
+from contracts.counter_environment import WITHOUT_XRAY_DAEMON
 from stacks.counting.counter_function import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
 
 LAMBDA_RUNTIME_DIR = REPO_ROOT / ".lambda-runtime"
@@ -185,7 +186,7 @@ def test_the_packaged_handler_records_one_upload_end_to_end(
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ENDPOINT_URL": moto_server,
         "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint.url,
-        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+        **WITHOUT_XRAY_DAEMON,
         **packaged_function.environment,
     }
 
