@@ -19,7 +19,7 @@ SERVING_VENV := .venv-serving
 SERVING_STAMP := $(SERVING_VENV)/.installed
 CDK_ENV := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-.PHONY: setup demo model-abid test lint synth bench clean
+.PHONY: setup demo model-abid test test-fast lint synth bench clean
 
 setup: $(STAMP) $(CHECKOV_STAMP) $(LAMBDA_RUNTIME_STAMP) $(SERVING_STAMP) node_modules/.package-lock.json
 
@@ -64,9 +64,14 @@ demo: setup
 model-abid: setup
 	$(BIN)/binventory local train --model-dir .local/models/abid
 
-# The README's test command (and what CI runs).
+# The README's test command (and what CI runs): lint, then every tier (tests/unit, integration,
+# infrastructure, e2e).
 test: setup lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The unit tier alone (pure logic: no moto, no training, no subprocess), in seconds; needs only the venv.
+test-fast: $(STAMP)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 lint:
 	$(BIN)/ruff check .

@@ -207,3 +207,16 @@ def test_the_counting_lambda_takes_the_metadata_json_by_the_rule(document: Any, 
         assert record.reason and record.reason.startswith("metadata_json: metadata/00001.json ")
     else:
         assert record.expected_source is ExpectedSource.METADATA_JSON
+
+
+@pytest.mark.parametrize(
+    ("document", "count"),
+    [
+        ({"EXPECTED_QUANTITY": 3, "BIN_FCSKU_DATA": {}}, 3),
+        ({"BIN_FCSKU_DATA": {"A": {"quantity": 2}, "B": {"quantity": 1}}}, 3),
+        ({"EXPECTED_QUANTITY": "x"}, None),
+        (["not", "a", "document"], None),
+    ],
+)
+def test_metadata_count_is_the_abid_reader_s_rule(document: object, count: int | None) -> None:
+    assert metadata_count(document) == count

@@ -7,13 +7,22 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from cfnlint.api import ManualArgs, lint_file
-from stacks_testkit import PROD_WITH_MODEL, REPO_ROOT, NagFindings, SynthesizedApp, nag_violations, synthesize
+from stacks_testkit import (
+    PROD_WITH_MODEL,
+    REPO_ROOT,
+    NagFindings,
+    SynthesizedApp,
+    context_with,
+    nag_violations,
+    synthesize,
+)
 
 from contracts import stack_outputs
 from stacks import nag
@@ -135,3 +144,26 @@ def test_pinned_cdk_cli_synthesizes_every_stack(tmp_path: Path) -> None:
         )
         assert template["Resources"], kind
     assert nag_violations(cloud_assembly) == []
+
+
+def test_app_py_stops_synth_with_the_settings_message_and_no_traceback() -> None:
+    # given: the context `npx cdk synth -c binventory.endpoint.mode=fast` would hand the app
+    environment = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(context_with({"binventory.endpoint.mode": "fast"})),
+    }
+
+    # when
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    # then
+    assert result.returncode == 1
+    assert "binventory.endpoint.mode: got 'fast'; allowed values: 'serverless', 'realtime'" in result.stderr
+    assert "Traceback" not in result.stderr

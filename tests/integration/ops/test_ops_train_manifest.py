@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from binventory import costs
-from binventory.training_jobs import throughput
-from binventory.training_jobs.plan import ManifestSummary, PlanRequest, make_plan
 from contracts import stack_outputs
 
 DATASET_BUCKET = "binventory-dev-dataset"
@@ -126,24 +122,6 @@ def test_train_plan_names_the_instances_it_has_figures_for(tmp_path: Path, invok
 
     assert result.exit_code == 1
     assert "No throughput figure for ml.p3.2xlarge" in result.output and "ml.g5.2xlarge" in result.output
-
-
-def test_a_plan_adds_one_epoch_s_images_at_the_slower_of_loader_and_gpu_per_epoch() -> None:
-    summary = ManifestSummary.from_document(SUMMARY)
-    request = PlanRequest("ml.g5.xlarge", 2, 160, False, "FastFile", 5, "exclude")
-    two = make_plan(summary, request, max_runtime_seconds=14_400)
-    four = make_plan(summary, replace(request, epochs=4), max_runtime_seconds=14_400)
-
-    rates = throughput.throughput("ml.g5.xlarge", 160)
-    slow_epoch_hours = (30_600 / rates.training[0] + 1_600 / rates.evaluation[0]) / 3600
-    assert four.hours[1] - two.hours[1] == pytest.approx(2 * slow_epoch_hours)
-    assert two.on_demand_usd == pytest.approx(
-        tuple(h * costs.TRAINING_HOURLY_USD["ml.g5.xlarge"] for h in two.hours)
-    )
-    assert two.limited_by == "loader"
-    bucketed = make_plan(summary, replace(request, over_max="bucket"), max_runtime_seconds=1)
-    assert bucketed.images["train"] == 31_500 and bucketed.left_out == 0
-    assert any("max_runtime_seconds" in note for note in bucketed.notes)
 
 
 def test_train_start_tune_with_a_manifest_says_the_plan_is_per_trial(state_machine: str, invoke: Any) -> None:

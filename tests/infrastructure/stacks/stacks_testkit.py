@@ -15,25 +15,17 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk
 import jsonata
 from aws_cdk import assertions
+from deployment_context import (  # noqa: F401  (offered to the stack tests from here)
+    CDK_CONTEXT,
+    MODEL_PACKAGE_ARN,
+    PROD_WITH_MODEL,
+    REPO_ROOT,
+    context_with,
+)
 
 from contracts import stack_outputs
 from contracts.deployment_settings import Settings, load_settings
 from stacks.composition import BinventoryStacks, build_stacks
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-MODEL_PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/binventory-prod-countnet/3"
-# A production stage with a published model: real-time endpoint, data capture, retained data.
-PROD_WITH_MODEL = {
-    "stage": "prod",
-    "model_package_arn": MODEL_PACKAGE_ARN,
-    "binventory.endpoint.data_capture": "true",
-}
-
-
-def context_with(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """cdk.json's context plus `-c`-style overrides (values as the CLI would pass them)."""
-    return {**CDK_CONTEXT, **overrides}
 
 
 @dataclass

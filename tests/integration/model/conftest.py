@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import io
-import random
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import train
-from countnet.synthetic import render_bin_image, write_synthetic_dataset
-from model_testkit import TEST_IMAGE_SIZE, TRAINING_FLAGS, TrainedModel
+from countnet.synthetic import write_synthetic_dataset
+from model_testkit import (
+    TEST_IMAGE_SIZE,
+    TRAINING_FLAGS,
+    TrainedModel,
+    make_image_file,  # noqa: F401  (a fixture, offered to this folder's tests)
+)
 
 from binventory.local.model_server import load_inference_module
 from binventory.toolkit.untrained_model import write_untrained_model_dir
@@ -62,16 +65,3 @@ def inference(packaged_model_dir: Path) -> ModuleType:
 @pytest.fixture(scope="session")
 def served_model(inference: ModuleType, packaged_model_dir: Path) -> object:
     return inference.model_fn(str(packaged_model_dir))
-
-
-@pytest.fixture
-def make_image_file(tmp_path: Path) -> Callable[..., Path]:
-    """Write a small real JPEG (or PNG) at a path relative to tmp_path."""
-
-    def make(relative: str, count: int = 1) -> Path:
-        path = tmp_path / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        render_bin_image(count, random.Random(relative), size=48).save(path)
-        return path
-
-    return make

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import copy
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from stacks_testkit import CDK_CONTEXT, MODEL_PACKAGE_ARN, REPO_ROOT, context_with
+from deployment_context import CDK_CONTEXT, MODEL_PACKAGE_ARN, context_with
 
 from contracts.deployment_settings import SettingsError, load_settings, load_settings_from_cdk_json
 
@@ -187,26 +183,3 @@ def test_unreadable_cdk_json_is_reported_with_its_path(tmp_path: Path) -> None:
         load_settings_from_cdk_json(broken)
     with pytest.raises(SettingsError, match="cannot read"):
         load_settings_from_cdk_json(tmp_path / "missing.json")
-
-
-def test_app_py_stops_synth_with_the_settings_message_and_no_traceback() -> None:
-    # given: the context `npx cdk synth -c binventory.endpoint.mode=fast` would hand the app
-    environment = {
-        **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps(context_with({"binventory.endpoint.mode": "fast"})),
-    }
-
-    # when
-    result = subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-    # then
-    assert result.returncode == 1
-    assert "binventory.endpoint.mode: got 'fast'; allowed values: 'serverless', 'realtime'" in result.stderr
-    assert "Traceback" not in result.stderr

@@ -23,8 +23,6 @@ from countnet.data import Sample, detect_layout, discover_dataset
 from countnet.loading import BinImageDataset, make_loader
 from countnet.model import default_preprocessing
 
-from contracts.abid_labels import metadata_count
-
 MakeImage = Callable[..., Path]
 # channel -> (image id, count); "1013" and "01013" are different ABID photos.
 CHANNELS = {
@@ -114,19 +112,6 @@ def test_train_py_trains_from_manifest_channels(tmp_path: Path, make_image_file:
     assert exit_code == 0, output.getvalue()
     assert f"train: {len(CHANNELS['train']) + len(rows)} images" in output.getvalue()
     assert (tmp_path / "model" / "model.pt").is_file()
-
-
-@pytest.mark.parametrize(
-    ("document", "count"),
-    [
-        ({"EXPECTED_QUANTITY": 3, "BIN_FCSKU_DATA": {}}, 3),
-        ({"BIN_FCSKU_DATA": {"A": {"quantity": 2}, "B": {"quantity": 1}}}, 3),
-        ({"EXPECTED_QUANTITY": "x"}, None),
-        (["not", "a", "document"], None),
-    ],
-)
-def test_metadata_count_is_the_abid_reader_s_rule(document: object, count: int | None) -> None:
-    assert metadata_count(document) == count
 
 
 def test_a_batch_is_read_by_several_threads_at_once(tmp_path: Path, make_image_file: MakeImage) -> None:

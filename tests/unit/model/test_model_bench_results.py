@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 _SPEC = importlib.util.spec_from_file_location(
-    "bench_results", Path(__file__).resolve().parents[2] / "bench" / "results.py"
+    "bench_results", Path(__file__).resolve().parents[3] / "bench" / "results.py"
 )
 results = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(results)

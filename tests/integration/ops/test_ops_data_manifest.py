@@ -16,8 +16,6 @@ import pytest
 from botocore.exceptions import ConnectionClosedError
 
 from binventory.data import public_bucket
-from binventory.data.challenge_split import ChallengeSplitError, read_challenge_labels, read_challenge_split
-from binventory.data.manifests import manifest_text
 from contracts import stack_outputs
 from contracts.abid_labels import challenge_image_id
 
@@ -28,58 +26,6 @@ UNSIGNED_CLIENT = public_bucket.public_client
 TRAIN_PAIRS = [[index, index % 6] for index in range(48)]
 VAL_PAIRS = [[index, index % 6] for index in range(1000, 1006)]
 NOT_IN_BUCKET = 47  # train index whose image the bucket lacks (image "00048")
-
-
-def test_a_manifest_is_the_sagemaker_manifest_file_format() -> None:
-    text = manifest_text(["00001", "01013", "1013", "535232"])
-
-    assert text.splitlines()[0] == PREFIX_LINE
-    assert json.loads(text) == [
-        {"prefix": "s3://aft-vbi-pds/bin-images/"},
-        "00001.jpg",
-        "01013.jpg",
-        "1013.jpg",
-        "535232.jpg",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("index", "image_id"),
-    [(0, "00001"), (1012, "01013"), (99998, "99999"), (99999, "100000"), (535231, "535232")],
-)
-def test_challenge_index_i_is_image_i_plus_one_padded_to_five_digits(index: int, image_id: str) -> None:
-    assert challenge_image_id(index) == image_id
-
-
-def test_challenge_labels_keep_string_ids_and_never_name_the_unpadded_photos(tmp_path: Path) -> None:
-    # given pairs whose images are 01013 and 00001 (1013 is a different, unpadded photo of the bucket)
-    path = tmp_path / "train.json"
-    path.write_text(json.dumps([[1012, 3], [0, 0]]))
-
-    labels = read_challenge_labels(path)
-
-    assert labels == {"01013": 3, "00001": 0}
-    assert all(isinstance(image_id, str) for image_id in labels)
-    assert "1013" not in labels
-
-
-@pytest.mark.parametrize(
-    ("train", "val", "message"),
-    [
-        ([[1, 2], [1, 3]], [[5, 1]], "appears with counts 2 and 3"),
-        ([[1, "2"]], [[5, 1]], r"expected \[index, count\]"),
-        ([[1, 2]], [[1, 2]], "in both the challenge's train and val"),
-        ({"1": 2}, [[5, 1]], "list of"),
-    ],
-)
-def test_a_malformed_challenge_split_is_refused_with_what_is_wrong(
-    tmp_path: Path, train: Any, val: Any, message: str
-) -> None:
-    (tmp_path / "abid_challenge_counting_train.json").write_text(json.dumps(train))
-    (tmp_path / "abid_challenge_counting_val.json").write_text(json.dumps(val))
-
-    with pytest.raises(ChallengeSplitError, match=message):
-        read_challenge_split(tmp_path)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from stacks_testkit import (
 from contracts import inventory_schema, stack_outputs
 from contracts.counter_environment import LambdaEnv
 from contracts.deployment_settings import load_settings
+from lambdas.counter.configuration import load_configuration
 from lambdas.counter.dal import inventory
 from stacks.counting.counter_function import HANDLER, POWERTOOLS_LAYER_PARAMETER
 from stacks.counting.endpoint import EndpointConstruct
@@ -104,6 +105,30 @@ def test_lambda_environment_names_its_resources_by_the_schema_variables(dev_app:
     assert variables[LambdaEnv.CONFIDENCE_THRESHOLD] == str(settings.confidence_threshold)
     assert variables[LambdaEnv.MAX_IMAGE_BYTES] == str(settings.max_image_bytes)
     assert settings.mismatch_below is None  # by default each model's own calibrated threshold decides
+
+
+def test_the_lambda_reads_back_the_environment_the_stack_deploys(dev_app: SynthesizedApp) -> None:
+    # given the function's variables as deployed (CloudFormation fills the table and bus names in)
+    deployed = {
+        name: value if isinstance(value, str) else f"<{name} resolved at deploy time>"
+        for name, value in _function(dev_app)["Environment"]["Variables"].items()
+    }
+
+    # when the Lambda reads them at cold start
+    configuration = load_configuration(deployed)
+
+    # then it is configured with the settings the stack was synthesized from
+    settings = dev_app.settings.counting
+    assert configuration.endpoint_name == "binventory-dev-counter"
+    assert (
+        configuration.confidence_threshold,
+        configuration.max_image_bytes,
+        configuration.mismatch_below,
+    ) == (
+        settings.confidence_threshold,
+        settings.max_image_bytes,
+        settings.mismatch_below,
+    )
 
 
 def test_a_deployment_threshold_reaches_the_lambda_only_when_set(tmp_path: Path) -> None:

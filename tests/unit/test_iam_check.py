@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from iam_check.evaluation import Decision, Statement, UnsupportedCondition, decide
 from iam_check.recording import AwsCall
 from iam_check.requests import IamRequest, UnmappedOperation, requests_for

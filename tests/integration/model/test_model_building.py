@@ -16,7 +16,7 @@ from countnet.packaging import serving_packages
 from countnet.quantization import Int8Check
 from countnet.trainer import warmup_cosine
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _pins(path: Path) -> dict[str, str]:
