@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from countnet.fixed_split import read_split
+
+from binventory.local.demo import _held_out_ids
 from binventory.local.report import Outcome, summarize
 from binventory.local.uploads import PlannedImage
 
@@ -38,11 +43,9 @@ def test_low_confidence_counts_as_a_catch_and_as_a_false_alarm_alike() -> None:
     assert summary.cleared_automatically == 1
 
 
-def test_the_demo_shows_a_recipe_model_only_photos_it_never_trained_on(abid_dir, tmp_path) -> None:
-    from countnet.fixed_split import read_split
-
-    from binventory.local.demo import _held_out_ids
-
+def test_the_demo_shows_a_recipe_model_only_photos_it_never_trained_on(
+    abid_dir: Path, tmp_path: Path
+) -> None:
     test_ids = {image_id for image_id, part in read_split().items() if part == "test"}
     assert _held_out_ids(abid_dir) == test_ids
     (tmp_path / "images").mkdir()
