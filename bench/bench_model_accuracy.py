@@ -2,8 +2,10 @@
 
 Side by side, scored in one run on the same test photos (contracts/abid_sample_split.csv):
 - the constant baseline: always the most frequent count of the training data;
-- the previous recipe (lite0 at 128 px, 10 epochs, cross-entropy, no flip views: the README's former
-  laptop command), trained here by train.py on the same data as the shipped recipe;
+- the previous system: the README's former laptop command (lite0 at 128 px, 10 epochs, cross-entropy),
+  trained here by train.py on what it trained on (the original photos of ../shared/abid, here only the
+  split's train part), deciding as it did (MATCH when its top count equals the expectation with
+  confidence >= 0.5; otherwise flagged), on its uncalibrated probabilities;
 - the shipped recipe: the model `make model-abid` wrote (.local/models/abid), checked to be the
   recipe in contracts/recipe.json.
 For counts 1..5: accuracy, RMSE and per-count recall; then each photo reconciled against its true count
@@ -30,7 +32,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from abid_bench_data import DEFAULT_MODEL_DIR, PROJECT_ROOT, WORK_DIR, fixed_split, load_average
+from abid_bench_data import (
+    DEFAULT_ABID_DIR,
+    DEFAULT_MODEL_DIR,
+    PROJECT_ROOT,
+    WORK_DIR,
+    fixed_split,
+    load_average,
+)
 from countnet.labels import LabelSpace
 from countnet.metrics import evaluate_predictions
 from countnet.model_config import ModelConfig
@@ -76,9 +85,13 @@ ANCHORS = (
 )
 
 
+LEGACY_CONFIDENCE = 0.5  # the previous rule's confidence threshold (cdk.json's default then)
+
+
 @dataclass(frozen=True)
 class Scored:
-    """One model's per-photo test probabilities in its own label space, and its reconciliation threshold."""
+    """One model's per-photo test probabilities in its own label space, and how it decides: a threshold on
+    P(expected) (mismatch_below), or, with None, the previous rule (top count and confidence)."""
 
     name: str
     label_space: LabelSpace
@@ -86,7 +99,42 @@ class Scored:
     targets: list[int]
     probabilities: np.ndarray
     mismatch_below: float | None
-    note: str
+
+
+def legacy_flags(model: Scored, verification_images: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """The previous rule: cleared only when the top count is the expectation at confidence >= 0.5."""
+    top = model.probabilities[verification_images].argmax(axis=1)
+    confidence = model.probabilities[verification_images].max(axis=1)
+    counts = np.array([model.label_space.count_of(int(c)) for c in top])
+    return ~((counts == expected) & (confidence >= LEGACY_CONFIDENCE))
+
+
+def legacy_rule_figures(model: Scored, seed: int = 0) -> tuple[dict, dict]:
+    """Caught / false alarms / cleared under the previous rule, with bootstrap errors over photos."""
+    images, expected, planted = [], [], []
+    for image, target in enumerate(model.targets):
+        count = model.label_space.count_of(target)
+        if count not in HEADLINE_COUNTS:
+            continue
+        for value, is_planted in ((count, False), (count - 1, True), (count + 1, True)):
+            if value >= 0:
+                images.append(image), expected.append(value), planted.append(is_planted)
+    images, expected, planted = np.array(images), np.array(expected), np.array(planted)
+    flags = legacy_flags(model, images, expected)
+
+    def figures(rows: np.ndarray) -> dict:
+        caught = flags[rows][planted[rows]].mean()
+        alarms = flags[rows][~planted[rows]].mean()
+        return {"caught": float(caught), "false_alarms": float(alarms), "cleared": float(1 - alarms)}
+
+    rng = np.random.default_rng(seed)
+    photos = np.unique(images)
+    rows_of = {photo: np.flatnonzero(images == photo) for photo in photos}
+    samples = [
+        figures(np.concatenate([rows_of[p] for p in rng.choice(photos, len(photos))])) for _ in range(1000)
+    ]
+    errors = {name: float(np.std([s[name] for s in samples])) for name in samples[0]}
+    return figures(np.arange(len(images))), errors
 
 
 def _share_error(share: float, n: int) -> float:
@@ -112,13 +160,17 @@ def score(model: Scored, seed: int = 0) -> dict:
         recall[str(count)] = (share, _share_error(share, support))
     verification = verification_set(model.probabilities, model.targets, space, HEADLINE_COUNTS)
     figures = verification_figures(verification, model.mismatch_below)
+    errors = bootstrap_errors(verification, model.mismatch_below, seed)
+    if model.mismatch_below is None:
+        legacy, legacy_errors = legacy_rule_figures(model, seed)
+        figures, errors = {**figures, **legacy}, {**errors, **legacy_errors}
     return {
         "photos": len(headline),
         "accuracy": (counting["accuracy"], _share_error(counting["accuracy"], len(headline))),
         "rmse": (counting["rmse"], float(np.std(resampled_rmse))),
         "recall": recall,
         "reconciliation": figures,
-        "reconciliation_errors": bootstrap_errors(verification, model.mismatch_below, seed),
+        "reconciliation_errors": errors,
         "confusion_matrix": counting["confusion_matrix"],
         "labels": counting["labels"],
         "curve": _curve(verification),
@@ -134,17 +186,23 @@ def _curve(verification) -> list[tuple[float, float]]:
     ]
 
 
-def _from_model_dir(model_dir: Path, name: str, note: str) -> Scored:
+def _from_model_dir(model_dir: Path, name: str, legacy: bool = False) -> Scored:
+    """The test photos' probabilities train.py recorded; for the previous system, uncalibrated again
+    (p = softmax(z / T), so softmax(T log p) = softmax(z)) and decided by the previous rule."""
     config = ModelConfig.read(model_dir)
     test = json.loads((model_dir / "evaluation.json").read_text())["splits"]["test"]
+    probabilities = np.asarray(test["probabilities"])
+    if legacy and config.reconciliation:
+        logits = config.reconciliation.temperature * np.log(np.clip(probabilities, 1e-12, 1.0))
+        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
     return Scored(
         name=name,
         label_space=config.label_space,
         image_ids=test["image_ids"],
         targets=test["targets"],
-        probabilities=np.asarray(test["probabilities"]),
-        mismatch_below=config.reconciliation.mismatch_below if config.reconciliation else None,
-        note=note,
+        probabilities=probabilities,
+        mismatch_below=None if legacy else config.reconciliation.mismatch_below,
     )
 
 
@@ -165,10 +223,17 @@ def check_is_current_recipe(model_dir: Path) -> dict:
 
 
 def train_previous_recipe(out_dir: Path) -> tuple[Path, float, float]:
-    """train.py with the former recipe's hyperparameters on the shipped recipe's data; returns dir, s, MB."""
+    """train.py with the former laptop command's hyperparameters on the original photos only (the split's
+    train part; validation and test as for the shipped model); returns dir, seconds, peak MB."""
     run = plan_recipe_run(out_dir, PREVIOUS_RECIPE)
+    sources = run.command.index("--train") + 1
+    command = [
+        *run.command[:sources],
+        str(DEFAULT_ABID_DIR),
+        *run.command[run.command.index("--split-file") :],
+    ]
     started = time.perf_counter()
-    subprocess.run(run.command, check=True)
+    subprocess.run(command, check=True)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return out_dir, time.perf_counter() - started, peak_mb
 
@@ -190,7 +255,6 @@ def constant_baseline(splits: dict, space: LabelSpace, test_ids: list[str], targ
         targets=targets,
         probabilities=probabilities,
         mismatch_below=0.5,  # P(expected) is 1 for its one count, 0 otherwise: any threshold in (0, 1]
-        note="",
     )
 
 
@@ -273,12 +337,15 @@ def render(args, scored, scores, shipped_eval, previous_seconds, previous_mb, lo
         f"Hardware: {machine_description()}, no GPU. Load average (other work shares the machine): {load}.",
         f"Test photos: the {test_photos} original ABID photos holding 1..5 items in the test part of "
         "`contracts/abid_sample_split.csv` (seed 2026, stratified; nothing trains or selects on "
-        "them). Training: the rest of the split's train part plus ../shared/abid-224; the validation "
-        "part chose the epoch, int8 vs fp32, the temperature and the threshold.",
+        "them). The shipped model trains on the split's train part plus ../shared/abid-224; the "
+        "validation part chose the epoch, int8 vs fp32, the temperature and the threshold.",
         f"Shipped recipe: `{json.dumps(recipe)}` ({shipped_minutes:.0f} min of training on this machine, "
-        f"best epoch {shipped_eval['best_epoch']}). Previous recipe: `{json.dumps(PREVIOUS_RECIPE)}` "
-        f"(trained in this run on the same data: {previous_seconds / 60:.0f} min, peak RSS "
-        f"{previous_mb:.0f} MB).",
+        f"best epoch {shipped_eval['best_epoch']}). Previous system: `{json.dumps(PREVIOUS_RECIPE)}`, "
+        "trained in this run on the original photos of the split's train part only, as the former laptop "
+        f"command trained on ../shared/abid ({previous_seconds / 60:.0f} min, "
+        f"peak RSS {previous_mb:.0f} MB); "
+        "it is scored on its uncalibrated probabilities and decided by the former rule (cleared when its top "
+        f"count is the expectation at confidence >= {LEGACY_CONFIDENCE}, else flagged).",
         "",
         "### Counting",
         "",
@@ -286,11 +353,12 @@ def render(args, scored, scores, shipped_eval, previous_seconds, previous_mb, lo
         "",
         "### Reconciliation: is the expected quantity right?",
         "",
-        "Each test photo is reconciled twice: against its true count (a correct bin) and against true - 1 and"
-        " true + 1 (planted inventory errors). A bin is flagged (MISMATCH or LOW_CONFIDENCE) when the "
-        "model's calibrated P(expected count) is below its rule's threshold, which train.py fitted on the "
+        "Each test photo is reconciled against its true count (a correct bin) and against true - 1 and "
+        "true + 1 (planted inventory errors; an expectation of 0 is included, one above the model's counts "
+        "is flagged as the Lambda flags it). The shipped model flags a bin (MISMATCH or LOW_CONFIDENCE) "
+        "when its calibrated P(expected count) is below its rule's threshold, which train.py fitted on the "
         "validation photos to catch 80% of planted errors. The first three columns describe the score "
-        "itself (any threshold); the last three the rule as deployed.",
+        "P(expected) itself (any threshold); the last three each model's rule as deployed.",
         "",
         *reconciliation_rows(scored, scores),
         "",
@@ -319,12 +387,14 @@ def main() -> None:
     load_before = load_average()
     shipped_eval = check_is_current_recipe(args.model)
     splits = fixed_split()
-    shipped = _from_model_dir(args.model, "shipped recipe (`make model-abid`)", "")
+    shipped = _from_model_dir(args.model, "shipped recipe (`make model-abid`)")
     if args.previous_model:
         previous_dir, previous_seconds, previous_mb = args.previous_model, float("nan"), float("nan")
     else:
         previous_dir, previous_seconds, previous_mb = train_previous_recipe(WORK_DIR / "previous-recipe")
-    previous = _from_model_dir(previous_dir, "previous recipe (lite0, 128 px, 10 epochs)", "")
+    previous = _from_model_dir(
+        previous_dir, "previous system: lite0 128 px, 10 epochs, originals only, old rule", legacy=True
+    )
     constant = constant_baseline(splits, shipped.label_space, shipped.image_ids, shipped.targets)
     scored = [constant, previous, shipped]
     scores = [score(model) for model in scored]

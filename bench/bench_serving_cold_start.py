@@ -30,7 +30,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from abid_bench_data import DEFAULT_ABID_DIR, WORK_DIR, load_average
+from abid_bench_data import DEFAULT_ABID_DIR, DEFAULT_MODEL_DIR, load_average
 from countnet.model_config import ModelConfig
 from countnet.synthetic import render_bin_image
 from countnet.vendoring import LIB_DIR, MANIFEST_FILE
@@ -55,9 +55,9 @@ OLD_REQUIREMENTS = ("timm", "onnxruntime")  # what code/requirements.txt named b
 def _model_dir(requested: Path | None, scratch: Path) -> tuple[Path, str]:
     if requested is not None:
         return requested, str(requested)
-    trained = WORK_DIR / "abid-model"
+    trained = DEFAULT_MODEL_DIR
     if (trained / "code" / LIB_DIR / MANIFEST_FILE).is_file():
-        return trained, "bench/out/abid-model (trained by bench_model_accuracy.py)"
+        return trained, ".local/models/abid (written by `make model-abid`)"
     image_size = int(load_recipe().hyperparameters["image-size"])
     model_dir = write_untrained_model_dir(scratch / "model", image_size)
     return model_dir, f"untrained tf_efficientnet_lite0 at {image_size} px, packaged by the real code"

@@ -395,10 +395,13 @@ def run(args: argparse.Namespace) -> None:
         labelled = {name: assign_classes(samples, hp.label_space(), name) for name, samples in splits.items()}
         if context.is_main:
             for name, samples in splits.items():
-                print(
-                    f"{name}: {len(labelled[name].samples)} images, counts {count_histogram(samples)}",
-                    flush=True,
+                kept = labelled[name].samples
+                left_out = (
+                    f" ({len(samples) - len(kept)} above max-count left out)"
+                    if len(kept) < len(samples)
+                    else ""
                 )
+                print(f"{name}: {len(kept)} images, counts {count_histogram(kept)}{left_out}", flush=True)
         checkpoint_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else None
         trainer = Trainer(
             hp,

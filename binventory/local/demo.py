@@ -18,6 +18,7 @@ from binventory.local.model_server import ModelPathError, resolve_model_dir
 from binventory.local.pipeline import LocalPipeline, ProcessingProgress
 from binventory.local.report import join_outcomes, render_summary, render_table, summarize, write_html_report
 from binventory.local.uploads import UploadPlan, plan_from_dataset
+from contracts.fixed_split import read_split
 from contracts.recipe import load_recipe
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -157,6 +158,7 @@ def _plan_uploads(options: DemoOptions, console: Console) -> UploadPlan:
         if not options.images.is_dir():
             raise SystemExit(f"error: image folder {options.images} does not exist.")
         plant = 0.0 if options.plant_errors is None else options.plant_errors
+        held_out = _held_out_ids(options.images)
         try:
             plan = plan_from_dataset(
                 options.images,
@@ -164,10 +166,12 @@ def _plan_uploads(options: DemoOptions, console: Console) -> UploadPlan:
                 plant_error_fraction=plant,
                 seed=options.seed,
                 include_bad_files=True,
+                image_ids=held_out,
             )
         except ValueError as error:
             raise SystemExit(f"error: {error}") from error
-        console.print(f"Uploading {len(plan.images)} objects from {options.images}")
+        scope = " (the fixed split's test photos: no model of the recipe trained on them)" if held_out else ""
+        console.print(f"Uploading {len(plan.images)} objects from {options.images}{scope}")
         return plan
     eval_dir = write_synthetic_dataset(
         options.work_dir / "data" / "synthetic-eval",
@@ -185,6 +189,19 @@ def _plan_uploads(options: DemoOptions, console: Console) -> UploadPlan:
         f"and files that are not valid images"
     )
     return plan
+
+
+def _held_out_ids(images: Path) -> set[str] | None:
+    """The ABID sample's test photos when `images` is that sample: showing a recipe model the photos it
+    trained on would flatter it. Other folders upload whole."""
+    split = read_split()
+    try:
+        listed = {path.stem for path in (images / "images").iterdir()}
+    except OSError:
+        return None
+    if not listed or not listed <= set(split):
+        return None
+    return {image_id for image_id, part in split.items() if part == "test"}
 
 
 def _upload_and_process(pipeline: LocalPipeline, plan: UploadPlan, console: Console) -> None:

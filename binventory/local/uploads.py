@@ -51,10 +51,18 @@ class UploadPlan:
 
 
 def plan_from_dataset(
-    dataset_dir: Path, *, limit: int | None, plant_error_fraction: float, seed: int, include_bad_files: bool
+    dataset_dir: Path,
+    *,
+    limit: int | None,
+    plant_error_fraction: float,
+    seed: int,
+    include_bad_files: bool,
+    image_ids: set[str] | None = None,
 ) -> UploadPlan:
-    """Plan uploads of a labelled image folder (any layout `countnet.data` reads)."""
+    """Plan uploads of a labelled image folder (any layout `countnet.data` reads), or of its `image_ids`."""
     samples = sorted(discover_dataset(dataset_dir), key=lambda s: s.image_id)
+    if image_ids is not None:
+        samples = [sample for sample in samples if sample.image_id in image_ids]
     if not samples:
         raise ValueError(
             f"No labelled images found in {dataset_dir}: expected an ABID-style folder "
