@@ -134,7 +134,11 @@ def command_line_value(value: Any) -> Any:
 def apply_dotted_overrides(
     config: dict[str, Any], context: Mapping[str, Any], root_key: str
 ) -> dict[str, Any]:
-    """Apply `-c binventory.endpoint.mode=realtime` style overrides to the nested settings."""
+    """Apply `-c binventory.endpoint.mode=realtime` style overrides to the nested settings.
+
+    Where the setting already holds a string, the `-c` text is that string as typed: `-c
+    binventory.training.framework_version=2.6` means "2.6", as in cdk.json, not the number 2.6.
+    """
     for dotted, value in sorted(context.items()):
         if not dotted.startswith(root_key + "."):
             continue
@@ -147,5 +151,6 @@ def apply_dotted_overrides(
                     f"{dotted}: {part!r} is not a settings section; check the key's spelling."
                 )
             target = child
-        target[leaf] = command_line_value(value)
+        keeps_text = isinstance(target.get(leaf), str) and isinstance(value, str)
+        target[leaf] = value if keeps_text else command_line_value(value)
     return config
