@@ -1,9 +1,8 @@
 """One recipe: train.py's defaults, SageMaker's job, `make demo`, `make model-abid` and the benchmark all
-read contracts/recipe.json, and the fixed ABID split is the one the file records."""
+read contracts/recipe.json. The fixed ABID split has its own test (test_contract_fixed_split.py)."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import fields
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from binventory.local.demo import demo_training_flags
 from binventory.local.recipe_training import plan_recipe_run
 from binventory.training_jobs.execution_input import execution_input
 from contracts.deployment_settings import HYPERPARAMETER_NAMES, load_settings_from_cdk_json
-from contracts.fixed_split import SPLIT_FILE, carve_split, read_split
+from contracts.fixed_split import SPLIT_FILE
 from contracts.recipe import load_recipe
 
 RECIPE = load_recipe()
@@ -61,22 +60,3 @@ def test_make_model_abid_runs_the_recipe_on_its_data_with_no_hyperparameter_flag
     hyperparameter_flags = {f"--{name}" for name in RECIPE.names} & set(run.command)
     assert hyperparameter_flags == set()  # train.py's defaults, i.e. the recipe
     assert str(SPLIT_FILE) in run.command
-
-
-def test_the_committed_split_is_the_seeded_carve_of_the_abid_sample(abid_dir: Path) -> None:
-    with (abid_dir / "labels.csv").open(newline="") as handle:
-        counts = {row["image_id"]: int(row["expected_quantity"]) for row in csv.DictReader(handle)}
-    committed = read_split()
-    assert committed == carve_split(counts)
-    assert set(committed) == set(counts)  # every original photo has exactly one part
-    # ids stay strings: the padded and unpadded names are different photos, each with its own part
-    assert (committed["01013"], committed["1013"]) == ("train", "test")
-    assert sum(part == "test" for part in committed.values()) == 595
-
-
-def test_every_count_keeps_its_share_in_every_part() -> None:
-    counts = {f"{i:05d}": i % 7 for i in range(700)}  # 100 photos of each count 0..6
-    split = carve_split(counts)
-    for count in range(7):
-        parts = [split[i] for i, c in counts.items() if c == count]
-        assert (parts.count("test"), parts.count("validation"), parts.count("train")) == (25, 20, 55)

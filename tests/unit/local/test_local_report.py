@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from binventory.local.demo import _held_out_ids
 from binventory.local.report import Outcome, summarize
 from binventory.local.uploads import PlannedImage
-from contracts.fixed_split import read_split
 
 
 def outcome(name: str, true_count: int, expected: int, status: str) -> Outcome:
@@ -40,13 +36,3 @@ def test_low_confidence_counts_as_a_catch_and_as_a_false_alarm_alike() -> None:
     assert (summary.planted_errors_flagged, summary.planted_errors) == (1, 2)
     assert (summary.false_alarms, summary.correct_expectations) == (2, 3)
     assert summary.cleared_automatically == 1
-
-
-def test_the_demo_shows_a_recipe_model_only_photos_it_never_trained_on(
-    abid_dir: Path, tmp_path: Path
-) -> None:
-    test_ids = {image_id for image_id, part in read_split().items() if part == "test"}
-    assert _held_out_ids(abid_dir) == test_ids
-    (tmp_path / "images").mkdir()
-    (tmp_path / "images" / "not-abid.jpg").write_bytes(b"")
-    assert _held_out_ids(tmp_path) is None  # any other folder uploads whole

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import math
-import re
 
 import pytest
 from countnet.labels import LabelSpace
 from countnet.metrics import confusion_matrix, evaluate_predictions
-
-from contracts.metric_lines import format_metric_line, metric_definitions
 
 # Six bins with counts 1..3; two mistakes: a 1 read as 2 (off by one) and a 3 read as 1 (off by two).
 Y_TRUE = [1, 1, 2, 3, 3, 3]
@@ -67,21 +64,3 @@ def test_label_space_maps_counts_to_classes(over_max: str, count: int, expected_
 def test_label_space_rejects_an_unknown_policy() -> None:
     with pytest.raises(ValueError, match="over_max must be one of"):
         LabelSpace(over_max="clip")
-
-
-def test_metric_line_is_parsed_by_the_training_job_regexes() -> None:
-    line = format_metric_line(
-        3,
-        {
-            "train_loss": 1.25,
-            "val_loss": 1.5,
-            "val_accuracy": 0.4512,
-            "val_rmse": 1.0,
-            "val_mae": 0.75,
-            "val_macro_f1": 0.3,
-        },
-    )
-    parsed = {d["Name"]: float(re.search(d["Regex"], line).group(1)) for d in metric_definitions()}
-    assert parsed["validation:accuracy"] == pytest.approx(0.4512)
-    assert parsed["validation:mae"] == pytest.approx(0.75)
-    assert parsed["train:loss"] == pytest.approx(1.25)
