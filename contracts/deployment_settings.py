@@ -409,6 +409,8 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
             raise SettingsError(f"{ROOT_KEY}.stages.{stage}: expected an object of settings to override.")
         config = deep_merge(config, override)
     config = apply_dotted_overrides(config, context, ROOT_KEY)
+    if isinstance(config.get("account"), int):  # `-c binventory.account=...`: an account id is text, as typed
+        config["account"] = str(context[f"{ROOT_KEY}.account"])
     for key in SHORT_OVERRIDES:
         if context.get(key) is not None:
             config[key] = command_line_value(context[key]) if key != "account" else str(context[key])

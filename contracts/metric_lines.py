@@ -21,7 +21,11 @@ LOGGED_METRICS: tuple[tuple[str, str], ...] = (
     ("val_macro_f1", "validation:macro_f1"),
 )
 
-OBJECTIVE_METRIC = "validation:accuracy"
+ACCURACY_METRIC = "validation:accuracy"
+RMSE_METRIC = "validation:rmse"
+OBJECTIVE_METRIC = ACCURACY_METRIC
+# What `train status` and `model list` show for each run or published version.
+SHOWN_METRICS: tuple[str, ...] = (ACCURACY_METRIC, RMSE_METRIC, "validation:mae", "validation:macro_f1")
 OBJECTIVE_TYPE = "Maximize"
 
 

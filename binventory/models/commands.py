@@ -13,8 +13,7 @@ from binventory.models import deployment, gate, registry
 from binventory.resources import StackResources
 from binventory.training_jobs.aws_errors import AwsCommandGroup
 from contracts import stack_outputs
-
-SHOWN_METRICS = ("validation:accuracy", "validation:rmse", "validation:mae", "validation:macro_f1")
+from contracts.metric_lines import SHOWN_METRICS
 
 
 @click.group("model", cls=AwsCommandGroup)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ACCURACY = "validation:accuracy"
-RMSE = "validation:rmse"
+from contracts.metric_lines import ACCURACY_METRIC as ACCURACY
+from contracts.metric_lines import RMSE_METRIC as RMSE
 
 # The majority class (3 items) is 24.8% of ABID's counts 0-5 (ABID-challenge validation split),
 # so 0.30 is the least accuracy that shows a model learned to count at all.

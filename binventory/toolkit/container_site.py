@@ -1,6 +1,6 @@
 """Give the serving venv exactly the inference container's Python packages, linked from .venv.
 
-tests/serving and the cold-start benchmark run SageMaker's real inference toolkit (`serve`) from a
+tests/integration/serving and the cold-start benchmark run SageMaker's real inference toolkit (`serve`) from a
 venv of its own, `.venv-serving` (the toolkit needs setuptools<81, which .venv cannot share). That
 venv must see what the PyTorch inference DLC has (torch, numpy, Pillow, boto3, ...) and nothing more:
 no onnxruntime, no timm, so a model directory that fails to ship a package fails here as on AWS.

@@ -7,7 +7,7 @@ code/inference.py in a Python worker. Here `SAGEMAKER_BASE_DIR` moves /opt/ml to
 a copy of the model directory, and pip is cut off from every package source, so a model that needs
 anything installed at start fails to start, as it would on an endpoint without internet access.
 
-Used by tests/serving and bench/bench_serving_cold_start.py, from the venv that `make setup` builds
+Used by tests/integration/serving and bench/bench_serving_cold_start.py, from the venv `make setup` builds
 (.venv-serving: the toolkit, with only the container's other packages; see `container_site`).
 """
 

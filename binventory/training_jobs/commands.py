@@ -15,8 +15,7 @@ from binventory.training_jobs import execution_input, logs, manifest_runs, runs
 from binventory.training_jobs.aws_errors import AwsCommandGroup
 from contracts import stack_outputs
 from contracts.deployment_settings import Settings, SettingsError, load_settings_from_cdk_json
-
-SHOWN_METRICS = ("validation:accuracy", "validation:rmse", "validation:mae", "validation:macro_f1")
+from contracts.metric_lines import SHOWN_METRICS
 
 
 @click.group("train", cls=AwsCommandGroup)

@@ -12,6 +12,14 @@ from deployment_context import CDK_CONTEXT, MODEL_PACKAGE_ARN, context_with
 from contracts.deployment_settings import SettingsError, load_settings, load_settings_from_cdk_json
 
 
+@pytest.mark.parametrize("passed", ["123456789012", "012345678901"])
+def test_an_account_passed_as_a_settings_key_stays_the_account_id_typed(passed: str) -> None:
+    # `-c binventory.account=...`: cdk.json holds null there, so the text must not become a number
+    settings = load_settings(context_with({"binventory.account": passed}))
+
+    assert settings.account == passed
+
+
 def test_committed_cdk_json_gives_the_documented_defaults() -> None:
     # when
     settings = load_settings_from_cdk_json()
