@@ -17,11 +17,16 @@ LAMBDA_RUNTIME_STAMP := $(LAMBDA_RUNTIME)/.installed
 # (pkg_resources). It sees only the inference container's other packages, linked from .venv (no second torch).
 SERVING_VENV := .venv-serving
 SERVING_STAMP := $(SERVING_VENV)/.installed
+# SageMaker's training toolkit (sagemaker-training and the PyTorch DLC's module) gets a venv of its own that sees
+# .venv's packages after its own (a .pth file): train.py runs under it with the project's torch, and the toolkit's
+# pip finds model_code/requirements.txt already satisfied. Only what .venv lacks is installed into it.
+TRAINING_TOOLKIT_VENV := .venv-training-toolkit
+TRAINING_TOOLKIT_STAMP := $(TRAINING_TOOLKIT_VENV)/.installed
 CDK_ENV := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
 .PHONY: setup demo model-abid test test-fast lint synth bench clean
 
-setup: $(STAMP) $(CHECKOV_STAMP) $(LAMBDA_RUNTIME_STAMP) $(SERVING_STAMP) node_modules/.package-lock.json
+setup: $(STAMP) $(CHECKOV_STAMP) $(LAMBDA_RUNTIME_STAMP) $(SERVING_STAMP) $(TRAINING_TOOLKIT_STAMP) node_modules/.package-lock.json
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found (python3.12 on PATH or pyenv 3.12.x); install it or pass PYTHON=/path/to/python3.12"; exit 1; }
@@ -50,6 +55,14 @@ $(SERVING_STAMP): requirements-serving.txt $(STAMP) binventory/toolkit/container
 	PYTHONPATH=.:model_code $(BIN)/python -m binventory.toolkit.container_site $(SERVING_VENV)
 	$(SERVING_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-serving.txt
 	@command -v java >/dev/null 2>&1 || echo "warning: Java not found. TorchServe (tests/serving, bench/bench_serving_cold_start.py) needs Java 17: sudo apt-get install openjdk-17-jre-headless"
+	touch $@
+
+# The .pth is written before pip runs, so pip counts .venv's distributions as installed and adds only the rest.
+$(TRAINING_TOOLKIT_STAMP): requirements-training-toolkit.txt $(STAMP)
+	@command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || { echo "error: sagemaker-training builds a C extension and no C compiler was found: sudo apt-get install gcc"; exit 1; }
+	test -x $(TRAINING_TOOLKIT_VENV)/bin/python && $(TRAINING_TOOLKIT_VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' || { rm -rf $(TRAINING_TOOLKIT_VENV); $(PYTHON) -m venv $(TRAINING_TOOLKIT_VENV); }
+	$(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' > "$$($(TRAINING_TOOLKIT_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/project-site.pth"
+	$(TRAINING_TOOLKIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-training-toolkit.txt
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json

@@ -16,13 +16,19 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-SAGEMAKER_CHECKPOINT_DIR = "/opt/ml/checkpoints"
 CHECKPOINT_FILE = "last.pt"
+
+
+def sagemaker_checkpoint_dir() -> Path:
+    """CheckpointConfig's default LocalPath, /opt/ml/checkpoints. Like every /opt/ml path the training
+    toolkit uses, it moves with `SAGEMAKER_BASE_DIR` (set where the toolkit runs outside a container)."""
+    return Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml")) / "checkpoints"
 
 
 def default_checkpoint_dir() -> str:
     """SageMaker's checkpoint folder when it exists (checkpointing configured), else none."""
-    return SAGEMAKER_CHECKPOINT_DIR if Path(SAGEMAKER_CHECKPOINT_DIR).is_dir() else ""
+    folder = sagemaker_checkpoint_dir()
+    return str(folder) if folder.is_dir() else ""
 
 
 def save_checkpoint(directory: Path, state: dict[str, Any]) -> Path:
