@@ -49,12 +49,12 @@ $(LAMBDA_RUNTIME_STAMP): requirements-lambda-runtime.txt $(STAMP)
 	touch $@
 
 # The links into .venv are rebuilt whenever .venv changes. PYTHONPATH: this checkout's code, even when .venv
-# is shared with another checkout. TorchServe runs on Java 17: tests/serving skip (saying so) without it.
+# is shared with another checkout. TorchServe runs on Java 17: tests/integration/serving skip (saying so) without it.
 $(SERVING_STAMP): requirements-serving.txt $(STAMP) binventory/toolkit/container_site.py model_code/countnet/vendoring.py
 	test -x $(SERVING_VENV)/bin/python && $(SERVING_VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' || { rm -rf $(SERVING_VENV); $(PYTHON) -m venv $(SERVING_VENV); }
 	PYTHONPATH=.:model_code $(BIN)/python -m binventory.toolkit.container_site $(SERVING_VENV)
 	$(SERVING_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-serving.txt
-	@command -v java >/dev/null 2>&1 || echo "warning: Java not found. TorchServe (tests/serving, bench/bench_serving_cold_start.py) needs Java 17: sudo apt-get install openjdk-17-jre-headless"
+	@command -v java >/dev/null 2>&1 || echo "warning: Java not found. TorchServe (tests/integration/serving, bench/bench_serving_cold_start.py) needs Java 17: sudo apt-get install openjdk-17-jre-headless"
 	touch $@
 
 # The .pth is written before pip runs, so pip counts .venv's distributions as installed and adds only the rest.

@@ -195,11 +195,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Hyperparameters SageMaker adds itself: a tuning job passes `_tuning_objective_metric` to every trial.
+RESERVED_PREFIXES = ("_", "sagemaker_")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        logger.warning("ignoring arguments train.py does not know: %s", " ".join(unknown))
+    misspelled = [
+        arg for arg in unknown if arg.startswith("--") and not arg[2:].startswith(RESERVED_PREFIXES)
+    ]
+    if misspelled:
+        parser.error(
+            f"unknown hyperparameter {', '.join(misspelled)}: a misspelled name would train with the "
+            "recipe's value instead (see `python model_code/train.py --help`)"
+        )
     args.train = _paths(args.train)
     if not args.train:
         parser.error("no training data: pass --train DIR (or set SM_CHANNEL_TRAIN)")

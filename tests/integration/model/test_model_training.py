@@ -162,7 +162,8 @@ def test_sagemaker_variables_are_the_flag_defaults(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")
     monkeypatch.setenv("SM_NUM_GPUS", "4")
     monkeypatch.setenv("SM_HPS", json.dumps({"backbone": "resnet34", "epochs": "30", "over-max": "bucket"}))
-    args = train.parse_args(["--epochs", "7", "sagemaker_program", "--sagemaker_region", "us-east-1"])
+    # a tuning trial also gets the objective as a hyperparameter
+    args = train.parse_args(["--epochs", "7", "--_tuning_objective_metric", "validation:accuracy"])
     assert (args.train, args.validation, args.model_dir) == (
         ["/opt/ml/input/data/train"],
         "/opt/ml/input/data/validation",
@@ -170,6 +171,19 @@ def test_sagemaker_variables_are_the_flag_defaults(monkeypatch: pytest.MonkeyPat
     )
     assert (args.output_data_dir, args.num_gpus) == ("/opt/ml/output/data", 4)
     assert (args.backbone, args.epochs, args.over_max) == ("resnet34", 7, "bucket")  # a flag beats SM_HPS
+
+
+def test_a_misspelled_hyperparameter_fails_instead_of_training_the_recipe_s_value(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(["--train", "data", "--learning-rate", "0.01"])
+    assert exit_info.value.code == 2
+    assert re.search(
+        r"^ValueError: TrainingInputError: unknown hyperparameter --learning-rate",
+        capsys.readouterr().err,
+        re.M,
+    )
 
 
 def test_missing_training_data_is_explained(
