@@ -17,21 +17,16 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from iam_check.synth import synthesized
+from state_machine_runner import run_state_machine, state_machine_definition
 
 from binventory.toolkit.server import pip_cut_off_env
 from contracts import stack_outputs
-
-# The state machine's JSONata evaluation lives with the stack tests; pytest puts their folder on sys.path
-# only when it collects them, so it is named here for runs of this folder alone.
-sys.path.append(str(Path(__file__).resolve().parents[2] / "infrastructure" / "stacks"))
-from stacks_testkit import run_state_machine, state_machine_definition
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TOOLKIT_VENV = REPO_ROOT / ".venv-training-toolkit"
