@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,6 +50,7 @@ def _synthesize(overrides: tuple[tuple[str, str], ...]) -> SynthesizedAssembly:
         "aws:cdk:enable-asset-metadata": True,
     }
     outdir = Path(tempfile.mkdtemp(prefix="binventory-cdk-"))
+    atexit.register(shutil.rmtree, outdir, ignore_errors=True)  # staged assets are tens of MB per process
     app = cdk.App(context=dict(context), outdir=str(outdir))
     build_stacks(app, load_settings(context))
     return SynthesizedAssembly(outdir, {stack.stack_name: stack.template for stack in app.synth().stacks})
