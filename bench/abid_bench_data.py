@@ -22,6 +22,12 @@ WORK_DIR = PROJECT_ROOT / "bench" / "out"
 DEFAULT_MODEL_DIR = PROJECT_ROOT / ".local" / "models" / "abid"  # what `make model-abid` writes
 
 
+def shown_path(path: Path) -> str:
+    """A path as the results file shows it: relative to the checkout when inside it."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(PROJECT_ROOT)) if resolved.is_relative_to(PROJECT_ROOT) else str(path)
+
+
 def fixed_split(abid_dir: Path = DEFAULT_ABID_DIR) -> dict[str, list[Sample]]:
     """train / validation / test photos of the original ABID sample, as the committed split assigns them."""
     if not (abid_dir / "labels.csv").is_file():

@@ -39,6 +39,7 @@ from abid_bench_data import (
     WORK_DIR,
     fixed_split,
     load_average,
+    shown_path,
 )
 from countnet.labels import LabelSpace
 from countnet.metrics import evaluate_predictions
@@ -333,7 +334,8 @@ def render(args, scored, scores, shipped_eval, previous_seconds, previous_mb, lo
     lines = [
         "## Benchmark 1: decisions on real ABID photos (fixed test split, counts 1..5)",
         "",
-        f"Command: `make model-abid && python bench/bench_model_accuracy.py` (model: `{args.model}`).",
+        "Command: `make model-abid && python bench/bench_model_accuracy.py` "
+        f"(model: `{shown_path(args.model)}`).",
         f"Hardware: {machine_description()}, no GPU. Load average (other work shares the machine): {load}.",
         f"Test photos: the {test_photos} original ABID photos holding 1..5 items in the test part of "
         "`contracts/abid_sample_split.csv` (seed 2026, stratified; nothing trains or selects on "
