@@ -36,6 +36,10 @@ from lambdas.counter.api import HANDLER
 MODEL_SERVER_START_SECONDS = 180
 
 
+# How long a message read by a view stays hidden: longer than reading a queue of thousands takes.
+VIEW_HIDE_SECONDS = 300
+
+
 class LocalPipelineError(RuntimeError):
     """Something the user can fix stopped the local pipeline (a message says what)."""
 
@@ -283,12 +287,12 @@ class LocalPipeline:
     def dead_letters(self) -> list[dict[str, Any]]:
         """Messages the redrive policy moved to the dead-letter queue (left in place)."""
         assert self.resources
-        return _drain_view(self.session().client("sqs"), self.resources.dead_letter_queue_url)
+        return read_queue_view(self.session().client("sqs"), self.resources.dead_letter_queue_url)
 
     def alerts(self) -> list[dict[str, Any]]:
         """MISMATCH / LOW_CONFIDENCE events the counter published, via the bus's rule to a queue."""
         assert self.resources
-        return _drain_view(self.session().client("sqs"), self.resources.alerts_queue_url)
+        return read_queue_view(self.session().client("sqs"), self.resources.alerts_queue_url)
 
     # --- internals -----------------------------------------------------------------------------------
     def _set_environment(self, values: dict[str, str]) -> None:
@@ -305,19 +309,35 @@ class LocalPipeline:
         self._saved_environment.clear()
 
 
-def _drain_view(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
-    """Read every message without deleting it (each is hidden briefly, then visible again)."""
+def read_queue_view(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Read every message without consuming it: each stays hidden until all are read, then shows again.
+
+    Hiding each message while the others are read is what lets the loop end when the queue has none left
+    to show; a short visibility let read messages come back and crowd out unread ones in a long queue.
+    """
     seen: dict[str, dict[str, Any]] = {}
-    for _ in range(100):
+    receipts: dict[str, str] = {}
+    while True:
         messages = sqs.receive_message(
             QueueUrl=queue_url,
             MaxNumberOfMessages=10,
-            VisibilityTimeout=2,
+            VisibilityTimeout=VIEW_HIDE_SECONDS,
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
         if not messages:
             break
-        seen.update({m["MessageId"]: m for m in messages})
+        for message in messages:
+            seen[message["MessageId"]] = message
+            receipts[message["MessageId"]] = message["ReceiptHandle"]
+    handles = list(receipts.values())
+    for start in range(0, len(handles), 10):
+        sqs.change_message_visibility_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(number), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for number, handle in enumerate(handles[start : start + 10])
+            ],
+        )
     return list(seen.values())
 
 
