@@ -327,6 +327,16 @@ def plot_curves(scored: list[Scored], scores: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
+def calibration_line(evaluation: dict) -> str:
+    """How well P(count) is calibrated on the test photos, with and without the fitted temperature."""
+    calibration = evaluation["calibration"]
+    return (
+        f"Calibration of the shipped model on the {evaluation['samples']} test photos with 0..5 items: "
+        f"expected calibration error {calibration['ece']:.3f} with the temperature fitted on validation "
+        f"({calibration['temperature']:.2f}), {calibration['ece_uncalibrated']:.3f} without it."
+    )
+
+
 def render(args, scored, scores, shipped_eval, previous_seconds, previous_mb, load) -> str:
     recipe = load_recipe().hyperparameters
     test_photos = scores[-1]["photos"]
@@ -363,6 +373,8 @@ def render(args, scored, scores, shipped_eval, previous_seconds, previous_mb, lo
         "P(expected) itself (any threshold); the last three each model's rule as deployed.",
         "",
         *reconciliation_rows(scored, scores),
+        "",
+        calibration_line(shipped_eval),
         "",
         f"Pictures: the shipped model's test confusion matrix [{CONFUSION_PNG.name}]({CONFUSION_PNG.name}); "
         f"catch / false-alarm curves [{CURVES_PNG.name}]({CURVES_PNG.name}).",
