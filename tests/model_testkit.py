@@ -5,8 +5,12 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import random
+import struct
+import zlib
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +36,39 @@ def jpeg_bytes(count: int = 2, seed: int = 0, size: int = 128) -> bytes:
     buffer = io.BytesIO()
     render_bin_image(count, random.Random(seed), size=size).save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims huge dimensions (a decompression bomb, not a real picture)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
+
+
+def write_abid_slice(abid_dir: Path, root: Path, per_count: int) -> Path:
+    """labels.csv with the first `per_count` photos of counts 1..5 (ids as written), images/ linked to the
+    sample."""
+    picked: dict[int, list[str]] = defaultdict(list)
+    with (abid_dir / "labels.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            count = int(row["expected_quantity"])
+            if 1 <= count <= 5 and len(picked[count]) < per_count:
+                picked[count].append(row["image_id"])
+    root.mkdir()
+    (root / "images").symlink_to(abid_dir / "images", target_is_directory=True)
+    with (root / "labels.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image_id", "expected_quantity"])
+        writer.writerows((image_id, count) for count, ids in sorted(picked.items()) for image_id in ids)
+    return root
 
 
 @pytest.fixture

@@ -2,42 +2,24 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
 import train
+from model_testkit import write_abid_slice
 
 from binventory.local.model_server import load_inference_module
 
 IMAGES_PER_COUNT = 16
 
 
-def _write_slice(abid_dir: Path, root: Path) -> Path:
-    """labels.csv with the first images of counts 1..5 (ids as written), images/ linked to the sample."""
-    picked: dict[int, list[str]] = defaultdict(list)
-    with (abid_dir / "labels.csv").open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            count = int(row["expected_quantity"])
-            if 1 <= count <= 5 and len(picked[count]) < IMAGES_PER_COUNT:
-                picked[count].append(row["image_id"])
-    root.mkdir()
-    (root / "images").symlink_to(abid_dir / "images", target_is_directory=True)
-    with (root / "labels.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image_id", "expected_quantity"])
-        writer.writerows((image_id, count) for count, ids in sorted(picked.items()) for image_id in ids)
-    return root
-
-
 @pytest.mark.slow
 def test_a_slice_of_real_abid_trains_and_serves(abid_dir: Path, tmp_path: Path) -> None:
     # given 80 real bin photos, 16 of each count 1..5
-    data = _write_slice(abid_dir, tmp_path / "slice")
+    data = write_abid_slice(abid_dir, tmp_path / "slice", IMAGES_PER_COUNT)
     model_dir = tmp_path / "model"
     # when train.py runs on them, splitting them itself
     capture = io.StringIO()

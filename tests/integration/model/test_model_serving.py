@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import struct
-import zlib
 from pathlib import Path
 from types import ModuleType
 
@@ -19,7 +17,7 @@ from countnet.model_config import ModelConfig
 from countnet.preprocessing import load_tensor, normalize
 from countnet.serving import load_count_model
 from countnet.verification import probability_of_count
-from model_testkit import jpeg_bytes
+from model_testkit import jpeg_bytes, png_claiming
 from moto import mock_aws
 from PIL import Image
 
@@ -37,21 +35,6 @@ def _answer(
     data = inference.input_fn(body, content_type)
     payload, _ = inference.output_fn(inference.predict_fn(data, model), accept)
     return json.loads(payload)
-
-
-def _png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims huge dimensions (a decompression bomb, not a real picture)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
-        + chunk(b"IEND", b"")
-    )
 
 
 def test_packaged_dir_is_self_contained(packaged_model_dir: Path) -> None:
@@ -168,10 +151,10 @@ BAD_REQUESTS = [
         b"hello, I am not a picture", "image/jpeg", 400, "not a readable JPEG or PNG", id="not an image"
     ),
     pytest.param(
-        _png_claiming(10_000, 8_000), "image/png", 413, "above the 64 MP limit", id="huge dimensions"
+        png_claiming(10_000, 8_000), "image/png", 413, "above the 64 MP limit", id="huge dimensions"
     ),
     pytest.param(
-        _png_claiming(20_000, 20_000), "image/png", 413, "above the 64 MP limit", id="decompression bomb"
+        png_claiming(20_000, 20_000), "image/png", 413, "above the 64 MP limit", id="decompression bomb"
     ),
     pytest.param(
         jpeg_bytes(), "text/plain", 415, "content type 'text/plain' is not supported", id="text content type"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serving_testkit import jpeg_bytes
+from model_testkit import jpeg_bytes
 
 from binventory.local.model_server import ModelServer
 from binventory.toolkit.server import ToolkitServer, ToolkitUnavailable, check_toolkit, start_toolkit_server
@@ -39,7 +39,7 @@ def toolkit_server(
     try:
         server.wait_until("/ping", START_SECONDS)
         # /ping answers before model_fn has finished: the first answered request means the model is loaded
-        server.wait_until("/invocations", START_SECONDS, jpeg=jpeg_bytes())
+        server.wait_until("/invocations", START_SECONDS, jpeg=jpeg_bytes(size=96))
         yield server
     finally:
         server.stop()

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from countnet.serving import MAX_BODY_BYTES
 from countnet.vendoring import LIB_DIR, MANIFEST_FILE
+from model_testkit import jpeg_bytes, png_claiming
 from PIL import Image
-from serving_testkit import JPEG, TRACEBACK_START, jpeg_bytes, png_claiming, post
+from serving_testkit import JPEG, TRACEBACK_START, post
 
 from binventory.toolkit.server import INSTALL_LOG_LINE, SERVING_VENV, ToolkitServer, pip_cut_off_env
 
@@ -84,11 +85,11 @@ def test_images_get_the_local_model_servers_answer(
 
 def test_any_json_accept_gets_an_application_json_response(toolkit_server: ToolkitServer) -> None:
     for accept in ("*/*", "application/*", "application/json"):
-        reply = post(toolkit_server.url, jpeg_bytes(), {**JPEG, "Accept": accept})
+        reply = post(toolkit_server.url, jpeg_bytes(size=96), {**JPEG, "Accept": accept})
         assert (reply.status, reply.content_type) == (200, "application/json"), accept
 
 
-_IMAGE = jpeg_bytes()
+_IMAGE = jpeg_bytes(size=96)
 # case: (body, headers, status, part of the message)
 BAD_REQUESTS = {
     "empty body": (b"", JPEG, 400, "the request body is empty"),

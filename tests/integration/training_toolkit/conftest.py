@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from model_testkit import write_abid_slice
 from training_testkit import ToolkitUnavailable, check_toolkit
 
 from binventory.data.prepare import PrepareOptions, split_samples, write_splits
@@ -28,25 +27,8 @@ def abid_dataset_bucket(abid_dir: Path, tmp_path_factory: pytest.TempPathFactory
     """The dataset bucket's contents after `binventory data prepare` + `upload` of a small ABID slice:
     `train/` and `validation/`, each labels.csv + images/."""
     root = tmp_path_factory.mktemp("abid-bucket")
-    source = _abid_slice(abid_dir, root / "slice")
+    source = write_abid_slice(abid_dir, root / "slice", PHOTOS_PER_COUNT)
     options = PrepareOptions(fractions=SPLIT_FRACTIONS, seed=0, balance="none")
     bucket = root / "bucket"
     write_splits(split_samples(source, options), bucket, source, options)
     return bucket
-
-
-def _abid_slice(abid_dir: Path, root: Path) -> Path:
-    """labels.csv with the first photos of counts 1..5 (ids as written), images/ linked to the sample."""
-    picked: dict[int, list[str]] = defaultdict(list)
-    with (abid_dir / "labels.csv").open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            count = int(row["expected_quantity"])
-            if 1 <= count <= 5 and len(picked[count]) < PHOTOS_PER_COUNT:
-                picked[count].append(row["image_id"])
-    root.mkdir()
-    (root / "images").symlink_to(abid_dir / "images", target_is_directory=True)
-    with (root / "labels.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image_id", "expected_quantity"])
-        writer.writerows((image_id, count) for count, ids in sorted(picked.items()) for image_id in ids)
-    return root
