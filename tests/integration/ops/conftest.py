@@ -21,6 +21,7 @@ from moto.sagemaker.responses import SageMakerResponse
 import binventory
 from binventory.cli import cli
 from binventory.resources import env_var_for
+from contracts import stack_outputs
 
 REGION = "us-east-1"
 CLI_CODE = Path(binventory.__file__).resolve().parent
@@ -68,6 +69,19 @@ def set_stack_outputs(monkeypatch: pytest.MonkeyPatch) -> Any:
             monkeypatch.setenv(env_var_for(output_id), value)
 
     return set_outputs
+
+
+@pytest.fixture
+def state_machine(aws: None, set_stack_outputs: Any) -> str:
+    """A one-state training state machine in moto, named by the training stack's output."""
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name="binventory-dev-training",
+        definition=json.dumps({"StartAt": "Train", "States": {"Train": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    set_stack_outputs(**{stack_outputs.TRAINING_STATE_MACHINE_ARN: arn})
+    return arn
 
 
 @pytest.fixture

@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ConnectionClosedError
+from public_bucket_reads import record_public_reads
 
 from binventory.data import public_bucket
 
 # Unpadded "1013" and padded "01013" are different ABID photos: both must survive as strings.
 BUCKET_COUNTS = {"00001": 1, "00002": 2, "00003": 3, "1013": 4, "01013": 5, "00006": 0}
 MISSING_IMAGE = "00003"
-UNSIGNED_CLIENT = public_bucket.public_client
 
 
 def image_bytes(image_id: str) -> bytes:
@@ -44,25 +43,6 @@ def abid_bucket(s3: Any) -> str:
     return public_bucket.PUBLIC_BUCKET
 
 
-def count_get_objects(monkeypatch: pytest.MonkeyPatch, fail_after: int | None = None) -> list[str]:
-    """Record each GetObject the command sends; optionally drop the connection after N of them."""
-    calls: list[str] = []
-
-    def instrumented(max_workers: int) -> Any:
-        client = UNSIGNED_CLIENT(max_workers)
-
-        def on_get(params: dict[str, Any], **_: Any) -> None:
-            calls.append(params["Key"])
-            if fail_after is not None and len(calls) > fail_after:
-                raise ConnectionClosedError(endpoint_url="https://aft-vbi-pds.s3.amazonaws.com")
-
-        client.meta.events.register("before-parameter-build.s3.GetObject", on_get)
-        return client
-
-    monkeypatch.setattr(public_bucket, "public_client", instrumented)
-    return calls
-
-
 def test_fetch_resumes_after_an_interruption_verifies_files_and_reports_the_missing_object(
     abid_bucket: str, tmp_path: Path, invoke: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -75,7 +55,7 @@ def test_fetch_resumes_after_an_interruption_verifies_files_and_reports_the_miss
     (dest / "images" / "01013.jpg.part").write_bytes(image_bytes("01013")[:100])
 
     # when the network drops after 4 downloads
-    first_calls = count_get_objects(monkeypatch, fail_after=4)
+    first_calls = record_public_reads(monkeypatch, fail_after=4)
     interrupted = invoke("data", "fetch", "--subset", str(subset), "--dest", str(dest), "--workers", "1")
 
     # then the run fails and says how to resume; the torn image was caught and fetched again
@@ -85,7 +65,7 @@ def test_fetch_resumes_after_an_interruption_verifies_files_and_reports_the_miss
     assert (dest / "images" / "00001.jpg").read_bytes() == image_bytes("00001")
 
     # when it is re-run
-    second_calls = count_get_objects(monkeypatch)
+    second_calls = record_public_reads(monkeypatch)
     resumed = invoke("data", "fetch", "--subset", str(subset), "--dest", str(dest), "--workers", "3")
 
     # then it downloads only what the first run did not finish, and every file matches the bucket

@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ConnectionClosedError
+from public_bucket_reads import record_public_reads
 
 from binventory.data import public_bucket
 from contracts import stack_outputs
@@ -21,7 +21,6 @@ from contracts.abid_labels import challenge_image_id
 
 DATASET_BUCKET = "binventory-dev-dataset"
 PREFIX_LINE = '[{"prefix": "s3://aft-vbi-pds/bin-images/"},'
-UNSIGNED_CLIENT = public_bucket.public_client
 # The challenge's pairs: 48 train images (8 of each count 0..5), 6 val images; index i is image i + 1.
 TRAIN_PAIRS = [[index, index % 6] for index in range(48)]
 VAL_PAIRS = [[index, index % 6] for index in range(1000, 1006)]
@@ -130,7 +129,7 @@ def test_data_manifest_metadata_labels_each_image_as_training_does_and_resumes(
     arguments = ("data", "manifest", "--split", "metadata", "--out", str(out), "--fractions", "0.5,0.25,0.25")
 
     # when the network drops after 20 metadata reads
-    first_reads = count_metadata_reads(monkeypatch, fail_after=20)
+    first_reads = record_public_reads(monkeypatch, fail_after=20)
     interrupted = invoke(*arguments, "--workers", "1")
 
     # then the run stops, saying how to resume
@@ -138,7 +137,7 @@ def test_data_manifest_metadata_labels_each_image_as_training_does_and_resumes(
     assert "re-run the same command" in interrupted.output
 
     # when it is run again
-    second_reads = count_metadata_reads(monkeypatch)
+    second_reads = record_public_reads(monkeypatch)
     resumed = invoke(*arguments, "--workers", "4")
 
     # then it reads only what the first run did not answer, and labels every image by the training rule
@@ -154,25 +153,6 @@ def test_data_manifest_metadata_labels_each_image_as_training_does_and_resumes(
     assert "left out 00002: not valid JSON" in resumed.output
     distribution = json.loads(files["summary.json"])["distribution"]
     assert sum(per_count.get(">5", 0) for per_count in distribution.values()) == 1
-
-
-def count_metadata_reads(monkeypatch: pytest.MonkeyPatch, fail_after: int | None = None) -> list[str]:
-    """Record each metadata GetObject; optionally drop the connection after N of them."""
-    calls: list[str] = []
-
-    def instrumented(max_workers: int) -> Any:
-        client = UNSIGNED_CLIENT(max_workers)
-
-        def on_get(params: dict[str, Any], **_: Any) -> None:
-            calls.append(params["Key"])
-            if fail_after is not None and len(calls) > fail_after:
-                raise ConnectionClosedError(endpoint_url="https://aft-vbi-pds.s3.amazonaws.com")
-
-        client.meta.events.register("before-parameter-build.s3.GetObject", on_get)
-        return client
-
-    monkeypatch.setattr(public_bucket, "public_client", instrumented)
-    return calls
 
 
 def test_data_manifest_refuses_a_bad_name_before_doing_anything(invoke: Any, tmp_path: Path) -> None:

@@ -7,27 +7,13 @@ import time
 from typing import Any
 
 import boto3
-import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
-from contracts import stack_outputs
 from contracts.deployment_settings import load_settings_from_cdk_json
 from contracts.recipe import load_recipe
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-
-
-@pytest.fixture
-def state_machine(aws: None, set_stack_outputs: Any) -> str:
-    sfn = boto3.client("stepfunctions")
-    arn = sfn.create_state_machine(
-        name="binventory-dev-training",
-        definition=json.dumps({"StartAt": "Train", "States": {"Train": {"Type": "Pass", "End": True}}}),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
-    set_stack_outputs(**{stack_outputs.TRAINING_STATE_MACHINE_ARN: arn})
-    return arn
 
 
 def execution_input(state_machine: str, name: str) -> dict[str, Any]:

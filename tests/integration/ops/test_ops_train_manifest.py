@@ -21,20 +21,13 @@ SUMMARY = {"name": "challenge", "images": {}, "distribution": DISTRIBUTION}
 
 
 @pytest.fixture
-def state_machine(aws: None, set_stack_outputs: Any) -> str:
-    sfn = boto3.client("stepfunctions")
-    arn = sfn.create_state_machine(
-        name="binventory-dev-training",
-        definition=json.dumps({"StartAt": "Train", "States": {"Train": {"Type": "Pass", "End": True}}}),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
+def state_machine(state_machine: str, set_stack_outputs: Any) -> str:
+    """The training state machine, with the challenge manifest's summary in the dataset bucket."""
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=DATASET_BUCKET)
-    set_stack_outputs(
-        **{stack_outputs.TRAINING_STATE_MACHINE_ARN: arn, stack_outputs.DATASET_BUCKET_NAME: DATASET_BUCKET}
-    )
+    set_stack_outputs(**{stack_outputs.DATASET_BUCKET_NAME: DATASET_BUCKET})
     s3.put_object(Bucket=DATASET_BUCKET, Key="manifests/challenge/summary.json", Body=json.dumps(SUMMARY))
-    return arn
+    return state_machine
 
 
 def started(state_machine: str) -> list[dict[str, Any]]:
