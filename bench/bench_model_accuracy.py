@@ -65,6 +65,7 @@ SCORES_FILE = WORK_DIR / "model-accuracy.json"  # read by bench_inference_speed.
 PREVIOUS_RECIPE = {  # the former laptop command: lite0, 128 px, 10 epochs, lr 1e-3, plain classes
     "backbone": "tf_efficientnet_lite0",
     "image-size": "128",
+    "interpolation": "bicubic",
     "epochs": "10",
     "batch-size": "32",
     "lr": "0.001",

@@ -33,6 +33,7 @@ from countnet.losses import LOSSES
 from countnet.model import BACKBONES, WeightsUnavailableError
 from countnet.model_config import CONFUSION_MATRIX_FILE, EVALUATION_FILE, ModelConfig, make_model_version
 from countnet.packaging import Int8Inputs, finish_model_dir, write_model_dir
+from countnet.preprocessing import INTERPOLATIONS
 from countnet.quantization import CALIBRATION_IMAGES
 from countnet.served_report import fit_rule, served_logits, split_report
 from countnet.serving import load_count_model
@@ -49,6 +50,7 @@ from countnet.trainer import (
 from contracts.fixed_split import SPLIT_NAMES, SplitFileError, read_split
 
 logger = logging.getLogger("train")
+RESIZE_FILTERS = sorted(name for name in INTERPOLATIONS if name != "nearest")
 DEFAULTS = Hyperparameters()
 INT8_CHECK_IMAGES = 1000  # held-out images the int8 model is checked on
 PER_IMAGE_FIELDS = ("image_ids", "targets", "probabilities")  # kept per split, not in the headline
@@ -170,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     hyperparameter("label-smoothing", float, "cross-entropy label smoothing")
     hyperparameter("loss", str, "ce, or ordinal (adds the expected squared count error)", choices=LOSSES)
     hyperparameter("image-size", int, "square input size in pixels")
+    hyperparameter(
+        "interpolation",
+        str,
+        "resize filter from the photo to image-size, in training and serving alike",
+        choices=RESIZE_FILTERS,
+    )
     hyperparameter("max-count", int, "largest count with its own class")
     hyperparameter(
         "over-max",

@@ -142,6 +142,9 @@ def _quantize(model_dir: Path, preprocessing: Preprocessing, inputs: Int8Inputs)
         "images": check.images,
         "int8_accuracy": check.int8_accuracy,
         "fp32_accuracy": check.fp32_accuracy,
+        "agreement": check.agreement,
+        "only_fp32_right": check.only_fp32_right,
+        "only_int8_right": check.only_int8_right,
     }
 
 

@@ -52,6 +52,9 @@ MAX_S3_OBJECT_BYTES = 25 * 2**20
 THREADS_ENV = "COUNTNET_INFERENCE_THREADS"
 
 
+SPIN_MICROSECONDS = 50
+
+
 class OnnxRunner:
     """An ONNX Runtime session on the CPU, set up for one request at a time."""
 
@@ -61,9 +64,12 @@ class OnnxRunner:
         options = onnxruntime.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        # Idle worker threads otherwise spin after each run and fight the request thread (decoding the
-        # next image) for the cores: on 2 cores that halved throughput and tripled p95 latency.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Worker threads spin between operators, where waking a sleeping thread would cost more than the
+        # operator, but only briefly: ONNX Runtime's default spin outlasts the run and fights the request
+        # thread (decoding the next image) for the cores, which on 2 cores halved throughput and tripled
+        # p95 latency. Not spinning at all cost 10% of throughput (bench/RESULTS.md, benchmark 2).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+        options.add_session_config_entry("session.intra_op.spin_duration_us", str(SPIN_MICROSECONDS))
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
 

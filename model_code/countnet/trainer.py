@@ -16,7 +16,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ class Hyperparameters:
     label_smoothing: float = _recipe_default("label-smoothing", float)
     loss: str = _recipe_default("loss", str)
     image_size: int = _recipe_default("image-size", int)
+    interpolation: str = _recipe_default("interpolation", str)
     max_count: int = _recipe_default("max-count", int)
     over_max: str = _recipe_default("over-max", str)
     balance: str = _recipe_default("balance", str)
@@ -92,7 +93,9 @@ class Hyperparameters:
         return LabelSpace(max_count=self.max_count, over_max=self.over_max)
 
     def preprocessing(self) -> Preprocessing:
-        return default_preprocessing(self.backbone, self.image_size)
+        """The backbone's normalisation, with the recipe's resize filter."""
+        normalisation = default_preprocessing(self.backbone, self.image_size)
+        return replace(normalisation, interpolation=self.interpolation)
 
 
 @dataclass
