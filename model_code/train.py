@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--int8",
         type=_true_or_false,
         default=True,
-        help="also write model.int8.onnx when it is as accurate on validation as fp32 (true|false)",
+        help="also write model.int8.onnx when on validation it answers as fp32 does (true|false)",
     )
 
     def hyperparameter(name: str, kind: type, help_text: str, **extra: Any) -> None:

@@ -102,14 +102,15 @@ def quantize_static_int8(fp32_path: Path, int8_path: Path, calibration: Sequence
     with tempfile.TemporaryDirectory() as scratch, _quiet_root_logger():
         prepared, first, corrected = (Path(scratch) / name for name in ("prepared", "first", "corrected"))
         quant_pre_process(str(fp32_path), str(prepared))
-        _quantize_qdq(prepared, first, calibration)
+        quantize_qdq(prepared, first, calibration)
         model, layers = correct_biases(onnx.load(str(prepared)), onnx.load(str(first)), calibration)
         onnx.save(model, str(corrected))
-        _quantize_qdq(corrected, int8_path, calibration)
+        quantize_qdq(corrected, int8_path, calibration)
     logger.info("int8 biases corrected for weight rounding in %d layers", layers)
 
 
-def _quantize_qdq(fp32_path: Path, int8_path: Path, calibration: Sequence[np.ndarray]) -> None:
+def quantize_qdq(fp32_path: Path, int8_path: Path, calibration: Sequence[np.ndarray]) -> None:
+    """Plain post-training QDQ quantization of a prepared graph, without the bias correction."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Batches(CalibrationDataReader):

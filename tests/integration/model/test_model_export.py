@@ -85,7 +85,7 @@ def test_int8_quantization_leaves_the_padding_amounts_in_full_precision(
 
 
 def test_bias_correction_cancels_the_shift_that_rounding_int8_weights_causes(tmp_path: Path) -> None:
-    from countnet.quantization import _quantize_qdq
+    from countnet.quantization import quantize_qdq
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     # Every output channel has one large weight (it sets the int8 step, 1/127) and 26 weights of 0.45
@@ -102,7 +102,7 @@ def test_bias_correction_cancels_the_shift_that_rounding_int8_weights_causes(tmp
     rng = np.random.default_rng(0)
     images = [rng.uniform(0.5, 1.5, (1, 3, 16, 16)).astype(np.float32) for _ in range(16)]
     quant_pre_process(str(fp32), str(prepared))
-    _quantize_qdq(prepared, plain, images)
+    quantize_qdq(prepared, plain, images)
     quantize_static_int8(fp32, corrected, images)
 
     def mean_shift(path: Path) -> float:

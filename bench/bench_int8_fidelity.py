@@ -1,0 +1,154 @@
+"""Benchmark 5: how faithfully each int8 export answers like the fp32 model, on the validation photos.
+
+The shipped model's weights (model.pt) are exported three ways and quantized on the same 256 training
+photos. Each int8 model is compared with fp32 on the validation photos of the fixed split, photo by photo:
+- the exporter without static padding, plain post-training quantization (what shipped before);
+- static padding, plain quantization;
+- static padding and bias correction (`countnet.quantization.quantize_static_int8`, what train.py ships).
+The verdict column is train.py's own int8 check. Validation is where train.py makes this choice, so
+the benchmark never looks at the test photos.
+
+    python bench/bench_int8_fidelity.py [--model-dir .local/models/abid]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import torch
+from abid_bench_data import DEFAULT_ABID_DIR, DEFAULT_MODEL_DIR, fixed_split, load_average, shown_path
+from countnet.data import Sample, discover_dataset
+from countnet.model import create_network
+from countnet.model_config import WEIGHTS_FILE, ModelConfig
+from countnet.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
+from countnet.preprocessing import load_tensor
+from countnet.quantization import CALIBRATION_IMAGES, Int8Check, quantize_qdq, quantize_static_int8
+from onnxruntime.quantization.shape_inference import quant_pre_process
+from results import machine_description, write_section
+
+SECTION = "int8-fidelity"
+
+
+def export_dynamic_padding(network: torch.nn.Module, image_size: int, path: Path) -> None:
+    """The export as it was: timm's "same" padding traced as shape arithmetic."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            network,
+            (torch.zeros(1, 3, image_size, image_size),),
+            str(path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+        )
+
+
+def plain_int8(fp32: Path, int8: Path, calibration: list[np.ndarray]) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        prepared = Path(scratch) / "prepared.onnx"
+        quant_pre_process(str(fp32), str(prepared))
+        quantize_qdq(prepared, int8, calibration)
+
+
+def logits(path: Path, inputs: list[np.ndarray]) -> np.ndarray:
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return np.concatenate([session.run(None, {INPUT_NAME: batch})[0] for batch in inputs])
+
+
+def softmax(values: np.ndarray) -> np.ndarray:
+    shifted = np.exp(values - values.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def calibration_photos(train: list[Sample], abid_224: Path, max_count: int) -> list[Sample]:
+    """256 photos spread over the pool train.py calibrates on: the originals' train part and abid-224."""
+    pool = [sample for sample in train if sample.count <= max_count]
+    if (abid_224 / "labels.csv").is_file():
+        pool += [sample for sample in discover_dataset(abid_224) if sample.count <= max_count]
+    step = max(1, len(pool) // CALIBRATION_IMAGES)
+    return pool[::step][:CALIBRATION_IMAGES]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    args = parser.parse_args()
+    if not (args.model_dir / WEIGHTS_FILE).is_file():
+        raise SystemExit(f"no model at {args.model_dir}: run `make model-abid` first or pass --model-dir")
+    load_before = load_average()
+    config = ModelConfig.read(args.model_dir)
+    preprocessing, label_space = config.preprocessing, config.label_space
+    network = create_network(config.backbone, label_space.num_classes)
+    network.load_state_dict(torch.load(args.model_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True))
+    network.eval()
+    splits = fixed_split()
+    validation = [sample for sample in splits["validation"] if sample.count <= label_space.max_count]
+    targets = [label_space.class_of(sample.count) for sample in validation]
+    inputs = [load_tensor(sample.path, preprocessing).unsqueeze(0).numpy() for sample in validation]
+    abid_224 = DEFAULT_ABID_DIR.parent / "abid-224"
+    calibration = [
+        load_tensor(sample.path, preprocessing).unsqueeze(0).numpy()
+        for sample in calibration_photos(splits["train"], abid_224, label_space.max_count)
+    ]
+    size = preprocessing.image_size
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        static, dynamic = work / "static.onnx", work / "dynamic.onnx"
+        if not export_onnx(network, size, static):
+            raise SystemExit("the ONNX export failed; see the warning above")
+        export_dynamic_padding(network, size, dynamic)
+        variants: dict[str, tuple[Path, Callable[[Path, Path, list[np.ndarray]], None]]] = {
+            "dynamic padding (the former export), plain int8": (dynamic, plain_int8),
+            "static padding, plain int8": (static, plain_int8),
+            "**shipped**: static padding, bias-corrected int8": (static, quantize_static_int8),
+        }
+        reference = logits(static, inputs)
+        print(f"fp32: {len(inputs)} validation photos scored", flush=True)
+        for name, (source, quantize) in variants.items():
+            int8 = work / "int8.onnx"
+            quantize(source, int8, calibration)
+            answers = logits(int8, inputs)
+            check = Int8Check.compare(list(reference.argmax(1)), list(answers.argmax(1)), targets)
+            difference = float(np.abs(softmax(answers) - softmax(reference)).sum(axis=1).mean() / 2)
+            rows.append((name, check, difference))
+            print(f"{name}: agreement {check.agreement:.1%}, z {check.worse_by_z:.2f}", flush=True)
+    lines = [
+        "## Benchmark 5: int8 fidelity to fp32 (validation photos)",
+        "",
+        f"Command: `python bench/bench_int8_fidelity.py` (model: `{shown_path(args.model_dir)}`, "
+        "its model.pt exported three ways).",
+        f"Hardware: {machine_description()}. Load average: {load_before} before, {load_average()} after.",
+        f"Photos: the {len(inputs)} validation photos of the fixed split with 0..{label_space.max_count} "
+        f"items, where train.py makes the int8 choice. Calibration: {len(calibration)} training photos. "
+        "Probability difference: half the summed absolute difference of the class probabilities "
+        "(0 = identical, 1 = disjoint).",
+        "",
+        "| int8 export | same count as fp32 | mean probability difference | fp32 accuracy | int8 accuracy "
+        "| only fp32 right / only int8 right | McNemar z (int8 worse) | train.py's check |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, check, difference in rows:
+        verdict = "ships" if check.acceptable else "refused"
+        lines.append(
+            f"| {name} | {check.agreement:.1%} | {difference:.3f} | {check.fp32_accuracy:.1%} | "
+            f"{check.int8_accuracy:.1%} | {check.only_fp32_right} / {check.only_int8_right} | "
+            f"{check.worse_by_z:.2f} | {verdict} |"
+        )
+    markdown = "\n".join(lines)
+    write_section(SECTION, markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
