@@ -226,8 +226,8 @@ def render(
         "",
         f"Command: `python bench/bench_data_loader.py --images {args.images}` "
         f"({datetime.now(UTC):%Y-%m-%d}).",
-        f"Hardware: {machine_description()}, no GPU. Load average (a long training shares this machine): "
-        f"{load_before} before, {load_after} after; wall-clock rates below are depressed by that load, "
+        f"Hardware: {machine_description()}, no GPU. Load average (a shared machine): "
+        f"{load_before} before, {load_after} after; other load depresses the wall-clock rates below, "
         "CPU-second costs much less so.",
         f"Data: {len(samples)} JPEGs of {os.path.relpath(args.abid, PROJECT_ROOT)} (every k-th photo; median "
         f"{statistics.median(Image.open(s.path).size[0] for s in samples):.0f} px wide), decoded at the "

@@ -22,7 +22,7 @@ from binventory.training_jobs.throughput import Range
 
 SETUP_HOURS = 0.05  # assumed: ~3 minutes of image download and container start, billed
 # CPU serving per image on the measured machine (bench/RESULTS.md, benchmark 2: int8 ONNX, batch 1, p50).
-SERVED_SECONDS_PER_IMAGE = 0.0042
+SERVED_SECONDS_PER_IMAGE = 0.0025
 INT8_IMAGES = 256 + 1000  # calibration + check images of the int8 export (countnet.quantization, train.py)
 
 

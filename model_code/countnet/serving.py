@@ -64,10 +64,11 @@ class OnnxRunner:
         options = onnxruntime.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        # Worker threads spin between operators, where waking a sleeping thread would cost more than the
-        # operator, but only briefly: ONNX Runtime's default spin outlasts the run and fights the request
-        # thread (decoding the next image) for the cores, which on 2 cores halved throughput and tripled
-        # p95 latency. Not spinning at all cost 10% of throughput (bench/RESULTS.md, benchmark 2).
+        # Worker threads spin between operators, where waking a sleeping thread costs more than a small
+        # operator, but only briefly, so that after the run they leave the cores to the request thread
+        # decoding the next image. Never spinning cost 13% of int8 throughput (bench/RESULTS.md,
+        # benchmark 2); ONNX Runtime's open-ended default once halved throughput and tripled p95 latency
+        # on 2 cores, though on today's graph it measured about level with this setting.
         options.add_session_config_entry("session.intra_op.allow_spinning", "1")
         options.add_session_config_entry("session.intra_op.spin_duration_us", str(SPIN_MICROSECONDS))
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
