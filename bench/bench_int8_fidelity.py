@@ -26,7 +26,7 @@ from abid_bench_data import DEFAULT_ABID_DIR, DEFAULT_MODEL_DIR, fixed_split, lo
 from countnet.data import Sample, discover_dataset
 from countnet.model import create_network
 from countnet.model_config import WEIGHTS_FILE, ModelConfig
-from countnet.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
+from countnet.onnx_export import INPUT_NAME, export_onnx, write_onnx
 from countnet.preprocessing import load_tensor
 from countnet.quantization import CALIBRATION_IMAGES, Int8Check, quantize_qdq, quantize_static_int8
 from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -39,16 +39,7 @@ def export_dynamic_padding(network: torch.nn.Module, image_size: int, path: Path
     """The export as it was: timm's "same" padding traced as shape arithmetic."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(
-            network,
-            (torch.zeros(1, 3, image_size, image_size),),
-            str(path),
-            dynamo=False,
-            opset_version=OPSET,
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-        )
+        write_onnx(network, torch.zeros(1, 3, image_size, image_size), path)
 
 
 def plain_int8(fp32: Path, int8: Path, calibration: list[np.ndarray]) -> None:

@@ -87,6 +87,25 @@ def with_static_padding(model: nn.Module, image_size: int) -> nn.Module:
     return frozen
 
 
+def write_onnx(network: nn.Module, example: torch.Tensor, path: Path) -> None:
+    """The graph as traced from `network` on `example`, any batch size; no check (see `export_onnx`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        # The exporter writes each constant padding's reversed order as a Slice with step -1, which its
+        # own constant folding skips with this warning; ONNX Runtime folds it when the session loads.
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1", category=UserWarning)
+        torch.onnx.export(
+            network,
+            (example,),
+            str(path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+        )
+
+
 def export_onnx(model: nn.Module, image_size: int, path: Path) -> bool:
     """Write `path` and verify it against `model`; False (and no file) when either step fails."""
     path = Path(path)
@@ -96,21 +115,7 @@ def export_onnx(model: nn.Module, image_size: int, path: Path) -> bool:
     try:
         import onnxruntime
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            # The exporter writes each constant padding's reversed order as a Slice with step -1, which its
-            # own constant folding skips with this warning; ONNX Runtime folds it when the session loads.
-            warnings.filterwarnings("ignore", message="Constant folding - Only steps=1", category=UserWarning)
-            torch.onnx.export(
-                exported,
-                (example,),
-                str(path),
-                dynamo=False,
-                opset_version=OPSET,
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            )
+        write_onnx(exported, example, path)
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         onnx_logits = torch.from_numpy(session.run([OUTPUT_NAME], {INPUT_NAME: example.numpy()})[0])
         with torch.inference_mode():
