@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.table import Table
 
+from binventory.aws_errors import AwsCommand
 from binventory.resources import StackResources
-from binventory.training_jobs.aws_errors import AwsCommand
 from contracts import stack_outputs
 
 PRICES_AS_OF = "2024-06"

@@ -9,9 +9,9 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from binventory.aws_errors import AwsCommandGroup
 from binventory.backfill import inputs, recording, transform
 from binventory.resources import StackResources
-from binventory.training_jobs.aws_errors import AwsCommandGroup
 from contracts import stack_outputs
 from contracts.deployment_settings import SettingsError, load_settings_from_cdk_json
 from lambdas.counter.api import CounterConfiguration

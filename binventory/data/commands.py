@@ -12,11 +12,11 @@ from typing import Any
 import click
 from countnet.synthetic import write_synthetic_dataset
 
+from binventory.aws_errors import AwsCommandGroup
 from binventory.data import console, layout, public_bucket, sampling, subsets, uploading
 from binventory.data import fetch as fetching
 from binventory.data.manifest_command import manifest
 from binventory.resources import StackResources
-from binventory.training_jobs.aws_errors import AwsCommandGroup
 from contracts import stack_outputs
 
 

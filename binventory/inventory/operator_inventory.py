@@ -13,6 +13,7 @@ import click
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from binventory.aws_errors import NO_CREDENTIALS_MESSAGE
 from binventory.inventory.expected_csv import ExpectedRow
 from binventory.resources import StackResources, env_var_for
 from contracts import inventory_schema, stack_outputs
@@ -108,9 +109,7 @@ class OperatorInventory:
         try:
             yield
         except NoCredentialsError as error:
-            raise click.ClickException(
-                "No AWS credentials found: configure a profile (aws configure) or export AWS_PROFILE."
-            ) from error
+            raise click.ClickException(NO_CREDENTIALS_MESSAGE) from error
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             message = error.response.get("Error", {}).get("Message", str(error))

@@ -9,9 +9,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from binventory.aws_errors import AwsCommandGroup
 from binventory.models import deployment, gate, registry
 from binventory.resources import StackResources
-from binventory.training_jobs.aws_errors import AwsCommandGroup
 from contracts import stack_outputs
 from contracts.metric_lines import SHOWN_METRICS
 

@@ -10,9 +10,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from binventory.aws_errors import AwsCommandGroup
 from binventory.resources import StackResources
 from binventory.training_jobs import execution_input, logs, manifest_runs, runs
-from binventory.training_jobs.aws_errors import AwsCommandGroup
 from contracts import stack_outputs
 from contracts.deployment_settings import Settings, SettingsError, load_settings_from_cdk_json
 from contracts.metric_lines import SHOWN_METRICS

@@ -9,6 +9,10 @@ from typing import Any
 import click
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
+NO_CREDENTIALS_MESSAGE = (
+    "No AWS credentials found: configure a profile (aws configure) or export AWS_PROFILE."
+)
+
 
 @contextmanager
 def aws_errors_as_messages() -> Iterator[None]:
@@ -16,9 +20,7 @@ def aws_errors_as_messages() -> Iterator[None]:
     try:
         yield
     except NoCredentialsError as error:
-        raise click.ClickException(
-            "No AWS credentials found: configure a profile (aws configure) or export AWS_PROFILE."
-        ) from error
+        raise click.ClickException(NO_CREDENTIALS_MESSAGE) from error
     except EndpointConnectionError as error:
         raise click.ClickException(
             f"Could not reach AWS ({error}); check the network and --region."
