@@ -3,8 +3,9 @@
 Activation ranges are calibrated on training images; the int8 model is then compared with the fp32
 one on held-out images, photo by photo, and kept only if it is faithful and not measurably worse:
 - it names the same count as fp32 on at least `MIN_AGREEMENT` of the photos. A broken graph falls
-  far below this; a sound one flips only near-ties. The old exporter's shape arithmetic, which the
-  quantizer rounded, gave 73% on ABID validation photos, and the fixed graph gives 93%;
+  far below this; a sound one flips only near-ties. On the ABID validation photos, the old exporter's
+  shape arithmetic (which the quantizer rounded) gave 72%, and the shipped graph gives 96%
+  (bench/RESULTS.md, benchmark 5);
 - its accuracy is not lower by a significant margin. The margin is judged on the photos where the two
   disagree, with a one-sided McNemar test at 5%. A fixed "within one point" rule is below the noise
   of a few hundred photos: at 7% disagreement on 400 photos the paired difference has a standard error
