@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from model_answers import prediction
+from sagemaker_resources import create_endpoint
 
 from contracts import stack_outputs
 from contracts.deployment_settings import load_settings_from_cdk_json
@@ -77,24 +78,9 @@ def ingest(aws: None, set_stack_outputs: Any, transform_answers: dict[str, Any])
             transform_answers[key] = model_answer
     for key, quantity in METADATA.items():
         s3.put_object(Bucket="ingest", Key=key, Body=json.dumps({"EXPECTED_QUANTITY": quantity}).encode())
-    sagemaker = boto3.client("sagemaker")
-    sagemaker.create_model(
-        ModelName="served-model",
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
-        PrimaryContainer={"Image": "pytorch-inference:2.6"},
+    create_endpoint(
+        boto3.client("sagemaker"), ENDPOINT, {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
     )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName="config",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "served-model",
-                "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": 1,
-            }
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="config")
     boto3.client("events").create_event_bus(Name="bus")
     inventory, bin_state = create_tables(boto3.client("dynamodb"), "backfill")
     set_stack_outputs(

@@ -6,8 +6,7 @@ from typing import Any
 
 import boto3
 import click
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.sagemaker.models import sagemaker_backends
+from sagemaker_resources import create_endpoint, create_training_job
 
 from binventory.cli import cli
 from binventory.costs import HOSTING_HOURLY_USD, PRICES_AS_OF, TRAINING_HOURLY_USD
@@ -26,33 +25,9 @@ def test_costs_lists_what_runs_with_an_hourly_estimate_from_the_dated_table(
 ) -> None:
     # given an endpoint on two instances and a training job in progress
     sagemaker = boto3.client("sagemaker")
-    sagemaker.create_model(
-        ModelName="m",
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
-        PrimaryContainer={"Image": "pytorch-inference:2.6"},
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName="c",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "m",
-                "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": 2,
-            }
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName="counter", EndpointConfigName="c")
-    sagemaker.create_training_job(
-        TrainingJobName="train-x",
-        RoleArn="arn:aws:iam::123456789012:role/sm",
-        AlgorithmSpecification={"TrainingImage": "image", "TrainingInputMode": "File"},
-        OutputDataConfig={"S3OutputPath": "s3://artifacts/models/"},
-        ResourceConfig={"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
-        StoppingCondition={"MaxRuntimeInSeconds": 3600},
-    )
-    backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][sagemaker.meta.region_name]
-    backend.training_jobs["train-x"].training_job_status = "InProgress"  # moto finishes jobs at once
+    create_endpoint(sagemaker, "counter", {"InstanceType": "ml.m5.large", "InitialInstanceCount": 2})
+    job = create_training_job(sagemaker, "train-x", "s3://artifacts/models/")
+    job.training_job_status = "InProgress"  # moto finishes jobs at once
     set_stack_outputs(**{stack_outputs.ENDPOINT_NAME: "counter"})
 
     result = invoke("costs")

@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 import pytest
+from sagemaker_resources import create_endpoint
 
 from contracts import stack_outputs
 
@@ -40,21 +41,15 @@ def sagemaker(
             },
             CustomerMetadataProperties={"validation:accuracy": accuracy, "validation:rmse": "1.0500"},
         )
-    client.create_model(
-        ModelName="stack-model",
-        ExecutionRoleArn=ROLE,
-        PrimaryContainer={
-            "Image": "pytorch-inference:2.6",
-            "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
-        },
+    create_endpoint(
+        client,
+        ENDPOINT,
+        {"ServerlessConfig": SERVERLESS},
+        model="stack-model",
+        config="stack-config",
+        container={"Environment": {"SAGEMAKER_PROGRAM": "inference.py"}},
+        role_arn=ROLE,
     )
-    client.create_endpoint_config(
-        EndpointConfigName="stack-config",
-        ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": "stack-model", "ServerlessConfig": SERVERLESS}
-        ],
-    )
-    client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="stack-config")
     set_stack_outputs(
         **{
             stack_outputs.MODEL_PACKAGE_GROUP_NAME: GROUP,

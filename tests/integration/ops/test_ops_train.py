@@ -7,8 +7,7 @@ import time
 from typing import Any
 
 import boto3
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.sagemaker.models import sagemaker_backends
+from sagemaker_resources import create_training_job
 
 from contracts.deployment_settings import load_settings_from_cdk_json
 from contracts.recipe import load_recipe
@@ -71,16 +70,7 @@ def test_train_start_refuses_an_unknown_or_tuned_hyperparameter(state_machine: s
 def test_train_status_shows_each_run_with_its_jobs_final_metrics(state_machine: str, invoke: Any) -> None:
     # given a started run whose training job (named after the run) has finished with metrics
     invoke("train", "start", "--name", "train-b")
-    sagemaker = boto3.client("sagemaker")
-    sagemaker.create_training_job(
-        TrainingJobName="train-b-train",
-        RoleArn="arn:aws:iam::123456789012:role/sm",
-        AlgorithmSpecification={"TrainingImage": "image", "TrainingInputMode": "File"},
-        OutputDataConfig={"S3OutputPath": "s3://artifacts/jobs"},
-        ResourceConfig={"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
-        StoppingCondition={"MaxRuntimeInSeconds": 3600},
-    )
-    job = sagemaker_backends[DEFAULT_ACCOUNT_ID][sagemaker.meta.region_name].training_jobs["train-b-train"]
+    job = create_training_job(boto3.client("sagemaker"), "train-b-train", "s3://artifacts/jobs")
     job.final_metric_data_list = [{"MetricName": "validation:accuracy", "Value": 0.5123}]
 
     result = invoke("train", "status")
