@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import random
@@ -30,6 +31,16 @@ class TrainedModel:
     model_dir: Path
     output_dir: Path
     stdout: str
+
+
+def run_train(argv: list[str]) -> tuple[int, str]:
+    """train.py's `main` in this process: its exit code and everything it printed."""
+    import train  # the SageMaker entry point (model_code/train.py); imported here, as it loads torch
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = train.main(argv)
+    return code, printed.getvalue()
 
 
 def jpeg_bytes(count: int = 2, seed: int = 0, size: int = 128) -> bytes:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-import train
 from countnet.synthetic import write_synthetic_dataset
 from model_testkit import (
     TEST_IMAGE_SIZE,
     TRAINING_FLAGS,
     TrainedModel,
     make_image_file,  # noqa: F401  (a fixture, offered to this folder's tests)
+    run_train,
 )
 
 from binventory.local.model_server import load_inference_module
@@ -31,24 +29,19 @@ def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained_model(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
     """train.py run in-process on the generated images, with its printed output."""
     root = tmp_path_factory.mktemp("trained")
-    capture = io.StringIO()
-    stdout, sys.stdout = sys.stdout, capture
-    try:
-        exit_code = train.main(
-            [
-                "--train",
-                str(synthetic_dir),
-                "--model-dir",
-                str(root / "model"),
-                "--output-data-dir",
-                str(root / "output"),
-                *TRAINING_FLAGS,
-            ]
-        )
-    finally:
-        sys.stdout = stdout
-    assert exit_code == 0, capture.getvalue()
-    return TrainedModel(root / "model", root / "output", capture.getvalue())
+    exit_code, printed = run_train(
+        [
+            "--train",
+            str(synthetic_dir),
+            "--model-dir",
+            str(root / "model"),
+            "--output-data-dir",
+            str(root / "output"),
+            *TRAINING_FLAGS,
+        ]
+    )
+    assert exit_code == 0, printed
+    return TrainedModel(root / "model", root / "output", printed)
 
 
 @pytest.fixture(scope="session")

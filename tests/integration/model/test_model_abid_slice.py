@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
-import train
-from model_testkit import write_abid_slice
+from model_testkit import run_train, write_abid_slice
 
 from binventory.local.model_server import load_inference_module
 
@@ -22,33 +19,27 @@ def test_a_slice_of_real_abid_trains_and_serves(abid_dir: Path, tmp_path: Path) 
     data = write_abid_slice(abid_dir, tmp_path / "slice", IMAGES_PER_COUNT)
     model_dir = tmp_path / "model"
     # when train.py runs on them, splitting them itself
-    capture = io.StringIO()
-    stdout, sys.stdout = sys.stdout, capture
-    try:
-        code = train.main(
-            [
-                "--train",
-                str(data),
-                "--model-dir",
-                str(model_dir),
-                "--image-size",
-                "64",
-                "--epochs",
-                "2",
-                "--batch-size",
-                "16",
-                "--workers",
-                "0",
-                "--val-fraction",
-                "0.25",
-                "--test-fraction",
-                "0.25",
-            ]
-        )
-    finally:
-        sys.stdout = stdout
-    # then it writes a servable model with figures on the held-out real images
-    assert code == 0, capture.getvalue()
+    code, printed = run_train(
+        [
+            "--train",
+            str(data),
+            "--model-dir",
+            str(model_dir),
+            "--image-size",
+            "64",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+            "--workers",
+            "0",
+            "--val-fraction",
+            "0.25",
+            "--test-fraction",
+            "0.25",
+        ]
+    )
+    assert code == 0, printed
     evaluation = json.loads((model_dir / "evaluation.json").read_text())
     assert evaluation["split"] == "test" and evaluation["samples"] == 20
     assert 0.0 <= evaluation["accuracy"] <= 1.0 and evaluation["rmse"] > 0

@@ -9,9 +9,7 @@ the labels come in the `labels` channel beside it (`labels/<channel>.csv`).
 
 from __future__ import annotations
 
-import io
 import logging
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +20,7 @@ import train
 from countnet.data import Sample, detect_layout, discover_dataset
 from countnet.loading import BinImageDataset, make_loader
 from countnet.model import default_preprocessing
+from model_testkit import run_train
 
 MakeImage = Callable[..., Path]
 # channel -> (image id, count); "1013" and "01013" are different ABID photos.
@@ -92,25 +91,20 @@ def test_train_py_trains_from_manifest_channels(tmp_path: Path, make_image_file:
         make_image_file(f"input/data/train/{image_id}.jpg", count)
     with (data / "labels" / "train.csv").open("a") as labels:
         labels.writelines(f"{image_id},{count}\n" for image_id, count in rows)
-    output = io.StringIO()
-    stdout, sys.stdout = sys.stdout, output
 
     # when
-    try:
-        exit_code = train.main(
-            [
-                *("--train", str(data / "train"), "--validation", str(data / "validation")),
-                *("--test", str(data / "test"), "--model-dir", str(tmp_path / "model")),
-                *("--image-size", "32", "--epochs", "1", "--batch-size", "8", "--workers", "0"),
-                *("--pretrained", "none", "--export-onnx", "false", "--int8", "false"),
-            ]
-        )
-    finally:
-        sys.stdout = stdout
+    exit_code, printed = run_train(
+        [
+            *("--train", str(data / "train"), "--validation", str(data / "validation")),
+            *("--test", str(data / "test"), "--model-dir", str(tmp_path / "model")),
+            *("--image-size", "32", "--epochs", "1", "--batch-size", "8", "--workers", "0"),
+            *("--pretrained", "none", "--export-onnx", "false", "--int8", "false"),
+        ]
+    )
 
     # then it trained on the manifest's images and wrote a model
-    assert exit_code == 0, output.getvalue()
-    assert f"train: {len(CHANNELS['train']) + len(rows)} images" in output.getvalue()
+    assert exit_code == 0, printed
+    assert f"train: {len(CHANNELS['train']) + len(rows)} images" in printed
     assert (tmp_path / "model" / "model.pt").is_file()
 
 

@@ -7,29 +7,18 @@ import json
 import logging
 import random
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import train
 from countnet.synthetic import render_bin_image, write_synthetic_dataset
 from countnet.trainer import Trainer
-from model_testkit import TrainedModel
+from model_testkit import TrainedModel, run_train
 
 from binventory.local.model_server import load_inference_module
 from contracts.metric_lines import metric_definitions
 
 CHANCE = 1 / 6  # six counts, 0..5, equally frequent in the generated data
-
-
-def _run_train(argv: list[str]) -> tuple[int, str]:
-    capture = io.StringIO()
-    stdout, sys.stdout = sys.stdout, capture
-    try:
-        code = train.main(argv)
-    finally:
-        sys.stdout = stdout
-    return code, capture.getvalue()
 
 
 def _metric_lines(stdout: str) -> list[str]:
@@ -144,12 +133,12 @@ def test_an_interrupted_job_resumes_from_its_checkpoint(
     with monkeypatch.context() as patch:
         patch.setattr(Trainer, "_train_one_epoch", interrupted_at_epoch_3)
         with pytest.raises(_SpotInterruption):
-            _run_train(argv)
+            run_train(argv)
     assert (tmp_path / "checkpoints" / "last.pt").is_file()
     assert not (tmp_path / "model" / "model.pt").exists()
     # when the replacement job starts with the same arguments
     with caplog.at_level(logging.INFO, logger="countnet.checkpoints"):
-        code, stdout = _run_train(argv)
+        code, stdout = run_train(argv)
     # then it trains only the missing epoch and still ships a model
     assert code == 0
     epochs = [int(re.search(r"epoch=(\d+)", line).group(1)) for line in _metric_lines(stdout)]
