@@ -92,9 +92,12 @@ def _quiet_root_logger() -> Iterator[None]:
         root.setLevel(level)
 
 
-def quantize_static_int8(fp32_path: Path, int8_path: Path, calibration: Sequence[np.ndarray]) -> None:
+def quantize_static_int8(
+    fp32_path: Path, int8_path: Path, calibration: Sequence[np.ndarray], *, bias_correction: bool = True
+) -> None:
     """QDQ int8 model (per-channel int8 weights, uint8 activations) calibrated on `calibration` batches,
-    with its biases corrected for the int8 weights' rounding (`countnet.bias_correction`)."""
+    with its biases corrected for the int8 weights' rounding (`countnet.bias_correction`) unless told not
+    to (the benchmark and tests compare with and without)."""
     import onnx
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -103,15 +106,18 @@ def quantize_static_int8(fp32_path: Path, int8_path: Path, calibration: Sequence
     with tempfile.TemporaryDirectory() as scratch, _quiet_root_logger():
         prepared, first, corrected = (Path(scratch) / name for name in ("prepared", "first", "corrected"))
         quant_pre_process(str(fp32_path), str(prepared))
-        quantize_qdq(prepared, first, calibration)
+        if not bias_correction:
+            _quantize_qdq(prepared, int8_path, calibration)
+            return
+        _quantize_qdq(prepared, first, calibration)
         model, layers = correct_biases(onnx.load(str(prepared)), onnx.load(str(first)), calibration)
         onnx.save(model, str(corrected))
-        quantize_qdq(corrected, int8_path, calibration)
+        _quantize_qdq(corrected, int8_path, calibration)
     logger.info("int8 biases corrected for weight rounding in %d layers", layers)
 
 
-def quantize_qdq(fp32_path: Path, int8_path: Path, calibration: Sequence[np.ndarray]) -> None:
-    """Plain post-training QDQ quantization of a prepared graph, without the bias correction."""
+def _quantize_qdq(fp32_path: Path, int8_path: Path, calibration: Sequence[np.ndarray]) -> None:
+    """Plain post-training QDQ quantization of a prepared graph."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Batches(CalibrationDataReader):
@@ -133,11 +139,16 @@ def quantize_qdq(fp32_path: Path, int8_path: Path, calibration: Sequence[np.ndar
     )
 
 
-def onnx_predictions(path: Path, inputs: Sequence[np.ndarray]) -> list[int]:
+def onnx_logits(path: Path, inputs: Sequence[np.ndarray]) -> np.ndarray:
+    """The model's logits for each batch in turn, stacked."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return [int(session.run(None, {"image": batch})[0].argmax()) for batch in inputs]
+    return np.concatenate([session.run(None, {"image": batch})[0] for batch in inputs])
+
+
+def onnx_predictions(path: Path, inputs: Sequence[np.ndarray]) -> list[int]:
+    return [int(index) for index in onnx_logits(path, inputs).argmax(axis=1)]
 
 
 def export_int8(
