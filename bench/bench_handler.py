@@ -40,6 +40,7 @@ from results import machine_description, write_section
 
 from contracts import abid_labels, inventory_schema
 from contracts.counter_environment import WITHOUT_XRAY_DAEMON, counter_environment
+from contracts.decision import DEFAULT_COSTS
 from lambdas.counter import handler as counter_handler
 
 REGION = "us-east-1"
@@ -307,9 +308,8 @@ def configure_lambda_environment() -> None:
                 bin_state_table=BIN_STATE_TABLE,
                 endpoint_name="bench-endpoint",
                 event_bus_name=EVENT_BUS,
-                confidence_threshold=0.5,
+                decision=DEFAULT_COSTS,
                 max_image_bytes=4_000_000,
-                mismatch_below=None,
             ),
             **WITHOUT_XRAY_DAEMON,
             "AWS_ACCESS_KEY_ID": "bench",

@@ -7,6 +7,7 @@ start (`lambdas/counter/configuration.py`), so no side can name a variable the o
 
 from __future__ import annotations
 
+from contracts.decision import DecisionCosts
 from contracts.inventory_schema import METRICS_NAMESPACE
 
 SERVICE_NAME = "binventory-counter"  # Powertools' service name: logs, traces and metrics
@@ -21,8 +22,10 @@ class LambdaEnv:
     BIN_STATE_TABLE = "BIN_STATE_TABLE"
     ENDPOINT_NAME = "ENDPOINT_NAME"
     EVENT_BUS_NAME = "EVENT_BUS_NAME"
-    CONFIDENCE_THRESHOLD = "CONFIDENCE_THRESHOLD"
-    MISMATCH_BELOW = "MISMATCH_BELOW"  # optional: overrides the model's calibrated threshold
+    # The decision settings (contracts.decision.DecisionCosts), from cdk.json's counting.decision.
+    WRONG_RECORD_RATE = "WRONG_RECORD_RATE"
+    LOOK_COST = "LOOK_COST"
+    MISSED_ERROR_COST = "MISSED_ERROR_COST"
     MAX_IMAGE_BYTES = "MAX_IMAGE_BYTES"
     POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -34,9 +37,8 @@ def counter_environment(
     bin_state_table: str,
     endpoint_name: str,
     event_bus_name: str,
-    confidence_threshold: float,
+    decision: DecisionCosts,
     max_image_bytes: int,
-    mismatch_below: float | None,
 ) -> dict[str, str]:
     """The counting Lambda's environment: what the stack deploys and what local runs and tests use."""
     environment = {
@@ -44,11 +46,11 @@ def counter_environment(
         LambdaEnv.BIN_STATE_TABLE: bin_state_table,
         LambdaEnv.ENDPOINT_NAME: endpoint_name,
         LambdaEnv.EVENT_BUS_NAME: event_bus_name,
-        LambdaEnv.CONFIDENCE_THRESHOLD: str(confidence_threshold),
+        LambdaEnv.WRONG_RECORD_RATE: str(decision.wrong_record_rate),
+        LambdaEnv.LOOK_COST: str(decision.look_cost),
+        LambdaEnv.MISSED_ERROR_COST: str(decision.missed_error_cost),
         LambdaEnv.MAX_IMAGE_BYTES: str(max_image_bytes),
         LambdaEnv.POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         LambdaEnv.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     }
-    if mismatch_below is not None:
-        environment[LambdaEnv.MISMATCH_BELOW] = str(mismatch_below)
     return environment

@@ -27,6 +27,7 @@ from contracts.context_reader import (
     deep_merge,
     read_section,
 )
+from contracts.decision import DecisionCosts
 from contracts.recipe import RECIPE_FILE, load_recipe
 
 ROOT_KEY = "binventory"
@@ -192,8 +193,7 @@ class EndpointSettings:
 class CountingSettings:
     """The ingest queue and the counting Lambda."""
 
-    confidence_threshold: float
-    mismatch_below: float | None  # None: each model's own calibrated threshold
+    decision: DecisionCosts  # the prior rate of wrong records, the cost of a look and of a missed error
     max_image_bytes: int
     batch_size: int
     max_batching_window_seconds: int
@@ -359,8 +359,7 @@ def _endpoint(section: Section) -> EndpointSettings:
 
 def _counting(section: Section) -> CountingSettings:
     settings = CountingSettings(
-        confidence_threshold=section.number("confidence_threshold", 0.0, 1.0),
-        mismatch_below=section.optional_number("mismatch_below", 0.0, 1.0),
+        decision=read_section(section.section("decision"), _decision),
         max_image_bytes=section.integer("max_image_bytes", 1, 100 * 1024 * 1024),
         batch_size=section.integer("batch_size", 1, 10_000),
         max_batching_window_seconds=section.integer("max_batching_window_seconds", 0, 300),
@@ -378,6 +377,15 @@ def _counting(section: Section) -> CountingSettings:
             f"least 1 second for a batch_size above 10 ({settings.batch_size})."
         )
     return settings
+
+
+def _decision(section: Section) -> DecisionCosts:
+    """A warehouse's own settings; contracts.decision.DEFAULT_COSTS gives the defaults and their sources."""
+    return DecisionCosts(
+        wrong_record_rate=section.number("wrong_record_rate", 0.0001, 0.5),
+        look_cost=section.number("look_cost", 0.0001, 1_000_000.0),
+        missed_error_cost=section.number("missed_error_cost", 0.0001, 1_000_000.0),
+    )
 
 
 def _alarms(section: Section) -> AlarmSettings:

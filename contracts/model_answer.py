@@ -1,15 +1,17 @@
-"""The endpoint's answer: its JSON fields, how a reader parses it, and the model's reconciliation rule.
+"""The endpoint's answer: its JSON fields, how a reader parses it, and the model's evidence rule.
 
 `countnet.serving` builds every answer with `model_answer`; the counting Lambda (and the backfill, which
-reads a transform job's answers) parses it with `parse_prediction`. What P(expected count) is, for a count
+reads a transform job's answers) parses it with `parse_prediction`. Which class holds a count, for a count
 the model has a class for or one above its largest class, is `label_for_count` here, used by the Lambda's
-reconciliation and by `countnet.verification`, which fits the threshold the Lambda applies.
+decision (`contracts.decision`) and by `countnet.verification`, which fits the rule the Lambda applies.
 Answer (`application/json`):
     {"predicted_count": 3, "predicted_label": "3", "confidence": 0.61,
-     "probabilities": {"0": 0.01, ..., "5": 0.04}, "model_version": "countnet-...",
-     "reconciliation_rule": {"mismatch_below": 0.31, "target_catch_rate": 0.8, "temperature": 1.12}}
-`reconciliation_rule` is null for a model trained before the rule existed. An open-ended class is
-labelled "N+" (for example "6+") and its `predicted_count` is N, a lower bound.
+     "probabilities": {"0": 0.01, ..., "15": 0.0, "16+": 0.0}, "model_version": "countnet-...",
+     "reconciliation_rule": {"statistic": "likelihood_ratio", "temperature": 1.1, "slope": 0.9,
+                             "intercept": 0.1, "class_prior": {"0": 0.01, ...}, "tail_ratio": 0.8}}
+`reconciliation_rule` is null (or of an older form, which counts as none) for a model trained before the
+evidence rule. An open-ended class is labelled "N+" (for example "16+") and its `predicted_count` is N, a
+lower bound.
 Standard library only: it ships in the Lambda asset, the training source and the model's code/.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PREDICTED_COUNT = "predicted_count"
@@ -26,7 +28,6 @@ CONFIDENCE = "confidence"
 PROBABILITIES = "probabilities"
 MODEL_VERSION = "model_version"
 RECONCILIATION_RULE = "reconciliation_rule"
-MISMATCH_BELOW = "mismatch_below"
 OPEN_ENDED_SUFFIX = "+"
 
 
@@ -34,23 +35,50 @@ class MalformedPrediction(ValueError):
     """The endpoint answered, but not with the documented answer JSON."""
 
 
-@dataclass(frozen=True)
-class ReconciliationRule:
-    """The model's own decision rule, saved in model_config.json and sent with every prediction."""
+# How the evidence against an expected count is measured (contracts.decision computes both).
+LIKELIHOOD_RATIO = "likelihood_ratio"
+EXPECTED_PROBABILITY = "expected_probability"
+STATISTICS = (LIKELIHOOD_RATIO, EXPECTED_PROBABILITY)
 
-    mismatch_below: float  # flag a bin when P(expected count) < this
-    target_catch_rate: float
+
+@dataclass(frozen=True)
+class EvidenceRule:
+    """The model's own evidence rule, fitted on validation, saved in model_config.json, sent in every answer.
+
+    `statistic` says how a photo's evidence against an expected count is measured (`contracts.decision`):
+    the likelihood ratio of "off by one or more" against "right", or 1 - P(expected). `class_prior` maps
+    each label to its share of the training photos; `tail_ratio` spreads an open-ended class ("16+") over
+    the counts it holds, P(n) = P(open) (1 - r) r^(n - first); `slope` and `intercept` map the statistic to
+    the log-odds that the record is wrong when half the records are wrong.
+    """
+
+    statistic: str
     temperature: float
+    slope: float
+    intercept: float
+    class_prior: dict[str, float] = field(default_factory=dict)
+    tail_ratio: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.statistic not in STATISTICS:
+            raise ValueError(f"statistic must be one of {STATISTICS}, got {self.statistic!r}")
+        if not 0.0 <= self.tail_ratio < 1.0:
+            raise ValueError(f"tail_ratio must be in [0, 1), got {self.tail_ratio}")
+        if not self.temperature > 0 or not math.isfinite(self.slope) or not math.isfinite(self.intercept):
+            raise ValueError(f"temperature {self.temperature}, slope and intercept must be finite, T > 0")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ReconciliationRule:
+    def from_dict(cls, values: Mapping[str, Any]) -> EvidenceRule:
         return cls(
-            mismatch_below=float(values["mismatch_below"]),
-            target_catch_rate=float(values["target_catch_rate"]),
+            statistic=str(values["statistic"]),
             temperature=float(values["temperature"]),
+            slope=float(values["slope"]),
+            intercept=float(values["intercept"]),
+            class_prior={str(k): float(v) for k, v in dict(values.get("class_prior") or {}).items()},
+            tail_ratio=float(values.get("tail_ratio") or 0.0),
         )
 
 
@@ -74,7 +102,7 @@ def model_answer(
     confidence: float,
     probabilities: Mapping[str, float],
     model_version: str,
-    rule: ReconciliationRule | None,
+    rule: EvidenceRule | None,
 ) -> dict[str, Any]:
     """The answer JSON (as a dict) for one image."""
     return {
@@ -96,7 +124,7 @@ class Prediction:
     confidence: float
     probabilities: dict[str, float]
     model_version: str
-    mismatch_below: float | None = None  # the model's own threshold, when it carries a rule
+    rule: EvidenceRule | None = None  # the model's own evidence rule; None for a model trained before it
 
     @property
     def is_lower_bound(self) -> bool:
@@ -136,17 +164,24 @@ def parse_prediction(payload: Mapping[str, Any]) -> Prediction:
         confidence=confidence,
         probabilities={str(k): _probability(v, f"{PROBABILITIES}[{k!r}]") for k, v in probabilities.items()},
         model_version=model_version,
-        mismatch_below=_rule_threshold(payload.get(RECONCILIATION_RULE)),
+        rule=_evidence_rule(payload.get(RECONCILIATION_RULE)),
     )
 
 
-def _rule_threshold(rule: Any) -> float | None:
-    """The answer's `reconciliation_rule.mismatch_below`; absent (older models) is None."""
+def _evidence_rule(rule: Any) -> EvidenceRule | None:
+    """The answer's `reconciliation_rule`; absent, or a rule of an older format, is None (no rule)."""
     if rule is None:
         return None
     if not isinstance(rule, Mapping):
         raise MalformedPrediction(f"{RECONCILIATION_RULE} {rule!r:.200} is not an object")
-    return _probability(rule.get(MISMATCH_BELOW), f"{RECONCILIATION_RULE}.{MISMATCH_BELOW}")
+    if "statistic" not in rule:
+        return None  # a model trained before the evidence rule: judged as having none
+    try:
+        return EvidenceRule.from_dict(rule)
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedPrediction(
+            f"{RECONCILIATION_RULE} {rule!r:.200} is not an evidence rule: {error}"
+        ) from error
 
 
 def _probability(value: Any, field: str) -> float:

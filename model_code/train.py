@@ -35,7 +35,7 @@ from countnet.model_config import CONFUSION_MATRIX_FILE, EVALUATION_FILE, ModelC
 from countnet.packaging import Int8Inputs, finish_model_dir, write_model_dir
 from countnet.preprocessing import INTERPOLATIONS
 from countnet.quantization import CALIBRATION_IMAGES
-from countnet.served_report import fit_rule, served_logits, split_report
+from countnet.served_report import PHOTO_RANGES, fit_rule, served_logits, split_report
 from countnet.serving import load_count_model
 from countnet.splits import BALANCE_MODES, stratified_split
 from countnet.trainer import (
@@ -47,13 +47,16 @@ from countnet.trainer import (
     parse_bool,
 )
 
-from contracts.fixed_split import SPLIT_NAMES, SplitFileError, read_split
+from contracts.fixed_split import SPLIT_NAMES, SplitFileError, bin_groups, read_split
+from contracts.label_corrections import CorrectionsFileError, read_corrections
+from contracts.model_answer import STATISTICS
 
 logger = logging.getLogger("train")
 RESIZE_FILTERS = sorted(name for name in INTERPOLATIONS if name != "nearest")
 DEFAULTS = Hyperparameters()
 INT8_CHECK_IMAGES = 1000  # held-out images the int8 model is checked on
-PER_IMAGE_FIELDS = ("image_ids", "targets", "probabilities")  # kept per split, not in the headline
+PER_IMAGE_FIELDS = ("image_ids", "counts", "probabilities")  # kept per split, not in the headline
+HELD_OUT = "held_out"
 
 
 def _hyperparameter_default(name: str, fallback: Any) -> Any:
@@ -111,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV image_id,split (train/validation/test) assigning listed photos; unlisted ones train",
     )
     data.add_argument(
+        "--label-corrections",
+        default=None,
+        help="CSV image_id,expected_quantity,labelled,source of known-wrong labels to fix while reading",
+    )
+    data.add_argument(
         "--validation",
         default=env("SM_CHANNEL_VALIDATION"),
         help="validation dataset; without it --train is split (SM_CHANNEL_VALIDATION)",
@@ -141,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--val-fraction", type=float, default=0.1, help="validation share when splitting --train"
     )
     data.add_argument("--test-fraction", type=float, default=0.1, help="test share when splitting --train")
+    data.add_argument(
+        "--report-test",
+        type=_true_or_false,
+        default=False,
+        help="also score the test split and print its figures (true|false); off, no test photo is read",
+    )
     data.add_argument(
         "--export-onnx",
         type=_true_or_false,
@@ -193,9 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hyperparameter("flip-views", bool, "average each photo with its mirror image when evaluating and serving")
     hyperparameter(
-        "target-catch-rate",
+        "evidence",
+        str,
+        "how a photo's evidence against an expected count is measured (contracts.decision)",
+        choices=STATISTICS,
+    )
+    hyperparameter(
+        "pair-loss",
         float,
-        "share of planted +-1 inventory errors the reconciliation threshold catches on validation",
+        "weight of the same-bin contrast: photos of one bin holding more items must favour the larger count",
     )
     hyperparameter("patience", int, "stop after this many epochs without a better validation accuracy")
     hyperparameter("seed", int, "seed for splits, initialisation and augmentation")
@@ -223,8 +243,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("no training data: pass --train DIR (or set SM_CHANNEL_TRAIN)")
     if args.split_file and args.validation:
         parser.error("--split-file and --validation both name a validation set; pass one of them")
-    if not 0 < args.target_catch_rate < 1:
-        parser.error(f"--target-catch-rate must be between 0 and 1, got {args.target_catch_rate}")
     if (
         not 0 <= args.val_fraction < 1
         or not 0 <= args.test_fraction < 1
@@ -245,8 +263,12 @@ def hyperparameters_from(args: argparse.Namespace) -> Hyperparameters:
     return Hyperparameters(**{name: getattr(args, name) for name in names})
 
 
-def _load_training_sources(paths: list[str]) -> list[Sample]:
+def _load_training_sources(paths: list[str], corrections: dict[str, int]) -> list[Sample]:
     samples = [sample for path in paths for sample in discover_dataset(Path(path))]
+    samples = [
+        replace(sample, count=corrections[sample.image_id]) if sample.image_id in corrections else sample
+        for sample in samples
+    ]
     seen: dict[str, Path] = {}
     for sample in samples:
         if sample.image_id in seen and seen[sample.image_id] != sample.path:
@@ -261,18 +283,20 @@ def _load_training_sources(paths: list[str]) -> list[Sample]:
 
 
 def _split_by_file(samples: list[Sample], split_file: Path) -> dict[str, list[Sample]]:
-    """Listed photos go to their split; unlisted ones (other data sources) only train."""
+    """Listed photos go to their split; unlisted ones (other data sources) only train; `held_out` photos
+    (a test bin's re-encoded photos) are used by nothing."""
     assignment = read_split(split_file)
     splits: dict[str, list[Sample]] = {name: [] for name in SPLIT_NAMES}
     for sample in samples:
         splits[assignment.get(sample.image_id, "train")].append(sample)
     if not splits["validation"]:
         raise DatasetLayoutError(f"no photo of the training data is in {split_file}'s validation split")
-    return {name: part for name, part in splits.items() if part}
+    return {name: part for name, part in splits.items() if part and name != HELD_OUT}
 
 
 def _load_splits(args: argparse.Namespace) -> dict[str, list[Sample]]:
-    samples = _load_training_sources(args.train)
+    corrections = read_corrections(Path(args.label_corrections)) if args.label_corrections else {}
+    samples = _load_training_sources(args.train, corrections)
     if args.split_file:
         splits = _split_by_file(samples, Path(args.split_file))
         if args.test:
@@ -299,14 +323,27 @@ def _load_splits(args: argparse.Namespace) -> dict[str, list[Sample]]:
     return splits
 
 
-def _headline_line(name: str, report: dict[str, Any]) -> str:
-    headline, reconciliation = report["counts_1_to_5"], report["reconciliation"]
-    return (
-        f"{name}: counts 1..5 accuracy={headline['accuracy']:.4f} rmse={headline['rmse']:.4f} "
-        f"({headline['samples']} images); reconciliation auroc={reconciliation['auroc']:.3f} "
-        f"caught={reconciliation['caught']:.3f} false_alarms={reconciliation['false_alarms']:.3f} "
-        f"false_alarms_at_80_caught={reconciliation['false_alarms_at_80_caught']:.3f}"
-    )
+def _headline_lines(name: str, report: dict[str, Any]) -> list[str]:
+    """One line per range of counts: counting accuracy, then how well the evidence tells wrong from right."""
+    lines = []
+    for photos in PHOTO_RANGES:
+        counting = report["counting"].get(photos)
+        reconciliation = report["reconciliation"].get(photos)
+        if counting is None:
+            continue
+        line = (
+            f"{name} {photos.replace('_', ' ')}: accuracy={counting['accuracy']:.4f} "
+            f"rmse={counting['rmse']:.3f} ({counting['samples']} images)"
+        )
+        if reconciliation is not None:
+            line += (
+                f"; auroc={reconciliation['auroc']:.3f} "
+                f"auroc_within_count={reconciliation['auroc_within_count']:.3f} "
+                f"caught={reconciliation['caught']:.3f} cleared={reconciliation['cleared']:.3f} "
+                f"cost_per_1000_bins={reconciliation['cost_per_1000_bins']:.1f}"
+            )
+        lines.append(line)
+    return lines
 
 
 def _served_evaluation(
@@ -314,29 +351,36 @@ def _served_evaluation(
     config: ModelConfig,
     result: TrainingResult,
     labelled: dict[str, LabelledSamples],
-    target_catch_rate: float,
+    *,
+    evidence: str,
+    report_test: bool,
+    groups: dict[str, str],
 ) -> tuple[ModelConfig, dict[str, Any]]:
-    """Fit the reconciliation rule on validation through the served runtime, then report every split."""
+    """Fit the evidence rule on validation through the served runtime, then report validation (and test
+    when asked: otherwise no test photo is read)."""
     served = load_count_model(model_dir)
     label_space = config.label_space
     outputs = {
-        name: served_logits(served, labelled[name].samples, labelled[name].targets)
+        name: served_logits(served, labelled[name].samples)
         for name in ("validation", "test")
-        if labelled.get(name) and labelled[name].samples
+        if labelled.get(name) and labelled[name].samples and (name != "test" or report_test)
     }
-    rule = fit_rule(outputs["validation"], label_space, target_catch_rate)
+    train_counts = [sample.count for sample in labelled["train"].samples]
+    rule = fit_rule(outputs["validation"], label_space, train_counts, evidence)
     print(
-        f"reconciliation rule (fitted on validation): flag when P(expected) < {rule.mismatch_below:.4f}, "
-        f"temperature {rule.temperature:.3f}",
+        f"evidence rule (fitted on validation): {rule.statistic}, temperature {rule.temperature:.3f}, "
+        f"log-odds of a wrong record = {rule.slope:.3f} x statistic + {rule.intercept:.3f}",
         flush=True,
     )
-    evaluations = {name: split_report(output, rule, label_space) for name, output in outputs.items()}
+    evaluations = {
+        name: split_report(output, rule, label_space, groups=groups) for name, output in outputs.items()
+    }
     for name, report in evaluations.items():
-        print(_headline_line(name, report), flush=True)
-    headline = "test" if "test" in evaluations else "validation"
+        for line in _headline_lines(name, report):
+            print(line, flush=True)
     evaluation = {
-        **{k: v for k, v in evaluations[headline].items() if k not in PER_IMAGE_FIELDS},
-        "split": headline,
+        **{k: v for k, v in evaluations["validation"].items() if k not in PER_IMAGE_FIELDS},
+        "split": "validation",
         "model_version": config.model_version,
         "best_epoch": result.best_epoch,
         "training_seconds": round(result.seconds, 1),
@@ -365,6 +409,7 @@ def _package(
     hp: Hyperparameters,
     result: TrainingResult,
     labelled: dict[str, LabelledSamples],
+    groups: dict[str, str],
 ) -> None:
     version = make_model_version(hp.backbone)
     model_dir = Path(args.model_dir)
@@ -378,6 +423,7 @@ def _package(
             "hyperparameters": asdict(hp),
             "weights": result.weights_source,
             "images": {name: len(items.samples) for name, items in labelled.items()},
+            "arithmetic": result.arithmetic,
         },
     )
     saved = write_model_dir(
@@ -387,7 +433,15 @@ def _package(
         with_onnx=args.export_onnx,
         int8_inputs=_int8_inputs(labelled) if args.int8 else None,
     )
-    saved, evaluation = _served_evaluation(model_dir, saved, result, labelled, hp.target_catch_rate)
+    saved, evaluation = _served_evaluation(
+        model_dir,
+        saved,
+        result,
+        labelled,
+        evidence=hp.evidence,
+        report_test=args.report_test,
+        groups=groups,
+    )
     finish_model_dir(model_dir, saved, evaluation)
     if args.output_data_dir:  # the job's output.tar.gz gets the same report as the model
         output_dir = Path(args.output_data_dir)
@@ -410,7 +464,10 @@ def run(args: argparse.Namespace) -> None:
         hp = hyperparameters_from(args)
         device = torch.device(f"cuda:{context.local_rank}" if torch.cuda.is_available() else "cpu")
         splits = _load_splits(args)
-        labelled = {name: assign_classes(samples, hp.label_space(), name) for name, samples in splits.items()}
+        groups = bin_groups(Path(args.split_file)) if args.split_file else {}
+        labelled = {
+            name: assign_classes(samples, hp.label_space(), name, groups) for name, samples in splits.items()
+        }
         if context.is_main:
             for name, samples in splits.items():
                 kept = labelled[name].samples
@@ -431,7 +488,7 @@ def run(args: argparse.Namespace) -> None:
         )
         result = trainer.run()
         if context.is_main:
-            _package(args, hp, result, labelled)
+            _package(args, hp, result, labelled, groups)
     finally:
         distributed.leave_process_group(context)
 
@@ -444,7 +501,13 @@ def main(argv: list[str] | None = None) -> int:
             distributed.spawn_per_gpu(args.num_gpus, functools.partial(run, args))
         else:
             run(args)
-    except (DatasetLayoutError, SplitFileError, WeightsUnavailableError, FileNotFoundError) as error:
+    except (
+        DatasetLayoutError,
+        SplitFileError,
+        CorrectionsFileError,
+        WeightsUnavailableError,
+        FileNotFoundError,
+    ) as error:
         report_failure(error)
         return 2
     return 0

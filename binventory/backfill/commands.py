@@ -32,11 +32,6 @@ def count() -> None:
     "--instance-count", default=1, show_default=True, type=click.IntRange(1, 100), help="Transform instances."
 )
 @click.option(
-    "--confidence-threshold",
-    type=click.FloatRange(0, 1),
-    help="Below this confidence a count is LOW_CONFIDENCE [default: cdk.json, as the Lambda uses].",
-)
-@click.option(
     "--events/--no-events",
     default=True,
     show_default=True,
@@ -63,7 +58,6 @@ def backfill(
     model_name: str | None,
     instance_type: str | None,
     instance_count: int,
-    confidence_threshold: float | None,
     events: bool,
     max_wait_minutes: float,
     workers: int,
@@ -84,9 +78,7 @@ def backfill(
         bin_state_table=resources.bin_state_table,
         endpoint_name=resources.output("counting", stack_outputs.ENDPOINT_NAME),
         event_bus_name=resources.output("counting", stack_outputs.EVENT_BUS_NAME),
-        confidence_threshold=cdk.counting.confidence_threshold
-        if confidence_threshold is None
-        else confidence_threshold,
+        decision=cdk.counting.decision,
         max_image_bytes=cdk.counting.max_image_bytes,
     )
     s3, sagemaker = resources.client("s3"), resources.client("sagemaker")

@@ -56,9 +56,8 @@ class LocalResources:
                 bin_state_table=self.bin_state_table,
                 endpoint_name=self.endpoint_name,
                 event_bus_name=self.event_bus_name,
-                confidence_threshold=settings.counting.confidence_threshold,
+                decision=settings.counting.decision,
                 max_image_bytes=settings.counting.max_image_bytes,
-                mismatch_below=settings.counting.mismatch_below,
             ),
             **WITHOUT_XRAY_DAEMON,
         }

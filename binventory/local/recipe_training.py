@@ -1,8 +1,9 @@
 """Train the shipped recipe on this machine, on the ABID data in ../shared, exactly as SageMaker would.
 
 It runs the SageMaker entry point (model_code/train.py) as a plain CLI with the recipe's local data:
-the original ABID sample (split by contracts/abid_sample_split.csv: train / validation / a
-test set nothing trains or selects on) plus the re-encoded abid-224 photos (training only).
+the original ABID photos and the re-encoded abid-224 photos, split by bin (contracts/abid_split.csv:
+train / validation / a test set of original photos nothing trains or selects on), with the known label
+corrections (contracts/label_corrections.csv).
 Checkpoints go beside the model, so an interrupted run picks up where it stopped.
 """
 
@@ -50,6 +51,8 @@ def plan_recipe_run(model_dir: Path, overrides: dict[str, str] | None = None) ->
         *map(str, sources),
         "--split-file",
         str(PROJECT_ROOT / data["split_file"]),
+        "--label-corrections",
+        str(PROJECT_ROOT / data["label_corrections"]),
         "--model-dir",
         str(model_dir),
         "--output-data-dir",

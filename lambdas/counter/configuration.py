@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from contracts.counter_environment import LambdaEnv
+from contracts.decision import DecisionCosts
 
-DEFAULT_CONFIDENCE_THRESHOLD = 0.5
 # Real-time endpoints take request bodies up to 6 MB (serverless endpoints: 4 MB).
 DEFAULT_MAX_IMAGE_BYTES = 6_000_000
 
@@ -25,9 +25,8 @@ class CounterConfiguration:
     bin_state_table: str
     endpoint_name: str
     event_bus_name: str
-    confidence_threshold: float
+    decision: DecisionCosts
     max_image_bytes: int
-    mismatch_below: float | None = None  # None: each model's own calibrated threshold
 
 
 def load_configuration(environ: Mapping[str, str]) -> CounterConfiguration:
@@ -40,18 +39,17 @@ def load_configuration(environ: Mapping[str, str]) -> CounterConfiguration:
             problems.append(f"{name} is not set (the counting stack sets it; set it to run the handler)")
         return value
 
-    def fraction(name: str, default: float | None) -> float | None:
-        raw = environ.get(name, "").strip()
-        if not raw:
-            return default
+    def number(name: str, low: float, high: float, example: str) -> float:
+        """A required number strictly between `low` and `high`; NaN (and a problem) when it is not."""
+        raw = required(name)
         try:
             value = float(raw)
         except ValueError:
             value = math.nan
-        if not 0.0 <= value <= 1.0:
-            problems.append(f"{name}={raw!r} is not a number between 0 and 1 (for example 0.5)")
-            return default
-        return value
+        if raw and not low < value < high:
+            bounds = f"above {low:g}" if math.isinf(high) else f"between {low:g} and {high:g}"
+            problems.append(f"{name}={raw!r} is not a number {bounds} (for example {example})")
+        return value if low < value < high else math.nan
 
     def positive_int(name: str, default: int) -> int:
         raw = environ.get(name, "").strip()
@@ -62,15 +60,20 @@ def load_configuration(environ: Mapping[str, str]) -> CounterConfiguration:
             return default
         return int(raw)
 
-    configuration = CounterConfiguration(
-        inventory_table=required(LambdaEnv.INVENTORY_TABLE),
-        bin_state_table=required(LambdaEnv.BIN_STATE_TABLE),
-        endpoint_name=required(LambdaEnv.ENDPOINT_NAME),
-        event_bus_name=required(LambdaEnv.EVENT_BUS_NAME),
-        confidence_threshold=fraction(LambdaEnv.CONFIDENCE_THRESHOLD, DEFAULT_CONFIDENCE_THRESHOLD),
-        max_image_bytes=positive_int(LambdaEnv.MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_BYTES),
-        mismatch_below=fraction(LambdaEnv.MISMATCH_BELOW, None),
-    )
+    tables = {
+        "inventory_table": required(LambdaEnv.INVENTORY_TABLE),
+        "bin_state_table": required(LambdaEnv.BIN_STATE_TABLE),
+        "endpoint_name": required(LambdaEnv.ENDPOINT_NAME),
+        "event_bus_name": required(LambdaEnv.EVENT_BUS_NAME),
+    }
+    rate = number(LambdaEnv.WRONG_RECORD_RATE, 0.0, 1.0, "0.02")
+    look = number(LambdaEnv.LOOK_COST, 0.0, math.inf, "0.30")
+    missed = number(LambdaEnv.MISSED_ERROR_COST, 0.0, math.inf, "22")
+    max_image_bytes = positive_int(LambdaEnv.MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_BYTES)
     if problems:
         raise ConfigurationError("Invalid counting Lambda configuration: " + "; ".join(problems))
-    return configuration
+    return CounterConfiguration(
+        **tables,
+        decision=DecisionCosts(wrong_record_rate=rate, look_cost=look, missed_error_cost=missed),
+        max_image_bytes=max_image_bytes,
+    )

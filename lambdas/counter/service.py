@@ -153,12 +153,7 @@ class ImageCounter:
             prediction = self.endpoint.predict(stored.data, content_type, deadline)
         except ImageRejected as rejected:
             return InventoryRecord.invalid_image(image, rejected.reason, self._now())
-        reconciliation = reconcile(
-            prediction,
-            expected.quantity,
-            self.configuration.confidence_threshold,
-            mismatch_below=self.configuration.mismatch_below,
-        )
+        reconciliation = reconcile(prediction, expected.quantity, self.configuration.decision)
         return InventoryRecord.counted(image, reconciliation, expected, self._now())
 
     def _expected_lookups(

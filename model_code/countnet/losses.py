@@ -40,3 +40,33 @@ def make_loss(kind: str, class_counts: list[int], label_smoothing: float) -> nn.
     if kind == "ordinal":
         return OrdinalAwareLoss(torch.tensor(class_counts), label_smoothing)
     raise ValueError(f"unknown loss {kind!r}; choose one of {LOSSES}")
+
+
+def same_bin_pairs(targets: torch.Tensor, groups: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(fewer, more): batch rows of photos of one bin holding different counts, the smaller count first."""
+    fewer, more = [], []
+    classes = targets.tolist()
+    for i in range(len(groups)):
+        for j in range(i + 1, len(groups)):
+            if groups[i] == groups[j] and classes[i] != classes[j]:
+                low, high = (i, j) if classes[i] < classes[j] else (j, i)
+                fewer.append(low)
+                more.append(high)
+    return torch.tensor(fewer, dtype=torch.long), torch.tensor(more, dtype=torch.long)
+
+
+def bin_pair_contrast(logits: torch.Tensor, targets: torch.Tensor, groups: list[str]) -> torch.Tensor | None:
+    """How often the photo of a bin holding more items fails to favour the larger count more than the same
+    bin's photo holding fewer: softplus(-d), d = (l_more[b] - l_more[a]) - (l_fewer[b] - l_fewer[a]) for
+    counts a < b. Two photos of one bin a stow or a pick apart differ in one item and little else, so this
+    is the contrast the reconciliation needs: which of two neighbouring counts a photo supports.
+    None when the batch holds no such pair."""
+    fewer, more = same_bin_pairs(targets, groups)
+    if not len(fewer):
+        return None
+    small, large = targets[fewer], targets[more]
+
+    def log_odds(rows: torch.Tensor) -> torch.Tensor:
+        return logits[rows].gather(1, large.unsqueeze(1)) - logits[rows].gather(1, small.unsqueeze(1))
+
+    return functional.softplus(-(log_odds(more) - log_odds(fewer))).mean()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contracts.model_answer import ReconciliationRule
+from contracts.model_answer import EvidenceRule
 from countnet.labels import LabelSpace
 from countnet.preprocessing import Preprocessing
 
@@ -18,7 +18,7 @@ ONNX_FILE = "model.onnx"
 INT8_ONNX_FILE = "model.int8.onnx"
 EVALUATION_FILE = "evaluation.json"
 CONFUSION_MATRIX_FILE = "confusion_matrix.png"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the evidence rule replaced the single P(expected) threshold
 RUNTIMES = ("onnx-int8", "onnx", "torch")  # fastest first; serving falls back down the list
 
 
@@ -36,7 +36,7 @@ class ModelConfig:
     model_version: str
     runtime: str = "torch"
     flip_views: bool = False
-    reconciliation: ReconciliationRule | None = None
+    reconciliation: EvidenceRule | None = None
     training: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -78,9 +78,7 @@ class ModelConfig:
             runtime=values.get("runtime", "torch"),
             flip_views=bool(values.get("flip_views", False)),
             reconciliation=(
-                ReconciliationRule.from_dict(values["reconciliation"])
-                if values.get("reconciliation")
-                else None
+                EvidenceRule.from_dict(values["reconciliation"]) if values.get("reconciliation") else None
             ),
             training=values.get("training", {}),
         )

@@ -100,11 +100,12 @@ def copy_serving_code(code_dir: Path, packages: list[str]) -> None:
 
 
 def write_evaluation(directory: Path, evaluation: dict[str, Any], title: str) -> None:
-    """evaluation.json and the confusion-matrix PNG of its headline split."""
+    """evaluation.json and the confusion-matrix PNG of its headline split (every photo, every count)."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / EVALUATION_FILE).write_text(json.dumps(evaluation, indent=2) + "\n")
+    counting = evaluation["counting"]["all"]
     plot_confusion_matrix(
-        evaluation["confusion_matrix"], evaluation["labels"], directory / CONFUSION_MATRIX_FILE, title
+        counting["confusion_matrix"], counting["labels"], directory / CONFUSION_MATRIX_FILE, title
     )
 
 
@@ -180,10 +181,9 @@ def write_model_dir(
 
 
 def finish_model_dir(model_dir: Path, config: ModelConfig, evaluation: dict[str, Any]) -> None:
-    """Save the config with its reconciliation rule, evaluation.json and the confusion-matrix PNG."""
+    """Save the config with its evidence rule, evaluation.json and the confusion-matrix PNG."""
     config.write(model_dir)
     evaluation = {**evaluation, "serving_runtime": config.runtime, "int8": config.training.get("int8")}
     split = evaluation.get("split", "validation")
-    write_evaluation(
-        model_dir, evaluation, f"{config.model_version}\n{split} set, {evaluation['samples']} images"
-    )
+    samples = evaluation["counting"]["all"]["samples"]
+    write_evaluation(model_dir, evaluation, f"{config.model_version}\n{split} set, {samples} images")

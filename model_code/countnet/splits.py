@@ -11,6 +11,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from statistics import median
 
+import torch.utils.data
+
 from countnet.data import Sample
 
 BALANCE_MODES = ("none", "cap", "weighted")
@@ -80,3 +82,27 @@ def inverse_frequency_weights(class_indices: Sequence[int]) -> list[float]:
     for index in class_indices:
         frequency[index] += 1
     return [1.0 / frequency[index] for index in class_indices]
+
+
+class BinGroupSampler(torch.utils.data.Sampler[int]):
+    """Every sample once per epoch, bin group by bin group in a seeded random order, so the photos of one
+    bin mostly share a batch (for `losses.bin_pair_contrast`); each pass draws a new order."""
+
+    def __init__(self, groups: Sequence[str], seed: int) -> None:
+        members: dict[str, list[int]] = defaultdict(list)
+        for index, group in enumerate(groups):
+            members[group].append(index)
+        self.members = [members[group] for group in sorted(members)]
+        self.size = len(groups)
+        self.rng = random.Random(seed)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self):
+        order = list(range(len(self.members)))
+        self.rng.shuffle(order)
+        for group in order:
+            indices = list(self.members[group])
+            self.rng.shuffle(indices)
+            yield from indices

@@ -1,8 +1,7 @@
 """The training loop: AdamW with warmup + cosine, early stopping on validation accuracy, resumable.
 
-On a GPU it adds mixed precision (bf16 where supported, else fp16 with loss scaling) and
-channels_last; on CPUs with native bf16 the training passes use bf16 autocast (validation stays
-fp32, as CPU serving computes); with several processes it wraps the model in DDP.
+It trains in channels_last; on a GPU with mixed precision (bf16 where supported, else fp16 with loss
+scaling), on a CPU in fp32, as CPU serving computes; with several processes it wraps the model in DDP.
 Each epoch prints one METRICS line (contracts.metric_lines) that the SageMaker metric regexes parse;
 at the end it prints the best epoch's line once more, so the job's final metric values are those of
 the model it ships.
@@ -33,14 +32,15 @@ from countnet.checkpoints import load_checkpoint, save_checkpoint
 from countnet.data import DatasetLayoutError, Sample
 from countnet.distributed import DistributedContext
 from countnet.evaluation import Predictions, predict_loader
+from countnet.fingerprint import code_fingerprint, data_fingerprint
 from countnet.labels import LabelSpace
 from countnet.loading import BinImageDataset, UnreadableImageLog, make_loader
-from countnet.losses import make_loss
+from countnet.losses import bin_pair_contrast, make_loss
 from countnet.metrics import evaluate_predictions
 from countnet.model import build_model, default_preprocessing
 from countnet.preprocessing import Preprocessing, normalize
 from countnet.progress import BatchProgress
-from countnet.splits import cap_per_class, inverse_frequency_weights
+from countnet.splits import BinGroupSampler, cap_per_class, inverse_frequency_weights
 
 logger = logging.getLogger(__name__)
 # Decoded uint8 training images are kept in memory up to this size (the ABID sample at 224 px: 1.5 GB).
@@ -84,7 +84,8 @@ class Hyperparameters:
     over_max: str = _recipe_default("over-max", str)
     balance: str = _recipe_default("balance", str)
     flip_views: bool = _recipe_default("flip-views", bool)
-    target_catch_rate: float = _recipe_default("target-catch-rate", float)
+    evidence: str = _recipe_default("evidence", str)
+    pair_loss: float = _recipe_default("pair-loss", float)
     patience: int = _recipe_default("patience", int)
     seed: int = _recipe_default("seed", int)
     workers: int = _recipe_default("workers", int)
@@ -104,9 +105,15 @@ class LabelledSamples:
 
     samples: list[Sample]
     targets: list[int]
+    groups: list[str] | None = None  # each sample's bin group, when the split file names them
 
 
-def assign_classes(samples: list[Sample], label_space: LabelSpace, split_name: str) -> LabelledSamples:
+def assign_classes(
+    samples: list[Sample],
+    label_space: LabelSpace,
+    split_name: str,
+    groups: dict[str, str] | None = None,
+) -> LabelledSamples:
     """Map counts to classes; bins above the maximum are dropped when the label space excludes them."""
     kept, targets = [], []
     for sample in samples:
@@ -122,7 +129,8 @@ def assign_classes(samples: list[Sample], label_space: LabelSpace, split_name: s
             excluded,
             label_space.max_count,
         )
-    return LabelledSamples(kept, targets)
+    kept_groups = [groups.get(s.image_id, s.image_id) for s in kept] if groups else None
+    return LabelledSamples(kept, targets, kept_groups)
 
 
 @dataclass
@@ -136,6 +144,7 @@ class TrainingResult:
     validation: Predictions
     unreadable: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    arithmetic: dict[str, Any] = field(default_factory=dict)
 
 
 def seed_everything(seed: int) -> None:
@@ -169,24 +178,16 @@ def auto_workers(device: torch.device) -> int:
     return 0 if cpus <= 4 else 2
 
 
-def cpu_has_native_bf16() -> bool:
-    """True on CPUs with bf16 instructions (AVX512-BF16, AMX), where bf16 autocast trains ~1.3x faster.
-
-    On older CPUs oneDNN emulates bf16, which is slower than fp32, so it stays off there.
-    """
-    cpuinfo = Path("/proc/cpuinfo")
-    try:
-        flags = cpuinfo.read_text() if cpuinfo.is_file() else ""
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
-
-
 def training_amp_dtype(device: torch.device) -> torch.dtype | None:
-    """Mixed precision for the training passes: bf16 where the hardware has it, fp16 on older GPUs."""
+    """Mixed precision on GPUs (bf16 where supported, else fp16); fp32 on CPUs.
+
+    On a CPU, fp32 in channels_last trained lite0 at 160 px faster than bf16 autocast even on one with
+    native bf16 (46 vs 39 images/s, AMD EPYC with AVX512-BF16, bench/RESULTS.md), and it computes the same
+    arithmetic on every CPU, so two machines train the same recipe the same way.
+    """
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if cpu_has_native_bf16() else None
+    return None
 
 
 def evaluation_amp_dtype(device: torch.device) -> torch.dtype | None:
@@ -197,6 +198,8 @@ def evaluation_amp_dtype(device: torch.device) -> torch.dtype | None:
 def _train_sampler(
     hp: Hyperparameters, labelled: LabelledSamples, dataset: BinImageDataset, context: DistributedContext
 ):
+    if hp.pair_loss > 0 and labelled.groups and not context.enabled:
+        return BinGroupSampler(labelled.groups, seed=hp.seed + context.rank)
     if hp.balance == "weighted":
         generator = torch.Generator().manual_seed(hp.seed + context.rank)
         weights = inverse_frequency_weights(labelled.targets)
@@ -231,19 +234,26 @@ class Trainer:
         self.preprocessing = hp.preprocessing()
         self.amp_dtype = training_amp_dtype(device)
         self.eval_amp_dtype = evaluation_amp_dtype(device)
-        self.channels_last = device.type == "cuda"
+        self.channels_last = True  # faster on GPUs and on CPUs alike (oneDNN's NHWC kernels)
         self.unreadable = UnreadableImageLog()
         if hp.balance == "cap":
             capped = cap_per_class(
                 train_set.samples, seed=hp.seed, class_of=lambda s: self.label_space.class_of(s.count)
             )
-            train_set = assign_classes(capped, self.label_space, "train (capped)")
+            groups = dict(zip((s.image_id for s in train_set.samples), train_set.groups or [], strict=False))
+            train_set = assign_classes(capped, self.label_space, "train (capped)", groups or None)
             logger.info("balance=cap: %d training images after capping every class", len(train_set.samples))
         if not train_set.samples or not validation_set.samples:
             raise DatasetLayoutError(
                 "training needs at least one training and one validation image in the label space"
             )
         self.train_set, self.validation_set = train_set, validation_set
+        # Photos' bin groups for the same-bin contrast (off without a weight, or without groups to pair by).
+        self.group_of = (
+            dict(zip((s.image_id for s in train_set.samples), train_set.groups, strict=True))
+            if hp.pair_loss > 0 and train_set.groups
+            else {}
+        )
         self._build()
 
     def _build(self) -> None:
@@ -302,10 +312,22 @@ class Trainer:
         return images * 3 * self.hp.image_size**2 <= IN_MEMORY_LIMIT_BYTES
 
     def _signature(self) -> dict[str, Any]:
+        """What a checkpoint must match to be resumed: hyperparameters, code and data."""
         return {
             "hyperparameters": asdict(self.hp),
-            "train_images": len(self.train_set.samples),
-            "validation_images": len(self.validation_set.samples),
+            "code": code_fingerprint(),
+            "train_data": data_fingerprint(self.train_set.samples),
+            "validation_data": data_fingerprint(self.validation_set.samples),
+        }
+
+    def arithmetic(self) -> dict[str, Any]:
+        """How the numbers were computed: a run on another thread count or precision differs slightly."""
+        return {
+            "device": self.device.type,
+            "threads": torch.get_num_threads(),
+            "amp_dtype": str(self.amp_dtype).removeprefix("torch.") if self.amp_dtype else "float32",
+            "channels_last": self.channels_last,
+            "torch": torch.__version__,
         }
 
     def _train_one_epoch(self, epoch: int) -> float:
@@ -324,7 +346,12 @@ class Trainer:
                 images = images.contiguous(memory_format=torch.channels_last)
             targets = batch.targets.to(self.device, non_blocking=True)
             with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                loss = self.loss_fn(self.model(images).float(), targets)
+                logits = self.model(images).float()
+                loss = self.loss_fn(logits, targets)
+                if self.group_of:
+                    contrast = bin_pair_contrast(logits, targets, [self.group_of[i] for i in batch.image_ids])
+                    if contrast is not None:
+                        loss = loss + self.hp.pair_loss * contrast
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
@@ -459,4 +486,5 @@ class Trainer:
             validation=predictions,
             unreadable=dict(self.unreadable.seen),
             seconds=time.perf_counter() - started,
+            arithmetic=self.arithmetic(),
         )

@@ -78,9 +78,8 @@ class CountingStack(cdk.Stack):
                 bin_state_table=tables.bin_state.table_name,
                 endpoint_name=self.endpoint.endpoint_name,
                 event_bus_name=self.event_bus.event_bus_name,
-                confidence_threshold=settings.counting.confidence_threshold,
+                decision=settings.counting.decision,
                 max_image_bytes=settings.counting.max_image_bytes,
-                mismatch_below=settings.counting.mismatch_below,
             ),
         )
 

@@ -1,19 +1,18 @@
-"""The reconciliation rules: from the endpoint's prediction and an expected quantity to a status.
+"""The reconciliation rule: from the endpoint's prediction and an expected quantity to a status.
 
-The question is "is this bin's expected quantity right?", so it is decided from the model's calibrated
-probability of the expected count, P(expected), against the model's own threshold (fitted on
-validation for a target share of inventory errors caught; sent with every prediction as
-`reconciliation_rule`) unless the deployment overrides it (`counting.mismatch_below`):
-- MATCH when P(expected) is at or above the threshold: the bin is cleared automatically;
-- otherwise the bin is flagged: MISMATCH when the model is confident (top probability at or above
-  the confidence threshold) of another count, else LOW_CONFIDENCE (a person should look); an expectation
-  above every count the model predicts (no "N+" class) is LOW_CONFIDENCE, saying so;
-- with no expectation: NO_EXPECTATION, or LOW_CONFIDENCE when the model is not confident;
-- a model that carries no rule, with no override: LOW_CONFIDENCE, saying why (nothing is cleared
-  on an uncalibrated guess).
+The question is "is this bin's expected quantity right?". The model's answer carries its evidence rule
+(`reconciliation_rule`, fitted on validation); with the deployment's decision settings (the prior rate of
+wrong records, the cost of a look and of a missed error: `counting.decision`) it gives q, the probability
+that the record is wrong given the photo, and the decision (`contracts.decision`):
+- MATCH (clear): clearing costs less than a look, q x missed-error cost < look cost; nobody looks;
+- LOW_CONFIDENCE (look): a look costs less than the error clearing might leave; a person checks the bin;
+- MISMATCH (flag as wrong): the record is more likely wrong than right, q >= 1/2;
+- with no expectation: NO_EXPECTATION;
+- a model that carries no evidence rule: LOW_CONFIDENCE, saying why (nothing is cleared on an uncalibrated
+  guess).
 `delta` is predicted - expected (positive: more items seen than expected). An open-ended class such
-as "6+" is a lower bound: it agrees with any expectation at or above it (delta 0) and otherwise
-differs by at least predicted - expected; P(expected) for such an expectation is that class's.
+as "16+" is a lower bound: it agrees with any expectation at or above it (delta 0) and otherwise
+differs by at least predicted - expected.
 The answer itself, and which class holds a count, are the endpoint's contract (`contracts.model_answer`).
 """
 
@@ -23,13 +22,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.decision import DecisionCosts, Outcome, count_probability, decide, wrong_probability
 from contracts.inventory_schema import Status
 from contracts.model_answer import Prediction, parse_prediction
 
 NO_RULE_REASON = (
-    "the model carries no calibrated reconciliation rule and counting.mismatch_below is not set; "
-    "retrain the model with this version or set the threshold"
+    "the model carries no evidence rule (it was trained before the rule existed); retrain it with this "
+    "version so that its verdicts can clear a bin"
 )
+STATUS_OF_OUTCOME = {
+    Outcome.CLEAR: Status.MATCH,
+    Outcome.LOOK: Status.LOW_CONFIDENCE,
+    Outcome.FLAG: Status.MISMATCH,
+}
 
 
 @dataclass(frozen=True)
@@ -40,41 +45,33 @@ class Reconciliation:
     prediction: Prediction
     expected_quantity: int | None
     delta: int | None
-    expected_probability: float | None = None
-    mismatch_below: float | None = None
+    expected_probability: float | None = None  # the model's calibrated P(expected count)
+    wrong_probability: float | None = None  # q: P(the record is wrong | the photo), at the deployment's prior
+    look_above: float | None = None  # the q above which a bin is looked at (look cost / missed-error cost)
     reason: str | None = None
 
 
 def reconcile(
-    prediction: Mapping[str, Any],
-    expected_quantity: int | None,
-    confidence_threshold: float,
-    mismatch_below: float | None = None,
+    prediction: Mapping[str, Any], expected_quantity: int | None, costs: DecisionCosts
 ) -> Reconciliation:
-    """Status and delta of one image from its endpoint response JSON (see the module docstring).
-
-    `mismatch_below` overrides the model's own threshold when given.
-    """
+    """Status and delta of one image from its endpoint response JSON (see the module docstring)."""
     parsed = parse_prediction(prediction)
-    confident = parsed.confidence >= confidence_threshold
     if expected_quantity is None:
-        status = Status.NO_EXPECTATION if confident else Status.LOW_CONFIDENCE
-        return Reconciliation(status, parsed, None, None)
+        return Reconciliation(Status.NO_EXPECTATION, parsed, None, None)
     delta = count_delta(parsed, expected_quantity)
-    threshold = mismatch_below if mismatch_below is not None else parsed.mismatch_below
-    if threshold is None:
+    rule = parsed.rule
+    if rule is None:
         return Reconciliation(Status.LOW_CONFIDENCE, parsed, expected_quantity, delta, reason=NO_RULE_REASON)
-    probability = parsed.probability_of(expected_quantity)
-    if parsed.label_for(expected_quantity) is None:
-        reason = f"the expected quantity {expected_quantity} is above every count the model predicts"
-        return Reconciliation(
-            Status.LOW_CONFIDENCE, parsed, expected_quantity, delta, probability, threshold, reason
-        )
-    if probability >= threshold:
-        status = Status.MATCH
-    else:
-        status = Status.MISMATCH if confident and delta != 0 else Status.LOW_CONFIDENCE
-    return Reconciliation(status, parsed, expected_quantity, delta, probability, threshold)
+    wrong = wrong_probability(parsed.probabilities, expected_quantity, rule, costs.wrong_record_rate)
+    return Reconciliation(
+        STATUS_OF_OUTCOME[decide(wrong, costs)],
+        parsed,
+        expected_quantity,
+        delta,
+        expected_probability=count_probability(parsed.probabilities, expected_quantity, rule.tail_ratio),
+        wrong_probability=wrong,
+        look_above=costs.look_above,
+    )
 
 
 def count_delta(prediction: Prediction, expected_quantity: int) -> int:

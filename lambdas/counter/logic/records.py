@@ -48,7 +48,8 @@ class InventoryRecord:
     expected_source: ExpectedSource | None = None
     delta: int | None = None
     expected_probability: float | None = None  # the model's calibrated P(expected count)
-    mismatch_below: float | None = None  # the threshold the status was decided with
+    wrong_probability: float | None = None  # P(the record is wrong | the photo) the status was decided on
+    look_above: float | None = None  # the wrong_probability above which a person looks
 
     @classmethod
     def counted(
@@ -74,7 +75,8 @@ class InventoryRecord:
             expected_source=expected.source,
             delta=reconciliation.delta,
             expected_probability=reconciliation.expected_probability,
-            mismatch_below=reconciliation.mismatch_below,
+            wrong_probability=reconciliation.wrong_probability,
+            look_above=reconciliation.look_above,
         )
 
     @classmethod

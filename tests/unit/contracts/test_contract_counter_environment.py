@@ -5,20 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.counter_environment import SERVICE_NAME, LambdaEnv, counter_environment
+from contracts.decision import DecisionCosts
 from contracts.inventory_schema import METRICS_NAMESPACE
 from lambdas.counter.configuration import CounterConfiguration, load_configuration
 from lambdas.counter.observability import logger, metrics
 
+COSTS = DecisionCosts(wrong_record_rate=0.035, look_cost=0.45, missed_error_cost=31.5)
 
-def environment(mismatch_below: float | None = 0.25) -> dict[str, str]:
+
+def environment() -> dict[str, str]:
     return counter_environment(
         inventory_table="inventory",
         bin_state_table="bin-state",
         endpoint_name="binventory-dev-counter",
         event_bus_name="events",
-        confidence_threshold=0.6,
+        decision=COSTS,
         max_image_bytes=123_456,
-        mismatch_below=mismatch_below,
     )
 
 
@@ -40,17 +42,9 @@ def test_the_lambda_reads_back_every_value_the_environment_sets() -> None:
         bin_state_table="bin-state",
         endpoint_name="binventory-dev-counter",
         event_bus_name="events",
-        confidence_threshold=0.6,
+        decision=COSTS,
         max_image_bytes=123_456,
-        mismatch_below=0.25,
     )
-
-
-def test_without_an_override_the_variable_is_absent_and_each_model_s_own_threshold_decides() -> None:
-    values = environment(mismatch_below=None)
-
-    assert LambdaEnv.MISMATCH_BELOW not in values
-    assert load_configuration(values).mismatch_below is None
 
 
 def test_the_lambda_reads_only_variables_the_environment_names_and_powertools_reads_the_rest() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from deployment_context import CDK_CONTEXT, MODEL_PACKAGE_ARN, context_with
 
+from contracts.decision import DEFAULT_COSTS
 from contracts.deployment_settings import SettingsError, load_settings, load_settings_from_cdk_json
 
 
@@ -28,7 +29,7 @@ def test_committed_cdk_json_gives_the_documented_defaults() -> None:
     assert (settings.stage, settings.region, settings.account) == ("dev", "us-east-1", None)
     assert settings.model_package_arn is None
     assert settings.counting.max_receive_count == 5
-    assert settings.counting.confidence_threshold == 0.5
+    assert settings.counting.decision == DEFAULT_COSTS  # sources in contracts/decision.py
     assert settings.counting.max_image_bytes == 4_000_000  # below the serverless endpoint payload limit
     assert settings.counting.visibility_timeout_seconds == 6 * settings.counting.lambda_timeout_seconds
     assert settings.endpoint.mode == "serverless"
@@ -102,9 +103,9 @@ def _without(path: str) -> dict[str, Any]:
             "'retain', 'destroy'",
         ),
         (
-            {"binventory.counting.confidence_threshold": "1.5"},
-            "binventory.counting.confidence_threshold",
-            "0.0 to 1.0",
+            {"binventory.counting.decision.wrong_record_rate": "0.9"},
+            "binventory.counting.decision.wrong_record_rate",
+            "0.0001 to 0.5",
         ),
         (
             {"binventory.training.instance_type": "g5.xlarge"},

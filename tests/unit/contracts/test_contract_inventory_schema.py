@@ -15,10 +15,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from model_answers import prediction
 
 from binventory.inventory.expected_csv import ExpectedRow
 from binventory.inventory.operator_inventory import OperatorInventory
 from contracts import inventory_schema
+from contracts.decision import DEFAULT_COSTS
 from contracts.inventory_schema import Status
 from lambdas.counter.api import (
     CounterConfiguration,
@@ -92,14 +94,7 @@ class Photos:
 
 class Endpoint:
     def predict(self, image: bytes, content_type: str, deadline: Any) -> dict[str, Any]:
-        return {
-            "predicted_count": 2,
-            "predicted_label": "2",
-            "confidence": 0.9,
-            "probabilities": {"1": 0.05, "2": 0.9, "3": 0.05},
-            "model_version": "countnet-test",
-            "reconciliation_rule": {"mismatch_below": 0.3, "target_catch_rate": 0.8, "temperature": 1.0},
-        }
+        return prediction(2, 0.999)  # surely 2 items where 3 are expected
 
 
 def lambda_writes(photo: bytes | None) -> RecordingDynamoDB:
@@ -110,7 +105,9 @@ def lambda_writes(photo: bytes | None) -> RecordingDynamoDB:
         endpoint=Endpoint(),
         inventory=InventoryRepository(dynamodb, inventory_table="inventory", bin_state_table="bin-state"),
         events=SimpleNamespace(publish=lambda record: None),
-        configuration=CounterConfiguration("inventory", "bin-state", "endpoint", "bus", 0.5, 6_000_000),
+        configuration=CounterConfiguration(
+            "inventory", "bin-state", "endpoint", "bus", DEFAULT_COSTS, 6_000_000
+        ),
         clock=lambda: datetime(2026, 11, 30, 12, 0, 5, tzinfo=UTC),
     )
     counter.count(UPLOAD, KnownState(expected_quantities={"bin-7": 3}))

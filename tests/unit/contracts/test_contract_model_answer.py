@@ -7,14 +7,22 @@ import json
 import pytest
 
 from contracts.model_answer import (
+    LIKELIHOOD_RATIO,
+    EvidenceRule,
     MalformedPrediction,
-    ReconciliationRule,
     label_for_count,
     model_answer,
     parse_prediction,
 )
 
-RULE = ReconciliationRule(mismatch_below=0.3, target_catch_rate=0.8, temperature=1.2)
+RULE = EvidenceRule(
+    LIKELIHOOD_RATIO,
+    temperature=1.2,
+    slope=0.9,
+    intercept=-0.1,
+    class_prior={"0": 0.5, "1": 0.5},
+    tail_ratio=0.4,
+)
 
 
 def test_an_answer_written_by_serving_s_builder_parses_back_whole() -> None:
@@ -27,17 +35,35 @@ def test_an_answer_written_by_serving_s_builder_parses_back_whole() -> None:
 
     assert (parsed.count, parsed.label, parsed.confidence, parsed.model_version) == (2, "2", 0.3, "m-1")
     assert parsed.probabilities == probabilities
-    assert parsed.mismatch_below == RULE.mismatch_below
-    assert ReconciliationRule.from_dict(answer["reconciliation_rule"]) == RULE
+    assert parsed.rule == RULE
+    assert EvidenceRule.from_dict(answer["reconciliation_rule"]) == RULE
 
 
-def test_a_model_without_a_rule_answers_null_and_parses_as_no_threshold() -> None:
+def test_a_model_without_a_rule_answers_null_and_parses_as_no_rule() -> None:
     answer = model_answer(
         count=0, label="0", confidence=1.0, probabilities={"0": 1.0}, model_version="m", rule=None
     )
 
     assert answer["reconciliation_rule"] is None
-    assert parse_prediction(answer).mismatch_below is None
+    assert parse_prediction(answer).rule is None
+    # a model of the former format carried a bare threshold: it has no evidence rule either
+    former = {
+        **answer,
+        "reconciliation_rule": {"mismatch_below": 0.3, "target_catch_rate": 0.8, "temperature": 1},
+    }
+    assert parse_prediction(former).rule is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("statistic", "magic"), ("tail_ratio", 1.5), ("temperature", 0), ("slope", "steep")]
+)
+def test_a_malformed_evidence_rule_is_refused_naming_it(field: str, value: object) -> None:
+    answer = model_answer(
+        count=1, label="1", confidence=0.9, probabilities={"1": 0.9}, model_version="m", rule=RULE
+    )
+    answer["reconciliation_rule"][field] = value
+    with pytest.raises(MalformedPrediction, match="reconciliation_rule"):
+        parse_prediction(answer)
 
 
 @pytest.mark.parametrize(

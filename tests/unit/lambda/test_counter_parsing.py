@@ -8,6 +8,7 @@ import pytest
 from counter_world import StoredVersion, jpeg_bytes, png_bytes, s3_notification, s3_test_event
 
 from contracts.counter_environment import LambdaEnv
+from contracts.decision import DecisionCosts
 from contracts.inventory_schema import UnroutableKey, abid_metadata_key, bin_id_for_key, record_key
 from lambdas.counter.configuration import DEFAULT_MAX_IMAGE_BYTES, ConfigurationError, load_configuration
 from lambdas.counter.logic.image_check import endpoint_content_type, format_problem, size_problem
@@ -101,30 +102,35 @@ REQUIRED = {
     LambdaEnv.BIN_STATE_TABLE: "state",
     LambdaEnv.ENDPOINT_NAME: "ep",
     LambdaEnv.EVENT_BUS_NAME: "bus",
+    LambdaEnv.WRONG_RECORD_RATE: "0.02",
+    LambdaEnv.LOOK_COST: "0.3",
+    LambdaEnv.MISSED_ERROR_COST: "22",
 }
 
 
 def test_settings_have_defaults_for_the_optional_variables() -> None:
     configuration = load_configuration(REQUIRED)
 
-    assert (configuration.confidence_threshold, configuration.max_image_bytes) == (
-        0.5,
-        DEFAULT_MAX_IMAGE_BYTES,
-    )
+    assert configuration.max_image_bytes == DEFAULT_MAX_IMAGE_BYTES
+    assert configuration.decision == DecisionCosts(0.02, 0.3, 22.0)
 
 
 def test_every_bad_variable_is_named_at_once() -> None:
     environ = {
         **REQUIRED,
         LambdaEnv.ENDPOINT_NAME: " ",
-        LambdaEnv.CONFIDENCE_THRESHOLD: "70%",
+        LambdaEnv.WRONG_RECORD_RATE: "2%",
+        LambdaEnv.LOOK_COST: "-1",
         LambdaEnv.MAX_IMAGE_BYTES: "-5",
     }
+    del environ[LambdaEnv.MISSED_ERROR_COST]
 
     with pytest.raises(ConfigurationError) as error:
         load_configuration(environ)
 
     message = str(error.value)
     assert "ENDPOINT_NAME is not set" in message
-    assert "CONFIDENCE_THRESHOLD='70%' is not a number between 0 and 1" in message
+    assert "WRONG_RECORD_RATE='2%' is not a number between 0 and 1" in message
+    assert "LOOK_COST='-1' is not a number above 0" in message
+    assert "MISSED_ERROR_COST is not set" in message
     assert "MAX_IMAGE_BYTES='-5' is not a positive whole number" in message

@@ -1,113 +1,123 @@
-"""The reconciliation rules as plain functions: status for each case, the threshold edges, the delta sign."""
+"""The reconciliation rule as plain functions: the outcome for each case, the costs' edges, the delta sign."""
 
 from __future__ import annotations
 
 import pytest
-from model_answers import MODEL_MISMATCH_BELOW, prediction
+from model_answers import FAKE_RULE, prediction
 
+from contracts.decision import DEFAULT_COSTS, DecisionCosts
 from contracts.inventory_schema import Status
-from contracts.model_answer import MalformedPrediction
+from contracts.model_answer import LIKELIHOOD_RATIO, EvidenceRule, MalformedPrediction, model_answer
 from lambdas.counter.logic.reconcile import NO_RULE_REASON, reconcile
-
-THRESHOLD = 0.5
 
 
 @pytest.mark.parametrize(
     ("count", "confidence", "expected", "status", "delta"),
     [
-        (3, 0.9, 3, Status.MATCH, 0),
-        (5, 0.9, 3, Status.MISMATCH, 2),  # more items seen than expected: positive delta
-        (1, 0.9, 3, Status.MISMATCH, -2),  # fewer: negative
+        (3, 0.9, 3, Status.MATCH, 0),  # the photo agrees: cleared
         (0, 0.9, 0, Status.MATCH, 0),  # an empty bin that should be empty
+        (5, 0.999, 3, Status.MISMATCH, 2),  # more items seen than expected, surely: flagged, positive delta
+        (1, 0.999, 3, Status.MISMATCH, -2),  # fewer: negative
+        (
+            4,
+            0.9,
+            3,
+            Status.LOW_CONFIDENCE,
+            1,
+        ),  # evidence against, not yet more likely wrong than right: a look
+        (3, 0.2, 3, Status.LOW_CONFIDENCE, 0),  # even when the count agrees, a photo this unsure is looked at
         (3, 0.9, None, Status.NO_EXPECTATION, None),
-        (3, 0.2, 3, Status.LOW_CONFIDENCE, 0),  # even when the count agrees
-        (4, 0.2, 3, Status.LOW_CONFIDENCE, 1),
-        (3, 0.2, None, Status.LOW_CONFIDENCE, None),  # unsure beats "nothing to compare with"
     ],
 )
 def test_status_and_delta(
     count: int, confidence: float, expected: int | None, status: Status, delta: int | None
 ) -> None:
-    result = reconcile(prediction(count, confidence), expected, THRESHOLD)
+    result = reconcile(prediction(count, confidence), expected, DEFAULT_COSTS)
 
     assert (result.status, result.delta, result.expected_quantity) == (status, delta, expected)
     assert result.prediction.count == count
 
 
-def with_probabilities(count: int, probabilities: dict[str, float]) -> dict:
-    payload = prediction(count, probabilities[str(count)])
-    payload["probabilities"] = probabilities
-    return payload
+def test_every_judged_record_keeps_what_it_was_judged_on() -> None:
+    result = reconcile(prediction(4, 0.9), 3, DEFAULT_COSTS)
+
+    assert result.expected_probability == pytest.approx(0.02)
+    assert 0.1 < result.wrong_probability < 0.5
+    assert result.look_above == pytest.approx(0.3 / 22.0)
 
 
-def test_the_expected_count_s_probability_at_the_model_s_threshold_clears_the_bin() -> None:
-    # given P(expected = 2) exactly at, then just under, the threshold the model carries
-    at = with_probabilities(3, {"2": MODEL_MISMATCH_BELOW, "3": 1 - MODEL_MISMATCH_BELOW})
-    under = with_probabilities(3, {"2": MODEL_MISMATCH_BELOW - 0.001, "3": 1.001 - MODEL_MISMATCH_BELOW})
+def test_the_warehouse_s_costs_move_the_verdict_on_the_same_photo() -> None:
+    # given a photo that favours 4 where 3 is expected
+    payload = prediction(4, 0.9)
 
-    # then the first bin is cleared although the model's best guess is 3; the second is flagged
-    cleared = reconcile(at, 2, THRESHOLD)
-    assert (cleared.status, cleared.delta, cleared.expected_probability) == (
-        Status.MATCH,
-        1,
-        MODEL_MISMATCH_BELOW,
-    )
-    assert reconcile(under, 2, THRESHOLD).status is Status.MISMATCH
+    # when a missed error costs little, the bin is cleared; when records are often wrong, it is flagged
+    cheap_miss = DecisionCosts(wrong_record_rate=0.02, look_cost=0.3, missed_error_cost=1.0)
+    often_wrong = DecisionCosts(wrong_record_rate=0.2, look_cost=0.3, missed_error_cost=22.0)
+    assert reconcile(payload, 3, DEFAULT_COSTS).status is Status.LOW_CONFIDENCE
+    assert reconcile(payload, 3, cheap_miss).status is Status.MATCH
+    assert reconcile(payload, 3, often_wrong).status is Status.MISMATCH
 
 
-def test_a_flagged_bin_is_a_mismatch_only_when_the_model_is_confident_of_another_count() -> None:
-    # P(expected = 1) is far under the threshold in both; only the confidence in "4" differs
-    confident = reconcile(with_probabilities(4, {"1": 0.05, "4": THRESHOLD, "3": 0.45}), 1, THRESHOLD)
-    unsure = reconcile(with_probabilities(4, {"1": 0.05, "4": 0.4999, "3": 0.4501}), 1, THRESHOLD)
-
-    assert (confident.status, confident.delta) == (Status.MISMATCH, 3)
-    assert (unsure.status, unsure.delta) == (Status.LOW_CONFIDENCE, 3)
-
-
-def test_a_deployment_threshold_overrides_the_model_s_own() -> None:
-    payload = prediction(2, 0.3)  # P(expected = 2) = 0.3: under the model's 0.4
-
-    assert reconcile(payload, 2, THRESHOLD).status is Status.LOW_CONFIDENCE
-    overridden = reconcile(payload, 2, THRESHOLD, mismatch_below=0.25)
-    assert (overridden.status, overridden.mismatch_below) == (Status.MATCH, 0.25)
-    assert reconcile(payload, 2, THRESHOLD, mismatch_below=0.0).status is Status.MATCH  # 0 never flags
-
-
-def test_a_model_without_a_calibrated_rule_clears_nothing_and_says_why() -> None:
+def test_a_model_without_an_evidence_rule_clears_nothing_and_says_why() -> None:
     payload = prediction(3, 0.99)
     del payload["reconciliation_rule"]
 
-    result = reconcile(payload, 3, THRESHOLD)
+    result = reconcile(payload, 3, DEFAULT_COSTS)
 
-    assert (result.status, result.reason) == (Status.LOW_CONFIDENCE, NO_RULE_REASON)
-    assert reconcile(payload, 3, THRESHOLD, mismatch_below=0.4).status is Status.MATCH
-
-
-def test_an_expectation_above_every_count_the_model_predicts_goes_to_a_person() -> None:
-    # a model of counts 0..5 (no "6+" class) cannot confirm or refute 8 items
-    result = reconcile(prediction(5, 0.9), 8, THRESHOLD)
-
-    assert (result.status, result.expected_probability, result.delta) == (Status.LOW_CONFIDENCE, 0.0, -3)
-    assert "above every count the model predicts" in result.reason
+    assert (result.status, result.reason, result.wrong_probability) == (
+        Status.LOW_CONFIDENCE,
+        NO_RULE_REASON,
+        None,
+    )
 
 
-def test_a_malformed_rule_is_refused() -> None:
-    payload = prediction(3, 0.9)
-    payload["reconciliation_rule"] = {"mismatch_below": "low"}
-
-    with pytest.raises(MalformedPrediction, match=r"reconciliation_rule\.mismatch_below"):
-        reconcile(payload, 3, THRESHOLD)
-
-
-@pytest.mark.parametrize(
-    ("expected", "status", "delta"),
-    [(6, Status.MATCH, 0), (12, Status.MATCH, 0), (4, Status.MISMATCH, 2)],
+OPEN_RULE = EvidenceRule(
+    LIKELIHOOD_RATIO,
+    temperature=1.0,
+    slope=1.0,
+    intercept=0.0,
+    class_prior={**{str(k): 0.05 for k in range(16)}, "16+": 0.2},
+    tail_ratio=0.5,
 )
-def test_an_open_ended_class_is_a_lower_bound(expected: int, status: Status, delta: int) -> None:
-    # "6+" means at least six: it agrees with any expectation of six or more
-    result = reconcile(prediction(6, 0.8, label="6+"), expected, THRESHOLD)
 
-    assert (result.status, result.delta) == (status, delta)
+
+def open_answer(top: str, confidence: float) -> dict:
+    labels = [*map(str, range(16)), "16+"]
+    probabilities = {label: (1 - confidence) / 16 for label in labels}
+    probabilities[top] = confidence
+    return model_answer(
+        count=int(top.rstrip("+")),
+        label=top,
+        confidence=confidence,
+        probabilities=probabilities,
+        model_version="m",
+        rule=OPEN_RULE,
+    )
+
+
+def test_a_bin_expected_to_hold_nine_is_cleared_or_flagged_from_its_photo() -> None:
+    # the model has a class for every count up to 15, so nine is told from ten
+    assert reconcile(open_answer("9", 0.9), 9, DEFAULT_COSTS).status is Status.MATCH
+    flagged = reconcile(open_answer("10", 0.999), 9, DEFAULT_COSTS)
+    assert (flagged.status, flagged.delta) == (Status.MISMATCH, 1)
+
+
+def test_an_open_ended_class_is_a_lower_bound_and_cannot_tell_its_own_counts_apart() -> None:
+    # "16+" means at least sixteen: expecting 4 is surely wrong, by at least 12 items
+    wrong = reconcile(open_answer("16+", 0.999), 4, DEFAULT_COSTS)
+    assert (wrong.status, wrong.delta) == (Status.MISMATCH, 12)
+    # expecting 20: the photo says "sixteen or more", which 19 and 21 fit as well as 20 does, so the
+    # evidence is close to even and the warehouse's own rate of wrong records decides (a look, at these costs)
+    even = reconcile(open_answer("16+", 0.999), 20, DEFAULT_COSTS)
+    assert (even.status, even.delta) == (Status.LOW_CONFIDENCE, 0)
+    rate = DEFAULT_COSTS.wrong_record_rate
+    assert rate / 2 < even.wrong_probability < rate * 1.5
+    # and P(20) is the open class's share at 20 by its tail: 0.999 x 0.5 x 0.5^4
+    assert even.expected_probability == pytest.approx(0.999 * 0.5 * 0.5**4)
+
+
+def test_the_fake_model_used_across_the_suites_carries_a_rule() -> None:
+    assert prediction(2, 0.5)["reconciliation_rule"] == FAKE_RULE.to_dict()
 
 
 @pytest.mark.parametrize(
@@ -131,4 +141,4 @@ def test_a_response_that_breaks_the_endpoint_contract_is_refused(
     payload[field] = value
 
     with pytest.raises(MalformedPrediction, match=message):
-        reconcile(payload, 3, THRESHOLD)
+        reconcile(payload, 3, DEFAULT_COSTS)
