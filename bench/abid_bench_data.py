@@ -1,7 +1,8 @@
-"""The benchmarks' data: the fixed split of the original ABID sample (contracts/abid_sample_split.csv).
+"""The benchmarks' data: the fixed split by bin of the ABID photos in ../shared (contracts/abid_split.csv).
 
-The test part is what every model benchmark reports on: nothing trains or selects on it. The speed
-benchmark times the same test photos the accuracy benchmark scores. No image is copied.
+The test part (original photos only) is what every model benchmark reports on: nothing trains or selects on
+it. The speed benchmark times the same test photos the accuracy benchmark scores. No image is copied.
+Labels carry the known corrections (contracts/label_corrections.csv), as training reads them.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ sys.path.insert(0, str(PROJECT_ROOT / "model_code"))
 from countnet.data import Sample, discover_dataset  # noqa: E402
 
 from contracts.fixed_split import read_split  # noqa: E402
+from contracts.label_corrections import read_corrections  # noqa: E402
 
 DEFAULT_ABID_DIR = PROJECT_ROOT.parent / "shared" / "abid"
+RE_ENCODED_DIR = PROJECT_ROOT.parent / "shared" / "abid-224"
 WORK_DIR = PROJECT_ROOT / "bench" / "out"
 DEFAULT_MODEL_DIR = PROJECT_ROOT / ".local" / "models" / "abid"  # what `make model-abid` writes
 
@@ -28,16 +31,38 @@ def shown_path(path: Path) -> str:
     return str(resolved.relative_to(PROJECT_ROOT)) if resolved.is_relative_to(PROJECT_ROOT) else str(path)
 
 
+def _corrected(samples: list[Sample]) -> list[Sample]:
+    corrections = read_corrections()
+    return [
+        Sample(s.image_id, s.path, corrections[s.image_id]) if s.image_id in corrections else s
+        for s in samples
+    ]
+
+
 def fixed_split(abid_dir: Path = DEFAULT_ABID_DIR) -> dict[str, list[Sample]]:
-    """train / validation / test photos of the original ABID sample, as the committed split assigns them."""
+    """train / validation / test photos of the original ABID photos, as the committed split assigns them."""
     if not (abid_dir / "labels.csv").is_file():
         raise SystemExit(
             f"ABID sample not found at {abid_dir}: pass --abid DIR (a folder with labels.csv and images/)"
         )
     assignment = read_split()
     parts: dict[str, list[Sample]] = {"train": [], "validation": [], "test": []}
-    for sample in discover_dataset(abid_dir):
+    for sample in _corrected(discover_dataset(abid_dir)):
         parts[assignment[sample.image_id]].append(sample)
+    return parts
+
+
+def split_photos(
+    abid_dir: Path = DEFAULT_ABID_DIR, re_encoded: Path = RE_ENCODED_DIR
+) -> dict[str, list[Sample]]:
+    """Every photo of both folders by part (train, validation, test, held_out), as train.py reads them."""
+    assignment = read_split()
+    parts: dict[str, list[Sample]] = {"train": [], "validation": [], "test": [], "held_out": []}
+    for folder in (abid_dir, re_encoded):
+        if not (folder / "labels.csv").is_file():
+            raise SystemExit(f"ABID photos not found at {folder} (labels.csv and images/)")
+        for sample in _corrected(discover_dataset(folder)):
+            parts[assignment[sample.image_id]].append(sample)
     return parts
 
 

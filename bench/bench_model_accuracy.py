@@ -1,82 +1,90 @@
-"""Benchmark 1: the model's decisions on real ABID photos, on a fixed test split nothing trains on.
+"""Benchmark 1: the model's verdicts on real ABID photos, on a test part split by bin that nothing trains on.
 
-Side by side, scored in one run on the same test photos (contracts/abid_sample_split.csv):
-- the constant baseline: always the most frequent count of the training data;
-- the previous system: the README's former laptop command (lite0 at 128 px, 10 epochs, cross-entropy),
-  trained here by train.py on what it trained on (the original photos of ../shared/abid, here only the
-  split's train part), deciding as it did (MATCH when its top count equals the expectation with
-  confidence >= 0.5; otherwise flagged), on its uncalibrated probabilities;
-- the shipped recipe: the model `make model-abid` wrote (.local/models/abid), checked to be the
-  recipe in contracts/recipe.json.
-For counts 1..5: accuracy, RMSE and per-count recall; then each photo reconciled against its true count
-(a correct bin) and against true +-1 (a planted inventory error), scored by the model's calibrated
-P(expected): AUROC, false alarms at 80% and 90% of errors caught, and the model's own rule (threshold
-fitted on validation): errors caught, false alarms, correct bins cleared. Every figure has one standard
-error (binomial, or a bootstrap over photos). Writes the `model-accuracy` section of bench/RESULTS.md,
-the shipped model's test confusion matrix and the catch / false-alarm curves as PNGs.
+Side by side, scored in one run on the same photos by the models as served (countnet.serving):
+- class frequencies: a "model" that ignores the image and answers the training frequencies of every count;
+  whatever it scores comes from the mix of counts alone;
+- the previous recipe (issue 9's: 0..5 only, bins above 5 left out), trained in this run on the new split's
+  train part by today's train.py;
+- the shipped recipe: the model `make model-abid` wrote (.local/models/abid), checked to be the recipe in
+  contracts/recipe.json.
+Each photo of t items yields a right record (expected t) and planted errors (t - 1, t + 1) where the model
+could err (never below 0; never inside the open-ended class). For bins of 0..5, 2..5 and more than 5 items,
+separately: counting accuracy and RMSE, the verification AUROC and the AUROC within each expected count
+(which an image-blind model scores at 0.5), and the decision at the default costs (contracts.decision):
+errors caught, correct bins cleared, and the cost per 1,000 bins against looking at every bin and at none.
+Every figure has a bootstrap standard error over bins, and the shipped model's advantage over each other
+row a paired 95% interval (the same resampled bins for both).
 
-    make model-abid && python bench/bench_model_accuracy.py [--model .local/models/abid]
+Test figures are printed only when asked: without `--report-test` the benchmark scores the validation part
+(what recipe work may look at); with it, the test part, once.
+
+    make model-abid && python bench/bench_model_accuracy.py --report-test
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import resource
 import subprocess
 import sys
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from abid_bench_data import (
-    DEFAULT_ABID_DIR,
-    DEFAULT_MODEL_DIR,
-    PROJECT_ROOT,
-    WORK_DIR,
-    fixed_split,
-    load_average,
-    shown_path,
-)
+import torch
+from abid_bench_data import DEFAULT_MODEL_DIR, PROJECT_ROOT, WORK_DIR, load_average, shown_path, split_photos
 from countnet.labels import LabelSpace
-from countnet.metrics import evaluate_predictions
 from countnet.model_config import ModelConfig
 from countnet.plots import plot_confusion_matrix
-from countnet.served_report import HEADLINE_COUNTS
+from countnet.served_report import PHOTO_RANGES, ServedOutputs, counting_report, served_logits
+from countnet.serving import load_count_model
 from countnet.trainer import Hyperparameters
 from countnet.verification import (
-    REPORTED_CATCH_RATES,
-    bootstrap_errors,
-    verification_figures,
-    verification_set,
+    BOOTSTRAP_ROUNDS,
+    auroc,
+    class_prior,
+    decision_figures,
+    fit_evidence,
+    posteriors,
+    probability_maps,
+    reconciliation_records,
+    record_statistics,
+    separation_figures,
+    tail_ratio,
+    within_count_auroc,
 )
 from results import machine_description, write_section
 
 from binventory.local.recipe_training import plan_recipe_run
+from contracts.decision import DEFAULT_COSTS, DecisionCosts
+from contracts.fixed_split import bin_groups
+from contracts.model_answer import EXPECTED_PROBABILITY, EvidenceRule
 from contracts.recipe import load_recipe
 
 SECTION = "model-accuracy"
 CONFUSION_PNG = PROJECT_ROOT / "bench" / "model_accuracy_confusion_matrix.png"
 CURVES_PNG = PROJECT_ROOT / "bench" / "reconciliation_curves.png"
-SCORES_FILE = WORK_DIR / "model-accuracy.json"  # read by bench_inference_speed.py
-PREVIOUS_RECIPE = {  # the former laptop command: lite0, 128 px, 10 epochs, lr 1e-3, plain classes
+SCORES_FILE = WORK_DIR / "model-accuracy.json"
+# Issue 9's shipped recipe: counts 0..5 only, bins above five left out, P(expected) as its evidence.
+PREVIOUS_RECIPE = {
     "backbone": "tf_efficientnet_lite0",
-    "image-size": "128",
-    "interpolation": "bicubic",
-    "epochs": "10",
+    "image-size": "160",
+    "interpolation": "bilinear",
+    "epochs": "8",
     "batch-size": "32",
     "lr": "0.001",
     "weight-decay": "0.05",
-    "warmup-epochs": "1",
+    "warmup-epochs": "0.5",
     "label-smoothing": "0.1",
     "loss": "ce",
     "max-count": "5",
     "over-max": "exclude",
     "balance": "none",
     "flip-views": "false",
+    "evidence": EXPECTED_PROBABILITY,
+    "pair-loss": "0",
     "patience": "5",
     "seed": "0",
 }
@@ -85,130 +93,22 @@ ANCHORS = (
     "([silverbottlep/abid_challenge](https://github.com/silverbottlep/abid_challenge), sec. 4.3)",
     "Udacity 'Inventory Monitoring' notebook capstones: ResNet50 on a 10K subset, counts 1..5, 30-40%",
 )
-
-
-LEGACY_CONFIDENCE = 0.5  # the previous rule's confidence threshold (cdk.json's default then)
+RANGE_TITLES = {"0_to_5": "0..5 items", "2_to_5": "2..5 items", "above_5": "more than 5 items"}
 
 
 @dataclass(frozen=True)
 class Scored:
-    """One model's per-photo test probabilities in its own label space, and how it decides: a threshold on
-    P(expected) (mismatch_below), or, with None, the previous rule (top count and confidence)."""
+    """One model's probabilities on the scored photos, in its own label space, with its evidence rule."""
 
     name: str
     label_space: LabelSpace
     image_ids: list[str]
-    targets: list[int]
+    counts: list[int]
     probabilities: np.ndarray
-    mismatch_below: float | None
+    rule: EvidenceRule
 
 
-def legacy_flags(model: Scored, verification_images: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """The previous rule: cleared only when the top count is the expectation at confidence >= 0.5."""
-    top = model.probabilities[verification_images].argmax(axis=1)
-    confidence = model.probabilities[verification_images].max(axis=1)
-    counts = np.array([model.label_space.count_of(int(c)) for c in top])
-    return ~((counts == expected) & (confidence >= LEGACY_CONFIDENCE))
-
-
-def legacy_rule_figures(model: Scored, seed: int = 0) -> tuple[dict, dict]:
-    """Caught / false alarms / cleared under the previous rule, with bootstrap errors over photos."""
-    images, expected, planted = [], [], []
-    for image, target in enumerate(model.targets):
-        count = model.label_space.count_of(target)
-        if count not in HEADLINE_COUNTS:
-            continue
-        for value, is_planted in ((count, False), (count - 1, True), (count + 1, True)):
-            if value >= 0:
-                images.append(image), expected.append(value), planted.append(is_planted)
-    images, expected, planted = np.array(images), np.array(expected), np.array(planted)
-    flags = legacy_flags(model, images, expected)
-
-    def figures(rows: np.ndarray) -> dict:
-        caught = flags[rows][planted[rows]].mean()
-        alarms = flags[rows][~planted[rows]].mean()
-        return {"caught": float(caught), "false_alarms": float(alarms), "cleared": float(1 - alarms)}
-
-    rng = np.random.default_rng(seed)
-    photos = np.unique(images)
-    rows_of = {photo: np.flatnonzero(images == photo) for photo in photos}
-    samples = [
-        figures(np.concatenate([rows_of[p] for p in rng.choice(photos, len(photos))])) for _ in range(1000)
-    ]
-    errors = {name: float(np.std([s[name] for s in samples])) for name in samples[0]}
-    return figures(np.arange(len(images))), errors
-
-
-def _share_error(share: float, n: int) -> float:
-    return math.sqrt(share * (1 - share) / n) if n else float("nan")
-
-
-def score(model: Scored, seed: int = 0) -> dict:
-    """Counting and reconciliation figures on the photos holding 1..5 items, each with its standard error."""
-    space = model.label_space
-    headline = [i for i, t in enumerate(model.targets) if space.count_of(t) in HEADLINE_COUNTS]
-    truth = [model.targets[i] for i in headline]
-    predicted = [int(model.probabilities[i].argmax()) for i in headline]
-    counting = evaluate_predictions(truth, predicted, space)
-    errors = np.array([space.count_of(p) - space.count_of(t) for t, p in zip(truth, predicted, strict=True)])
-    rng = np.random.default_rng(seed)
-    resampled_rmse = [
-        math.sqrt(float((errors[rng.integers(0, len(errors), len(errors))] ** 2).mean())) for _ in range(1000)
-    ]
-    recall = {}
-    for count in HEADLINE_COUNTS:
-        support = counting["per_class"][str(count)]["support"]
-        share = counting["per_class"][str(count)]["recall"]
-        recall[str(count)] = (share, _share_error(share, support))
-    verification = verification_set(model.probabilities, model.targets, space, HEADLINE_COUNTS)
-    figures = verification_figures(verification, model.mismatch_below)
-    errors = bootstrap_errors(verification, model.mismatch_below, seed)
-    if model.mismatch_below is None:
-        legacy, legacy_errors = legacy_rule_figures(model, seed)
-        figures, errors = {**figures, **legacy}, {**errors, **legacy_errors}
-    return {
-        "photos": len(headline),
-        "accuracy": (counting["accuracy"], _share_error(counting["accuracy"], len(headline))),
-        "rmse": (counting["rmse"], float(np.std(resampled_rmse))),
-        "recall": recall,
-        "reconciliation": figures,
-        "reconciliation_errors": errors,
-        "confusion_matrix": counting["confusion_matrix"],
-        "labels": counting["labels"],
-        "curve": _curve(verification),
-    }
-
-
-def _curve(verification) -> list[tuple[float, float]]:
-    """(share of planted errors caught, share of correct bins flagged) for every threshold."""
-    thresholds = np.unique(np.concatenate([verification.planted, verification.correct, [1.0 + 1e-9]]))
-    return [
-        (float((verification.planted < t).mean()), float((verification.correct < t).mean()))
-        for t in thresholds
-    ]
-
-
-def _from_model_dir(model_dir: Path, name: str, legacy: bool = False) -> Scored:
-    """The test photos' probabilities train.py recorded; for the previous system, uncalibrated again
-    (p = softmax(z / T), so softmax(T log p) = softmax(z)) and decided by the previous rule."""
-    config = ModelConfig.read(model_dir)
-    test = json.loads((model_dir / "evaluation.json").read_text())["splits"]["test"]
-    probabilities = np.asarray(test["probabilities"])
-    if legacy and config.reconciliation:
-        logits = config.reconciliation.temperature * np.log(np.clip(probabilities, 1e-12, 1.0))
-        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
-    return Scored(
-        name=name,
-        label_space=config.label_space,
-        image_ids=test["image_ids"],
-        targets=test["targets"],
-        probabilities=probabilities,
-        mismatch_below=None if legacy else config.reconciliation.mismatch_below,
-    )
-
-
-def check_is_current_recipe(model_dir: Path) -> dict:
+def check_is_current_recipe(model_dir: Path) -> ModelConfig:
     """The model's recorded hyperparameters must be today's recipe; otherwise the table would mislabel it."""
     if not (model_dir / "evaluation.json").is_file():
         raise SystemExit(f"{model_dir} holds no trained model: run `make model-abid` first")
@@ -221,168 +121,209 @@ def check_is_current_recipe(model_dir: Path) -> dict:
             f"{model_dir} was trained with another recipe ({', '.join(differing)} differ from "
             "contracts/recipe.json): run `make model-abid` again"
         )
-    return json.loads((model_dir / "evaluation.json").read_text())
+    return config
 
 
 def train_previous_recipe(out_dir: Path) -> tuple[Path, float, float]:
-    """train.py with the former laptop command's hyperparameters on the original photos only (the split's
-    train part; validation and test as for the shipped model); returns dir, seconds, peak MB."""
+    """train.py with the previous recipe on the new split; returns dir, seconds, peak MB."""
     run = plan_recipe_run(out_dir, PREVIOUS_RECIPE)
-    sources = run.command.index("--train") + 1
-    command = [
-        *run.command[:sources],
-        str(DEFAULT_ABID_DIR),
-        *run.command[run.command.index("--split-file") :],
-    ]
     started = time.perf_counter()
-    subprocess.run(command, check=True)
+    subprocess.run([*run.command, "--int8", "false"], check=True)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return out_dir, time.perf_counter() - started, peak_mb
 
 
-def constant_baseline(splits: dict, space: LabelSpace, test_ids: list[str], targets: list[int]) -> Scored:
-    """Always the most frequent count of the training data (originals' train part plus abid-224)."""
-    counts = Counter(s.count for s in splits["train"])
-    abid_224 = PROJECT_ROOT.parent / "shared" / "abid-224" / "labels.csv"
-    if abid_224.is_file():
-        rows = abid_224.read_text().splitlines()[1:]
-        counts.update(int(line.split(",")[1]) for line in rows)
-    majority = max((c for c in counts if space.class_of(c) is not None), key=lambda c: counts[c])
-    probabilities = np.zeros((len(targets), space.num_classes))
-    probabilities[:, space.class_of(majority)] = 1.0
+def served(model_dir: Path, name: str, samples: list) -> Scored:
+    """The model as the endpoint serves it, on `samples`, calibrated by its own rule."""
+    model = load_count_model(model_dir)
+    rule = model.config.reconciliation
+    if rule is None:
+        raise SystemExit(f"{model_dir} carries no evidence rule: retrain it with this version")
+    outputs: ServedOutputs = served_logits(model, samples)
+    probabilities = (outputs.logits / rule.temperature).softmax(dim=1).numpy()
+    return Scored(name, model.config.label_space, outputs.image_ids, outputs.counts, probabilities, rule)
+
+
+def frequency_baseline(shipped: Scored, train_counts: list[int], validation: Scored) -> Scored:
+    """Every photo answered with the training frequencies; its rule fitted on validation like any model's."""
+    prior = class_prior(train_counts, shipped.label_space)
+    row = np.asarray([prior[label] for label in shipped.label_space.labels])
+    maps = probability_maps(np.tile(row, (len(validation.counts), 1)), shipped.label_space.labels)
+    records = reconciliation_records(validation.counts, shipped.label_space, photos=None)
+    rule = fit_evidence(
+        maps,
+        records,
+        statistic_name=shipped.rule.statistic,
+        temperature=1.0,
+        prior=prior,
+        tail=tail_ratio(train_counts, shipped.label_space),
+    )
     return Scored(
-        name=f"constant: always {majority} (most frequent training count)",
-        label_space=space,
-        image_ids=test_ids,
-        targets=targets,
-        probabilities=probabilities,
-        mismatch_below=0.5,  # P(expected) is 1 for its one count, 0 otherwise: any threshold in (0, 1]
+        "class frequencies (ignores the image)",
+        shipped.label_space,
+        shipped.image_ids,
+        shipped.counts,
+        np.tile(row, (len(shipped.counts), 1)),
+        rule,
     )
 
 
-def _pm(value: tuple[float, float], percent: bool = True) -> str:
-    return f"{value[0]:.1%} ± {value[1]:.1%}" if percent else f"{value[0]:.3f} ± {value[1]:.3f}"
+@dataclass(frozen=True)
+class RangeScores:
+    """One model's per-record scores on one range of counts, ready to bootstrap."""
+
+    records: object
+    scores: np.ndarray
+    wrong: np.ndarray
+    correct_count: np.ndarray  # per photo: counted right
+    squared_error: np.ndarray
+    photo_groups: np.ndarray
+    record_groups: np.ndarray
 
 
-def _figure(scores: dict, name: str, percent: bool = True) -> str:
-    value, error = scores["reconciliation"][name], scores["reconciliation_errors"].get(name, float("nan"))
+def range_scores(
+    model: Scored, photos: range, groups: dict[str, str], costs: DecisionCosts
+) -> RangeScores | None:
+    space = model.label_space
+    maps = probability_maps(model.probabilities, space.labels)
+    records = reconciliation_records(model.counts, space, photos)
+    keep = [
+        i for i, count in enumerate(model.counts) if count in photos and space.class_of(count) is not None
+    ]
+    if not keep or not records.wrong.any():
+        return None
+    predicted = [space.count_of(int(model.probabilities[i].argmax())) for i in keep]
+    truth = [model.counts[i] for i in keep]
+    bins = [groups.get(image_id, image_id) for image_id in model.image_ids]
+    return RangeScores(
+        records=records,
+        scores=record_statistics(maps, records, model.rule),
+        wrong=posteriors(maps, records, model.rule, costs.wrong_record_rate),
+        correct_count=np.asarray(
+            [
+                p == t
+                or (space.labels[-1].endswith("+") and p == space.max_count + 1 and t > space.max_count)
+                for p, t in zip(predicted, truth, strict=True)
+            ]
+        ),
+        squared_error=np.asarray(
+            [(min(p, 10**6) - t) ** 2 for p, t in zip(predicted, truth, strict=True)], float
+        ),
+        photo_groups=np.asarray([bins[i] for i in keep]),
+        record_groups=np.asarray([bins[i] for i in records.image]),
+    )
+
+
+def figures_of(scores: RangeScores, rows: np.ndarray, photo_rows: np.ndarray, costs: DecisionCosts) -> dict:
+    records = scores.records.subset(rows)
+    separation = separation_figures(scores.scores[rows], records)
+    return {
+        "accuracy": float(scores.correct_count[photo_rows].mean()),
+        "rmse": float(np.sqrt(scores.squared_error[photo_rows].mean())),
+        "auroc": separation["auroc"],
+        "auroc_within_count": separation["auroc_within_count"],
+        "false_alarms_at_80_caught": separation["false_alarms_at_80_caught"],
+        **decision_figures(scores.wrong[rows], records, costs),
+    }
+
+
+def bootstrap(models: list[RangeScores], costs: DecisionCosts, seed: int = 0) -> list[list[dict]]:
+    """BOOTSTRAP_ROUNDS resamples of bins, the same bins for every model: [round][model] -> figures."""
+    names = np.unique(np.concatenate([m.photo_groups for m in models]))
+    rng = np.random.default_rng(seed)
+    record_rows = [{g: np.flatnonzero(m.record_groups == g) for g in names} for m in models]
+    photo_rows = [{g: np.flatnonzero(m.photo_groups == g) for g in names} for m in models]
+    rounds = []
+    for _ in range(BOOTSTRAP_ROUNDS):
+        chosen = names[rng.integers(0, len(names), len(names))]
+        rounds.append(
+            [
+                figures_of(
+                    model,
+                    np.concatenate([record_rows[i][g] for g in chosen]),
+                    np.concatenate([photo_rows[i][g] for g in chosen]),
+                    costs,
+                )
+                for i, model in enumerate(models)
+            ]
+        )
+    return rounds
+
+
+SHOWN = (
+    ("accuracy", "accuracy", True),
+    ("RMSE", "rmse", False),
+    ("AUROC", "auroc", False),
+    ("AUROC within each expected count", "auroc_within_count", False),
+    ("false alarms at 80% caught", "false_alarms_at_80_caught", True),
+    ("errors caught", "caught", True),
+    ("correct bins cleared", "cleared", True),
+    ("cost per 1,000 bins", "cost_per_1000_bins", False),
+)
+
+
+def _cell(value: float, error: float, percent: bool) -> str:
+    if np.isnan(value):
+        return "n/a"
     return f"{value:.1%} ± {error:.1%}" if percent else f"{value:.3f} ± {error:.3f}"
 
 
-def counting_rows(scored: list[Scored], scores: list[dict]) -> list[str]:
-    rows = [
-        "| model | photos | accuracy | RMSE | " + " | ".join(f"recall {c}" for c in HEADLINE_COUNTS) + " |",
-        "|---|---:|---:|---:|" + "---:|" * len(HEADLINE_COUNTS),
-    ]
-    for model, figures in zip(scored, scores, strict=True):
-        recalls = " | ".join(_pm(figures["recall"][str(c)]) for c in HEADLINE_COUNTS)
-        rows.append(
-            f"| {model.name} | {figures['photos']} | **{_pm(figures['accuracy'])}** | "
-            f"{_pm(figures['rmse'], percent=False)} | {recalls} |"
-        )
-    return rows
+def range_table(names: list[str], point: list[dict], rounds: list[list[dict]]) -> list[str]:
+    lines = ["| model | photos | " + " | ".join(title for title, _, _ in SHOWN) + " |"]
+    lines.append("|---|---:|" + "---:|" * len(SHOWN))
+    for index, name in enumerate(names):
+        cells = []
+        for _, key, percent in SHOWN:
+            samples = [r[index][key] for r in rounds if not np.isnan(r[index][key])]
+            cells.append(
+                _cell(point[index][key], float(np.std(samples)) if samples else float("nan"), percent)
+            )
+        lines.append(f"| {name} | {point[index]['photos']} | " + " | ".join(cells) + " |")
+    return lines
 
 
-def reconciliation_rows(scored: list[Scored], scores: list[dict]) -> list[str]:
-    rows = [
-        "| model | AUROC of 1 - P(expected) | false alarms at 80% caught | false alarms at 90% caught | "
-        "its rule: errors caught | its rule: false alarms | its rule: correct bins cleared |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for model, figures in zip(scored, scores, strict=True):
-        rows.append(
-            f"| {model.name} | **{_figure(figures, 'auroc', percent=False)}** | "
-            f"**{_figure(figures, 'false_alarms_at_80_caught')}** | "
-            f"{_figure(figures, 'false_alarms_at_90_caught')} | {_figure(figures, 'caught')} | "
-            f"{_figure(figures, 'false_alarms')} | {_figure(figures, 'cleared')} |"
-        )
-    return rows
+def advantage_lines(names: list[str], rounds: list[list[dict]]) -> list[str]:
+    """The shipped model (last) minus each other row, paired over the same resampled bins: 95% intervals."""
+    lines = []
+    for index, name in enumerate(names[:-1]):
+        parts = []
+        for title, key in (
+            ("AUROC within count", "auroc_within_count"),
+            ("cost per 1,000 bins", "cost_per_1000_bins"),
+        ):
+            differences = [
+                r[-1][key] - r[index][key] for r in rounds if not np.isnan(r[-1][key] - r[index][key])
+            ]
+            if differences:
+                low, high = np.percentile(differences, [2.5, 97.5])
+                parts.append(f"{title} {np.mean(differences):+.3f} [{low:+.3f}, {high:+.3f}]")
+        if parts:
+            lines.append(f"- shipped minus {name}: " + "; ".join(parts))
+    return lines
 
 
-def plot_curves(scored: list[Scored], scores: list[dict], path: Path) -> None:
-    """Share of planted errors caught against share of correct bins flagged, with each rule's point."""
+def plot_curves(names: list[str], models: list[RangeScores], path: Path, part: str) -> None:
+    """Planted errors caught against correct bins flagged, for every bar on the evidence (2..5 items)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6.2, 5.2))
-    for model, figures in zip(scored, scores, strict=True):
-        caught, alarms = zip(*figures["curve"], strict=True)
-        line = axes.plot(
-            alarms, caught, label=f"{model.name[:48]} (AUROC {figures['reconciliation']['auroc']:.2f})"
-        )
-        rule = figures["reconciliation"]
-        axes.plot([rule["false_alarms"]], [rule["caught"]], "o", color=line[0].get_color())
+    for name, model in zip(names, models, strict=True):
+        wrong, right = model.scores[model.records.wrong], model.scores[~model.records.wrong]
+        bars = np.unique(np.concatenate([wrong, right]))[::-1]
+        caught = [(wrong >= bar).mean() for bar in bars]
+        alarms = [(right >= bar).mean() for bar in bars]
+        axes.plot([0, *alarms, 1], [0, *caught, 1], label=f"{name[:44]} (AUROC {auroc(wrong, right):.2f})")
     axes.plot([0, 1], [0, 1], ":", color="grey", label="chance")
-    for rate in REPORTED_CATCH_RATES:
-        axes.axhline(rate, color="grey", linewidth=0.5)
-    axes.set_xlabel("correct bins flagged (false alarms)")
-    axes.set_ylabel("planted +-1 errors flagged (caught)")
-    axes.set_title(
-        "Reconciliation on the ABID test photos (counts 1..5); dots: each model's rule", fontsize=9
-    )
+    axes.set_xlabel("correct bins looked at (false alarms)")
+    axes.set_ylabel("planted +-1 errors looked at (caught)")
+    axes.set_title(f"Is the expected quantity right? ABID {part} photos with 2..5 items", fontsize=9)
     axes.legend(fontsize=7, loc="lower right")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
-
-
-def calibration_line(evaluation: dict) -> str:
-    """How well P(count) is calibrated on the test photos, with and without the fitted temperature."""
-    calibration = evaluation["calibration"]
-    return (
-        f"Calibration of the shipped model on the {evaluation['samples']} test photos with 0..5 items: "
-        f"expected calibration error {calibration['ece']:.3f} with the temperature fitted on validation "
-        f"({calibration['temperature']:.2f}), {calibration['ece_uncalibrated']:.3f} without it."
-    )
-
-
-def render(args, scored, scores, shipped_eval, previous_seconds, previous_mb, load) -> str:
-    recipe = load_recipe().hyperparameters
-    test_photos = scores[-1]["photos"]
-    shipped_minutes = shipped_eval["training_seconds"] / 60
-    lines = [
-        "## Benchmark 1: decisions on real ABID photos (fixed test split, counts 1..5)",
-        "",
-        "Command: `make model-abid && python bench/bench_model_accuracy.py` "
-        f"(model: `{shown_path(args.model)}`).",
-        f"Hardware: {machine_description()}, no GPU. Load average (other work shares the machine): {load}.",
-        f"Test photos: the {test_photos} original ABID photos holding 1..5 items in the test part of "
-        "`contracts/abid_sample_split.csv` (seed 2026, stratified; nothing trains or selects on "
-        "them). The shipped model trains on the split's train part plus ../shared/abid-224; the "
-        "validation part chose the epoch, int8 vs fp32, the temperature and the threshold.",
-        f"Shipped recipe: `{json.dumps(recipe)}` ({shipped_minutes:.0f} min of training on this machine, "
-        f"best epoch {shipped_eval['best_epoch']}). Previous system: `{json.dumps(PREVIOUS_RECIPE)}`, "
-        "trained in this run on the original photos of the split's train part only, as the former laptop "
-        f"command trained on ../shared/abid ({previous_seconds / 60:.0f} min, "
-        f"peak RSS {previous_mb:.0f} MB); "
-        "it is scored on its uncalibrated probabilities and decided by the former rule (cleared when its top "
-        f"count is the expectation at confidence >= {LEGACY_CONFIDENCE}, else flagged).",
-        "",
-        "### Counting",
-        "",
-        *counting_rows(scored, scores),
-        "",
-        "### Reconciliation: is the expected quantity right?",
-        "",
-        "Each test photo is reconciled against its true count (a correct bin) and against true - 1 and "
-        "true + 1 (planted inventory errors; an expectation of 0 is included, one above the model's counts "
-        "is flagged as the Lambda flags it). The shipped model flags a bin (MISMATCH or LOW_CONFIDENCE) "
-        "when its calibrated P(expected count) is below its rule's threshold, which train.py fitted on the "
-        "validation photos to catch 80% of planted errors. The first three columns describe the score "
-        "P(expected) itself (any threshold); the last three each model's rule as deployed.",
-        "",
-        *reconciliation_rows(scored, scores),
-        "",
-        calibration_line(shipped_eval),
-        "",
-        f"Pictures: the shipped model's test confusion matrix [{CONFUSION_PNG.name}]({CONFUSION_PNG.name}); "
-        f"catch / false-alarm curves [{CURVES_PNG.name}]({CURVES_PNG.name}).",
-        "",
-        "Published anchors, not like-for-like (other data, other splits): " + "; ".join(ANCHORS) + ".",
-    ]
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -393,46 +334,102 @@ def main() -> None:
         "--model", type=Path, default=DEFAULT_MODEL_DIR, help="the shipped recipe's model dir"
     )
     parser.add_argument(
-        "--previous-model",
-        type=Path,
-        default=None,
-        help="reuse a previous-recipe model dir instead of training",
+        "--previous-model", type=Path, help="reuse a previous-recipe model dir instead of training"
     )
+    parser.add_argument("--report-test", action="store_true", help="score the test part (else validation)")
     args = parser.parse_args()
     load_before = load_average()
-    shipped_eval = check_is_current_recipe(args.model)
-    splits = fixed_split()
-    shipped = _from_model_dir(args.model, "shipped recipe (`make model-abid`)")
+    part = "test" if args.report_test else "validation"
+    config = check_is_current_recipe(args.model)
+    splits = split_photos()
+    photos = splits[part]  # the test part holds original photos only
+    groups = bin_groups()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    shipped = served(args.model, "shipped recipe (`make model-abid`)", photos)
+    validation = served(args.model, "validation", splits["validation"])
     if args.previous_model:
         previous_dir, previous_seconds, previous_mb = args.previous_model, float("nan"), float("nan")
     else:
         previous_dir, previous_seconds, previous_mb = train_previous_recipe(WORK_DIR / "previous-recipe")
-    previous = _from_model_dir(
-        previous_dir, "previous system: lite0 128 px, 10 epochs, originals only, old rule", legacy=True
-    )
-    constant = constant_baseline(splits, shipped.label_space, shipped.image_ids, shipped.targets)
-    scored = [constant, previous, shipped]
-    scores = [score(model) for model in scored]
-    plot_confusion_matrix(
-        scores[-1]["confusion_matrix"],
-        scores[-1]["labels"],
-        CONFUSION_PNG,
-        f"shipped recipe, ABID test photos with 1..5 items ({scores[-1]['photos']})",
-    )
-    plot_curves(scored, scores, CURVES_PNG)
-    load = f"{load_before} before, {load_average()} after"
-    markdown = render(args, scored, scores, shipped_eval, previous_seconds, previous_mb, load)
-    write_section(SECTION, markdown)
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
-    SCORES_FILE.write_text(
-        json.dumps(
+    previous = served(previous_dir, "previous recipe (0..5 only), retrained on this split", photos)
+    train_counts = [s.count for s in splits["train"]]
+    baseline = frequency_baseline(shipped, train_counts, validation)
+    models = [baseline, previous, shipped]
+    names = [m.name for m in models]
+    costs = DEFAULT_COSTS
+    sections = []
+    curves = None
+    for range_name, counts in PHOTO_RANGES.items():
+        scored = [range_scores(m, counts, groups, costs) for m in models]
+        present = [(n, s) for n, s in zip(names, scored, strict=True) if s is not None]
+        if not present or present[-1][0] != names[-1]:
+            continue
+        shown_names, shown = [n for n, _ in present], [s for _, s in present]
+        point = [
             {
-                m.name: {k: v for k, v in s.items() if k != "curve"}
-                for m, s in zip(scored, scores, strict=True)
-            },
-            indent=1,
-        )
+                **figures_of(s, np.arange(len(s.wrong)), np.arange(len(s.correct_count)), costs),
+                "photos": len(s.correct_count),
+            }
+            for s in shown
+        ]
+        rounds = bootstrap(shown, costs)
+        _, per_count = within_count_auroc(shown[-1].records, shown[-1].scores)
+        sections += [
+            f"### Bins of {RANGE_TITLES[range_name]}",
+            "",
+            *range_table(shown_names, point, rounds),
+            "",
+            *advantage_lines(shown_names, rounds),
+            "",
+            "Shipped model, AUROC within each expected count: "
+            + ", ".join(f"expected {k}: {v:.3f}" for k, v in sorted(per_count.items())),
+            "",
+        ]
+        if range_name == "2_to_5":
+            curves = (shown_names, shown)
+    counting = counting_report(shipped.probabilities, shipped.counts, shipped.label_space, None)
+    plot_confusion_matrix(
+        counting["confusion_matrix"],
+        counting["labels"],
+        CONFUSION_PNG,
+        f"shipped recipe, ABID {part} photos ({counting['samples']})",
     )
+    if curves:
+        plot_curves(*curves, CURVES_PNG, part)
+    recipe = load_recipe().hyperparameters
+    look_all, look_none = 1000 * costs.look_cost, 1000 * costs.wrong_record_rate * costs.missed_error_cost
+    lines = [
+        f"## Benchmark 1: verdicts on real ABID photos ({part} part of the split by bin)",
+        "",
+        f"Command: `python bench/bench_model_accuracy.py{' --report-test' if args.report_test else ''}` "
+        f"(model: `{shown_path(args.model)}`, arithmetic {config.training.get('arithmetic')}).",
+        f"Hardware: {machine_description()}, no GPU. Load average: {load_before} before, "
+        f"{load_average()} after.",
+        f"Photos: the {len(shipped.counts)} {'original ' if part == 'test' else ''}photos of the {part} "
+        "part of `contracts/abid_split.csv` (carved by bin: no bin of them has a photo in training). Errors "
+        "are planted one item either way where the model could err: never below 0, and not inside the "
+        "open-ended class (where the model cannot tell a count from its neighbour; those records are left "
+        "out and counted).",
+        f"Shipped recipe: `{json.dumps(recipe)}` ({config.training.get('images')}). Previous recipe: "
+        f"`{json.dumps(PREVIOUS_RECIPE)}`, trained in this run ({previous_seconds / 60:.0f} min, peak RSS "
+        f"{previous_mb:.0f} MB).",
+        f"Decision at the default costs (contracts.decision): {costs.wrong_record_rate:.0%} of records "
+        f"wrong, a look ${costs.look_cost:.2f}, a missed error ${costs.missed_error_cost:.2f}: looking at "
+        f"every bin costs ${look_all:.0f} per 1,000 bins, looking at none ${look_none:.0f}. Costs are in "
+        "dollars per 1,000 bins; ± is one bootstrap standard error over bins; intervals are paired 95% "
+        "bootstrap intervals.",
+        "",
+        *sections,
+        f"Pictures: the shipped model's confusion matrix [{CONFUSION_PNG.name}]({CONFUSION_PNG.name}); "
+        f"errors caught against correct bins looked at [{CURVES_PNG.name}]({CURVES_PNG.name}).",
+        "",
+        "Published anchors, not like-for-like (other data, other splits): " + "; ".join(ANCHORS) + ".",
+    ]
+    markdown = "\n".join(lines)
+    if args.report_test:
+        write_section(SECTION, markdown)
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    SCORES_FILE.write_text(json.dumps({"part": part, "markdown": markdown}, indent=1))
     print(markdown)
 
 

@@ -1,8 +1,9 @@
 """The fixed split of the ABID photos in ../shared, carved by bin: no bin has photos on two sides.
 
-Carved once (seed `SPLIT_SEED`) and committed as `contracts/abid_split.csv` (`image_id,split,bin_group`), so
-every trainer and benchmark uses the same photos: train on `train`, choose epochs, calibration, thresholds
-and recipes on `validation`, report once on `test`. Photos are first grouped by bin (`contracts.same_bin`);
+Carved once (seed `SPLIT_SEED`) and committed as `contracts/abid_split.csv`
+(`image_id,split,bin_group,original`), so every trainer and benchmark uses the same photos: train on
+`train`, choose epochs, calibration, thresholds and recipes on `validation`, report once on `test`. Photos
+are first grouped by bin (`contracts.same_bin`);
 a whole group goes to one part, so a test photo never has a near-twin (the same bin a stow or a pick
 earlier) in training.
 - Test holds original photos only (../shared/abid): a claim about robots' photos is made on their bytes.
@@ -33,7 +34,7 @@ from contracts.same_bin import group_photos
 SPLIT_FILE = Path(__file__).resolve().parent / "abid_split.csv"
 SPLIT_SEED = 2027
 SPLIT_NAMES = ("train", "validation", "test", "held_out")
-COLUMNS = ("image_id", "split", "bin_group")
+COLUMNS = ("image_id", "split", "bin_group", "original")
 # Shares of the original photos' bin groups, carved in this order; the rest trains.
 ORIGINAL_FRACTIONS = (("test", 0.25), ("validation", 0.20))
 # Share of the groups with only re-encoded photos that validates; the rest trains.
@@ -42,7 +43,7 @@ STRATUM_EDGES = (0, 1, 2, 3, 4, 5, 6, 9, 13)  # a stratum starts at each edge
 
 
 class SplitFileError(ValueError):
-    """The split file is missing, or a row is not `image_id,split,bin_group` with a known split name."""
+    """The split file is missing, or a row is not `image_id,split,...` with a known split name."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class PhotoFacts:
 class SplitEntry:
     split: str
     bin_group: str
+    original: bool  # the robot's own bytes (../shared/abid), not a re-encoding
 
 
 def stratum(count: int) -> int:
@@ -101,8 +103,9 @@ def carve_split(photos: Mapping[str, PhotoFacts], seed: int = SPLIT_SEED) -> dic
     for group, ids in members.items():
         part = part_of_group[group]
         for image_id in ids:
-            split = "held_out" if part == "test" and not photos[image_id].original else part
-            assignment[image_id] = SplitEntry(split, group)
+            original = photos[image_id].original
+            split = "held_out" if part == "test" and not original else part
+            assignment[image_id] = SplitEntry(split, group, original)
     return assignment
 
 
@@ -123,7 +126,9 @@ def read_split_entries(path: Path = SPLIT_FILE) -> dict[str, SplitEntry]:
                     f"{path} line {line}: {row['image_id']!r},{row['split']!r}; the split must be one of "
                     f"{', '.join(SPLIT_NAMES)}"
                 )
-            entries[row["image_id"]] = SplitEntry(row["split"], row.get("bin_group") or row["image_id"])
+            entries[row["image_id"]] = SplitEntry(
+                row["split"], row.get("bin_group") or row["image_id"], row.get("original") == "1"
+            )
     return entries
 
 
@@ -141,7 +146,7 @@ def write_split(assignment: Mapping[str, SplitEntry], path: Path = SPLIT_FILE) -
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
-        writer.writerows((i, e.split, e.bin_group) for i, e in sorted(assignment.items()))
+        writer.writerows((i, e.split, e.bin_group, int(e.original)) for i, e in sorted(assignment.items()))
 
 
 def _asins(metadata_file: Path) -> frozenset[str] | None:

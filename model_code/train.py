@@ -47,7 +47,7 @@ from countnet.trainer import (
     parse_bool,
 )
 
-from contracts.fixed_split import SPLIT_NAMES, SplitFileError, bin_groups, read_split
+from contracts.fixed_split import SPLIT_NAMES, SplitFileError, read_split, read_split_entries
 from contracts.label_corrections import CorrectionsFileError, read_corrections
 from contracts.model_answer import STATISTICS
 
@@ -391,15 +391,19 @@ def _served_evaluation(
     return replace(config, reconciliation=rule), evaluation
 
 
-def _int8_inputs(labelled: dict[str, LabelledSamples]) -> Int8Inputs:
-    """Training images spread over the set to calibrate on; validation images to check (never test)."""
+def _int8_inputs(labelled: dict[str, LabelledSamples], originals: set[str]) -> Int8Inputs:
+    """Training photos spread over the set to calibrate on, the robots' own photos (originals) where the
+    split names them, since activation ranges are what int8 keeps; validation photos to check (never test)."""
     train = labelled["train"].samples
-    step = max(1, len(train) // CALIBRATION_IMAGES)
+    train_originals = [s for s in train if s.image_id in originals]
+    pool = train_originals if len(train_originals) >= CALIBRATION_IMAGES else train
+    step = max(1, len(pool) // CALIBRATION_IMAGES)
     check = labelled["validation"]
+    rows = range(0, len(check.samples), max(1, len(check.samples) // INT8_CHECK_IMAGES))[:INT8_CHECK_IMAGES]
     return Int8Inputs(
-        calibration=[s.path for s in train[::step]][:CALIBRATION_IMAGES],
-        check_images=[s.path for s in check.samples[:INT8_CHECK_IMAGES]],
-        check_targets=check.targets[:INT8_CHECK_IMAGES],
+        calibration=[s.path for s in pool[::step]][:CALIBRATION_IMAGES],
+        check_images=[check.samples[row].path for row in rows],
+        check_targets=[check.targets[row] for row in rows],
         check_split="validation",
     )
 
@@ -410,6 +414,7 @@ def _package(
     result: TrainingResult,
     labelled: dict[str, LabelledSamples],
     groups: dict[str, str],
+    originals: set[str],
 ) -> None:
     version = make_model_version(hp.backbone)
     model_dir = Path(args.model_dir)
@@ -431,7 +436,7 @@ def _package(
         result.model,
         config,
         with_onnx=args.export_onnx,
-        int8_inputs=_int8_inputs(labelled) if args.int8 else None,
+        int8_inputs=_int8_inputs(labelled, originals) if args.int8 else None,
     )
     saved, evaluation = _served_evaluation(
         model_dir,
@@ -464,7 +469,9 @@ def run(args: argparse.Namespace) -> None:
         hp = hyperparameters_from(args)
         device = torch.device(f"cuda:{context.local_rank}" if torch.cuda.is_available() else "cpu")
         splits = _load_splits(args)
-        groups = bin_groups(Path(args.split_file)) if args.split_file else {}
+        entries = read_split_entries(Path(args.split_file)) if args.split_file else {}
+        groups = {image_id: entry.bin_group for image_id, entry in entries.items()}
+        originals = {image_id for image_id, entry in entries.items() if entry.original}
         labelled = {
             name: assign_classes(samples, hp.label_space(), name, groups) for name, samples in splits.items()
         }
@@ -488,7 +495,7 @@ def run(args: argparse.Namespace) -> None:
         )
         result = trainer.run()
         if context.is_main:
-            _package(args, hp, result, labelled, groups)
+            _package(args, hp, result, labelled, groups, originals)
     finally:
         distributed.leave_process_group(context)
 

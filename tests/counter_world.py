@@ -32,7 +32,6 @@ BIN_STATE_TABLE = "binventory-test-bin-state"
 EVENT_BUS = "binventory-test-events"
 ENDPOINT = "binventory-test-counter"
 MAX_IMAGE_BYTES = 100_000
-CONFIDENCE_THRESHOLD = 0.5
 
 
 def jpeg_bytes(seed: int, size: int = 16) -> bytes:

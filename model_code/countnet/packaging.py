@@ -146,6 +146,7 @@ def _quantize(model_dir: Path, preprocessing: Preprocessing, inputs: Int8Inputs)
         "agreement": check.agreement,
         "only_fp32_right": check.only_fp32_right,
         "only_int8_right": check.only_int8_right,
+        "expected_probability_gap": check.expected_probability_gap,
     }
 
 

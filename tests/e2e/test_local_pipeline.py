@@ -6,10 +6,14 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from binventory.local.pipeline import LocalPipeline, Upload
 from binventory.local.report import join_outcomes, summarize
 from binventory.local.uploads import plan_from_dataset
+from contracts.decision import wrong_probability
 from contracts.inventory_schema import Status
+from contracts.model_answer import EvidenceRule
 
 COUNTED = {
     Status.MATCH.value,
@@ -37,7 +41,10 @@ def test_every_upload_ends_as_exactly_one_record_with_the_right_status(pipeline,
 
     # when they are uploaded and the queue is drained
     outcomes = run_plan(pipeline, plan)
-    model_rule = json.loads((pipeline.model_dir / "model_config.json").read_text())["reconciliation"]
+    model_rule = EvidenceRule.from_dict(
+        json.loads((pipeline.model_dir / "model_config.json").read_text())["reconciliation"]
+    )
+    costs = pipeline.settings.counting.decision
 
     # then every object has exactly one record and nothing went to the dead-letter queue
     records = pipeline.records()
@@ -50,23 +57,25 @@ def test_every_upload_ends_as_exactly_one_record_with_the_right_status(pipeline,
             assert outcome.status == Status.INVALID_IMAGE.value, planned
             assert outcome.record.get("reason"), "an invalid image records why"
         elif planned.expected is None:
-            # an unsure count is flagged for a person first, even with no expectation to compare against
-            unsure = outcome.confidence < pipeline.settings.counting.confidence_threshold
-            assert outcome.status == (Status.LOW_CONFIDENCE if unsure else Status.NO_EXPECTATION).value
+            assert outcome.status == Status.NO_EXPECTATION.value
         else:
-            # the demo model's own rule (fitted on its validation images) decides, through the Lambda
+            # the demo model's own evidence rule (fitted on its validation images) and the deployment's
+            # costs decide, through the Lambda: flag when more likely wrong than right, look when a look
+            # costs less than what clearing risks
             record = outcome.record
-            threshold = float(record["mismatch_below"])
-            assert threshold == model_rule["mismatch_below"]
-            probability = float(record["expected_probability"])
-            assert probability == float(record["probabilities"][str(planned.expected)])
-            confident = outcome.confidence >= pipeline.settings.counting.confidence_threshold
-            if probability >= threshold:
-                assert outcome.status == Status.MATCH.value
-            elif confident and outcome.predicted != planned.expected:
+            wrong = float(record["wrong_probability"])
+            probabilities = {label: float(p) for label, p in record["probabilities"].items()}
+            assert wrong == pytest.approx(
+                wrong_probability(probabilities, planned.expected, model_rule, costs.wrong_record_rate),
+                rel=1e-6,
+            )
+            assert float(record["look_above"]) == pytest.approx(costs.look_above)
+            if wrong >= 0.5:
                 assert outcome.status == Status.MISMATCH.value
-            else:
+            elif wrong > costs.look_above:
                 assert outcome.status == Status.LOW_CONFIDENCE.value
+            else:
+                assert outcome.status == Status.MATCH.value
             assert int(record["expected_quantity"]) == planned.expected
     # and the brief demo model counts the obvious synthetic bins far better than chance (1 in 6)
     summary = summarize(outcomes, dead_letters=0)

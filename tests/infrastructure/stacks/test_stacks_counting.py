@@ -96,15 +96,16 @@ def test_lambda_environment_names_its_resources_by_the_schema_variables(dev_app:
         LambdaEnv.BIN_STATE_TABLE,
         LambdaEnv.ENDPOINT_NAME,
         LambdaEnv.EVENT_BUS_NAME,
-        LambdaEnv.CONFIDENCE_THRESHOLD,
+        LambdaEnv.WRONG_RECORD_RATE,
+        LambdaEnv.LOOK_COST,
+        LambdaEnv.MISSED_ERROR_COST,
         LambdaEnv.MAX_IMAGE_BYTES,
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
     }
     assert variables[LambdaEnv.ENDPOINT_NAME] == "binventory-dev-counter"
-    assert variables[LambdaEnv.CONFIDENCE_THRESHOLD] == str(settings.confidence_threshold)
+    assert variables[LambdaEnv.WRONG_RECORD_RATE] == str(settings.decision.wrong_record_rate)
     assert variables[LambdaEnv.MAX_IMAGE_BYTES] == str(settings.max_image_bytes)
-    assert settings.mismatch_below is None  # by default each model's own calibrated threshold decides
 
 
 def test_the_lambda_reads_back_the_environment_the_stack_deploys(dev_app: SynthesizedApp) -> None:
@@ -120,23 +121,29 @@ def test_the_lambda_reads_back_the_environment_the_stack_deploys(dev_app: Synthe
     # then it is configured with the settings the stack was synthesized from
     settings = dev_app.settings.counting
     assert configuration.endpoint_name == "binventory-dev-counter"
-    assert (
-        configuration.confidence_threshold,
-        configuration.max_image_bytes,
-        configuration.mismatch_below,
-    ) == (
-        settings.confidence_threshold,
+    assert (configuration.decision, configuration.max_image_bytes) == (
+        settings.decision,
         settings.max_image_bytes,
-        settings.mismatch_below,
     )
 
 
-def test_a_deployment_threshold_reaches_the_lambda_only_when_set(tmp_path: Path) -> None:
-    app = synthesize({"binventory.counting.mismatch_below": 0.25}, tmp_path)
+def test_a_warehouse_s_own_costs_reach_the_lambda(tmp_path: Path) -> None:
+    app = synthesize(
+        {
+            "binventory.counting.decision.look_cost": 1.2,
+            "binventory.counting.decision.wrong_record_rate": 0.3,
+        },
+        tmp_path,
+    )
 
-    variables = _function(app)["Environment"]["Variables"]
+    configuration = load_configuration(
+        {
+            k: v if isinstance(v, str) else "resolved"
+            for k, v in _function(app)["Environment"]["Variables"].items()
+        }
+    )
 
-    assert variables[LambdaEnv.MISMATCH_BELOW] == "0.25"
+    assert (configuration.decision.look_cost, configuration.decision.wrong_record_rate) == (1.2, 0.3)
 
 
 def test_lambda_reads_the_queue_in_batches_and_reports_single_failures(dev_app: SynthesizedApp) -> None:

@@ -13,7 +13,6 @@ from counter_iam import LAMBDA_CODE, counter_role_policy
 from counter_world import (
     ACCOUNT,
     BIN_STATE_TABLE,
-    CONFIDENCE_THRESHOLD,
     ENDPOINT,
     EVENT_BUS,
     INVENTORY_TABLE,
@@ -28,6 +27,7 @@ from iam_check.recording import CallRecorder, record_calls
 from moto import mock_aws
 
 from contracts.counter_environment import WITHOUT_XRAY_DAEMON, counter_environment
+from contracts.decision import DEFAULT_COSTS
 from lambdas.counter import handler as counter_handler
 
 
@@ -123,9 +123,8 @@ def lambda_environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
             bin_state_table=BIN_STATE_TABLE,
             endpoint_name=ENDPOINT,
             event_bus_name=EVENT_BUS,
-            confidence_threshold=CONFIDENCE_THRESHOLD,
+            decision=DEFAULT_COSTS,
             max_image_bytes=MAX_IMAGE_BYTES,
-            mismatch_below=None,
         ),
         **WITHOUT_XRAY_DAEMON,
     }

@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 from counter_world import BIN_STATE_TABLE, INVENTORY_TABLE, REGION, CountingWorld, prediction
 
+from contracts.decision import DEFAULT_COSTS
 from contracts.inventory_schema import ExpectedSource
 from lambdas.counter.dal.inventory import InventoryRepository, SaveOutcome
 from lambdas.counter.logic.expected import ExpectedQuantity
@@ -17,7 +18,7 @@ from lambdas.counter.logic.records import ImageVersion, InventoryRecord
 def counted(key: str, captured_at: str, count: int, expected: int = 3) -> InventoryRecord:
     """A record built the way the Batch Transform backfill builds one: reconcile, then InventoryRecord."""
     image = ImageVersion(bin_id="B-1", bucket="bkt", key=key, version="v1", captured_at=captured_at)
-    reconciliation = reconcile(prediction(count, 0.9), expected, 0.5)
+    reconciliation = reconcile(prediction(count, 0.9), expected, DEFAULT_COSTS)
     source = ExpectedQuantity(expected, ExpectedSource.BIN_STATE)
     return InventoryRecord.counted(image, reconciliation, source, processed_at="2026-11-21T13:00:00.000000Z")
 

@@ -37,6 +37,8 @@ def trained_model(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory)
             str(root / "model"),
             "--output-data-dir",
             str(root / "output"),
+            "--report-test",
+            "true",
             *TRAINING_FLAGS,
         ]
     )

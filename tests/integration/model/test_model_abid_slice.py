@@ -41,8 +41,12 @@ def test_a_slice_of_real_abid_trains_and_serves(abid_dir: Path, tmp_path: Path) 
     )
     assert code == 0, printed
     evaluation = json.loads((model_dir / "evaluation.json").read_text())
-    assert evaluation["split"] == "test" and evaluation["samples"] == 20
-    assert 0.0 <= evaluation["accuracy"] <= 1.0 and evaluation["rmse"] > 0
+    counting = evaluation["counting"]["all"]
+    assert evaluation["split"] == "validation" and counting["samples"] == 20
+    assert 0.0 <= counting["accuracy"] <= 1.0 and counting["rmse"] > 0
+    # the test part is held out and, unasked, neither scored nor printed
+    assert set(evaluation["splits"]) == {"validation"}
+    assert "test 0 to 5" not in printed and "validation 0 to 5" in printed
     inference = load_inference_module(model_dir)
     model = inference.model_fn(str(model_dir))
     image_id = next(iter(sorted(p.stem for p in (abid_dir / "images").glob("0*.jpg"))))

@@ -16,11 +16,13 @@ from countnet.loading import BinImageDataset
 from countnet.model_config import ModelConfig
 from countnet.preprocessing import load_tensor, normalize
 from countnet.serving import load_count_model
-from countnet.verification import probability_of_count
+from countnet.verification import probability_maps
 from model_testkit import jpeg_bytes, png_claiming
 from moto import mock_aws
 from PIL import Image
 
+from binventory.toolkit.untrained_model import RULE as UNTRAINED_RULE
+from contracts.decision import statistic
 from contracts.model_answer import parse_prediction
 
 
@@ -65,12 +67,8 @@ def test_a_jpeg_gets_the_contract_response(
         "model_version",
         "reconciliation_rule",
     }
-    # the model's own calibrated rule travels with every answer, for the Lambda and the backfill
-    assert answer["reconciliation_rule"] == {
-        "mismatch_below": 0.2,
-        "target_catch_rate": 0.8,
-        "temperature": 1.5,
-    }
+    # the model's own evidence rule travels with every answer, for the Lambda and the backfill
+    assert answer["reconciliation_rule"] == UNTRAINED_RULE.to_dict()
     assert list(answer["probabilities"]) == ["0", "1", "2", "3", "4", "5"]
     assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert answer["confidence"] == max(answer["probabilities"].values())
@@ -78,7 +76,7 @@ def test_a_jpeg_gets_the_contract_response(
     assert answer["model_version"] == "countnet-tf_efficientnet_lite0-20260101T000000Z"
 
 
-def test_the_served_answer_is_what_the_lambda_parses_with_the_lookup_the_threshold_was_fitted_with(
+def test_the_served_answer_is_what_the_lambda_parses_with_the_lookup_the_rule_was_fitted_with(
     inference: ModuleType, served_model: object, packaged_model_dir: Path
 ) -> None:
     # given the answer the packaged model's own inference.py writes for one photo (JSON, as sent)
@@ -94,11 +92,15 @@ def test_the_served_answer_is_what_the_lambda_parses_with_the_lookup_the_thresho
         answer["predicted_label"],
         config.model_version,
     )
-    assert parsed.mismatch_below == config.reconciliation.mismatch_below
-    # and P(expected count) is the same whether the Lambda or countnet.verification looks it up
-    probabilities = np.array([answer["probabilities"][label] for label in config.label_space.labels])
-    for count in range(9):
-        assert parsed.probability_of(count) == probability_of_count(probabilities, count, config.label_space)
+    assert parsed.rule == config.reconciliation
+    # and the evidence is the same whether the Lambda reads the answer or countnet.verification scores
+    # the served probabilities (the statistic the rule was fitted on)
+    probabilities = np.array([[answer["probabilities"][label] for label in config.label_space.labels]])
+    (served,) = probability_maps(probabilities, config.label_space.labels)
+    for expected in range(9):
+        assert statistic(parsed.probabilities, expected, parsed.rule) == statistic(
+            served, expected, config.reconciliation
+        )
 
 
 def test_png_and_grey_images_are_accepted(inference: ModuleType, served_model: object) -> None:

@@ -32,8 +32,8 @@ ENDPOINT = "binventory-dev-counter"
 # key -> (body, object metadata, model answer, status the Lambda's rules give)
 IMAGES: dict[str, tuple[bytes, dict[str, str], dict[str, Any] | None, str]] = {
     "bin-images/00001.jpg": (JPEG + b"1", {}, prediction(3, 0.9), "MATCH"),  # metadata/00001.json says 3
-    "bin-images/01013.jpg": (JPEG + b"2", {}, prediction(4, 0.8), "MISMATCH"),  # metadata/01013.json says 2
-    "incoming/bin-7/a.jpg": (JPEG + b"3", {"expected-quantity": "5"}, prediction(5, 0.3), "LOW_CONFIDENCE"),
+    "bin-images/01013.jpg": (JPEG + b"2", {}, prediction(4, 0.999), "MISMATCH"),  # metadata/01013.json: 2
+    "incoming/bin-7/a.jpg": (JPEG + b"3", {"expected-quantity": "5"}, prediction(4, 0.9), "LOW_CONFIDENCE"),
     "incoming/bin-8/b.png": (PNG, {}, prediction(1, 0.95), "NO_EXPECTATION"),
     "incoming/bin-9/notes.jpg": (b"not an image", {}, None, "INVALID_IMAGE"),  # never sent to the model
 }
@@ -112,7 +112,7 @@ def count_as_the_lambda_does(s3: Any) -> dict[str, tuple[Any, ...]]:
         bin_state_table=bin_state,
         endpoint_name=ENDPOINT,
         event_bus_name="bus",
-        confidence_threshold=load_settings_from_cdk_json().counting.confidence_threshold,
+        decision=load_settings_from_cdk_json().counting.decision,
         max_image_bytes=load_settings_from_cdk_json().counting.max_image_bytes,
     )
     counter = ImageCounter(

@@ -52,16 +52,29 @@ def test_identical_answers_are_accepted() -> None:
     assert _check(only_fp32=0, only_int8=0, both=160, other_disagreements=0).acceptable
 
 
-@pytest.mark.parametrize("groups", [1, 4])
-def test_output_shift_is_what_the_weight_error_does_to_a_constant_input(groups: int) -> None:
+@pytest.mark.parametrize(("groups", "stride", "kernel"), [(1, 1, 3), (8, 2, 5)])
+def test_output_shift_is_the_mean_output_change_the_weight_error_makes(
+    groups: int, stride: int, kernel: int
+) -> None:
+    # given inputs whose mean differs from position to position, a padded (strided, depthwise) conv
     generator = torch.Generator().manual_seed(0)
-    weight_error = torch.randn(8, 4 // groups, 3, 3, generator=generator, dtype=torch.float64)
-    channel_means = torch.randn(4, generator=generator, dtype=torch.float64)
-    constant_input = channel_means.view(1, 4, 1, 1).expand(1, 4, 5, 5)
-    expected = torch.nn.functional.conv2d(constant_input, weight_error, groups=groups)[0, :, 0, 0]
-    node = onnx.helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv", group=groups)
-    shift = output_shift(node, weight_error.numpy(), channel_means.numpy())
-    np.testing.assert_allclose(shift, expected.numpy(), rtol=1e-12)
+    inputs = torch.randn(64, 8, 11, 11, generator=generator, dtype=torch.float64) + torch.linspace(0, 3, 11)
+    weight_error = torch.randn(8, 8 // groups, kernel, kernel, generator=generator, dtype=torch.float64)
+    pad = kernel // 2
+    node = onnx.helper.make_node(
+        "Conv", ["x", "w", "b"], ["y"], name="conv", group=groups, strides=[stride] * 2, pads=[pad] * 4
+    )
+
+    # when the shift is computed from the mean input map
+    shift = output_shift(node, weight_error.numpy(), inputs.mean(dim=0).numpy())
+
+    # then it is exactly the mean over images and positions of what the weight error adds to the output
+    added = torch.nn.functional.conv2d(inputs, weight_error, stride=stride, padding=pad, groups=groups)
+    np.testing.assert_allclose(shift, added.mean(dim=(0, 2, 3)).numpy(), rtol=1e-10)
+    # while a per-channel mean alone, blind to the taps that read padding, misses it
+    flat = inputs.mean(dim=(0, 2, 3)).view(1, 8, 1, 1).expand(1, 8, 11, 11)
+    blind = torch.nn.functional.conv2d(flat, weight_error, stride=stride, padding=pad, groups=groups)
+    assert not np.allclose(blind.mean(dim=(0, 2, 3)).numpy(), shift, rtol=1e-3)
 
 
 def test_output_shift_of_a_gemm_follows_its_transposition() -> None:
