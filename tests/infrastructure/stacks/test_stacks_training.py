@@ -573,7 +573,7 @@ def test_the_training_source_ships_the_contracts_beside_train_py(dev_app: Synthe
 
     # then train.py and countnet are at its root, with every contract they import beside them
     assert {"train.py", "inference.py", "countnet/__init__.py", "contracts/__init__.py"} <= names
-    assert {"contracts/recipe.json", "contracts/abid_sample_split.csv"} <= names
+    assert {"contracts/recipe.json", "contracts/abid_split.csv", "contracts/label_corrections.csv"} <= names
     model_code = REPO_ROOT / "model_code"
     imported = {
         module

@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from binventory.cli import cli
 from contracts import inventory_schema
+from contracts.decision import DEFAULT_COSTS
 from lambdas.counter.dal.inventory import InventoryRepository
 from lambdas.counter.logic.expected import ExpectedQuantity
 from lambdas.counter.logic.reconcile import reconcile
@@ -66,10 +67,10 @@ def record(stack: dict[str, str]) -> Any:
     )
 
     def write(
-        bin_id: str, name: str, captured_at: str, count: int, expected: int | None, confidence: float = 0.9
+        bin_id: str, name: str, captured_at: str, count: int, expected: int | None, confidence: float = 0.999
     ):
         image = ImageVersion(bin_id, "ingest", f"incoming/{bin_id}/{name}", "v1", captured_at)
-        reconciliation = reconcile(prediction(count, confidence), expected, 0.5)
+        reconciliation = reconcile(prediction(count, confidence), expected, DEFAULT_COSTS)
         source = ExpectedQuantity(
             expected, inventory_schema.ExpectedSource.BIN_STATE if expected is not None else None
         )
