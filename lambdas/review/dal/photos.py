@@ -1,0 +1,39 @@
+"""Short-lived links to bin photos: the page shows each photo through a presigned S3 GET URL."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..observability import tracer
+
+# A record names its photo by version id on the (versioned) ingest bucket, else by ETag, which S3 cannot
+# take as a version.
+_ETAG = re.compile(r"[0-9a-f]{32}(-\d+)?")
+
+
+class PhotoLinks:
+    """Presigns GETs of photos in the ingest bucket only, each valid for `expires_in` seconds."""
+
+    def __init__(self, s3_client: Any, *, bucket: str, expires_in: int) -> None:
+        self.s3 = s3_client
+        self.bucket = bucket
+        self.expires_in = expires_in
+
+    @tracer.capture_method(capture_response=False)
+    def url(self, bucket: str, key: str, version: str | None) -> str | None:
+        """A URL for one photo version; None for a photo outside the ingest bucket (nothing else is shown)."""
+        if bucket != self.bucket:
+            return None
+        params = {"Bucket": bucket, "Key": key}
+        if version and not _ETAG.fullmatch(version.strip('"')) and version != "null":
+            params["VersionId"] = version
+        return self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=self.expires_in)
+
+    def origin(self) -> str:
+        """Where the photos load from (`https://<bucket>.s3.<region>.amazonaws.com`): the page's img-src."""
+        parts = urlsplit(
+            self.s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": "x"})
+        )
+        return f"{parts.scheme}://{parts.netloc}"
