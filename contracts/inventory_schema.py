@@ -10,6 +10,7 @@ any part that forgot it). The Lambdas' environments live beside it (`contracts.c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -285,6 +286,17 @@ def abid_metadata_key(key: str) -> str | None:
         return None
     image_id = _abid_image_id(key)
     return f"{ABID_METADATA_PREFIX}{image_id}.json" if image_id else None
+
+
+def s3_version_id(image_version: str | None) -> str | None:
+    """The S3 VersionId a record's `image_version` names, or None when it is an ETag (an unversioned
+    bucket's object, read by key alone)."""
+    if not image_version or image_version == "null" or _ETAG.fullmatch(image_version.strip('"')):
+        return None
+    return image_version
+
+
+_ETAG = re.compile(r"[0-9a-f]{32}(-\d+)?")
 
 
 def record_key(bucket: str, key: str, version: str) -> str:

@@ -100,9 +100,12 @@ class ReviewServer:
         host, bound_port = self._server.server_address[:2]
         self.url = f"http://{host}:{bound_port}/"
 
-    def __enter__(self) -> ReviewServer:
+    def start(self) -> ReviewServer:
         self._thread.start()
         return self
+
+    def __enter__(self) -> ReviewServer:
+        return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()

@@ -13,7 +13,7 @@ from botocore.config import Config
 
 DEFAULT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
 # Presigned URLs must be SigV4 (regional) so that they carry an expiry S3 enforces (X-Amz-Expires).
-S3_CONFIG = DEFAULT_CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+S3_CONFIG = DEFAULT_CONFIG.merge(Config(signature_version="s3v4"))
 
 
 def make_client(service: str, session: boto3.session.Session | None = None) -> Any:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..observability import tracer
+from contracts.inventory_schema import s3_version_id
 
-# A record names its photo by version id on the (versioned) ingest bucket, else by ETag, which S3 cannot
-# take as a version.
-_ETAG = re.compile(r"[0-9a-f]{32}(-\d+)?")
+from ..observability import tracer
 
 
 class PhotoLinks:
@@ -27,8 +24,9 @@ class PhotoLinks:
         if bucket != self.bucket:
             return None
         params = {"Bucket": bucket, "Key": key}
-        if version and not _ETAG.fullmatch(version.strip('"')) and version != "null":
-            params["VersionId"] = version
+        version_id = s3_version_id(version)
+        if version_id:
+            params["VersionId"] = version_id
         return self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=self.expires_in)
 
     def origin(self) -> str:
