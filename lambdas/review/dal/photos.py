@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from contracts.inventory_schema import s3_version_id
+from contracts.inventory_schema import INCOMING_PREFIX, s3_version_id
 
 from ..observability import tracer
 
@@ -30,8 +30,12 @@ class PhotoLinks:
         return self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=self.expires_in)
 
     def origin(self) -> str:
-        """Where the photos load from (`https://<bucket>.s3.<region>.amazonaws.com`): the page's img-src."""
+        """Where the photos load from (`https://<bucket>.s3.<region>.amazonaws.com`): the page's img-src.
+
+        Read off a link to a photo key as the page gets them (signing one makes no request).
+        """
+        probe = {"Bucket": self.bucket, "Key": f"{INCOMING_PREFIX}origin"}
         parts = urlsplit(
-            self.s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": "x"})
+            self.s3.generate_presigned_url("get_object", Params=probe, ExpiresIn=self.expires_in)
         )
         return f"{parts.scheme}://{parts.netloc}"

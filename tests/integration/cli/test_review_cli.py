@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +13,10 @@ from moto import mock_aws
 from review_world import BIN_STATE_TABLE, BUCKET, EVENT_BUS, INVENTORY_TABLE, ReviewWorld, recent
 
 from binventory.cli import cli
+from binventory.data.reviews import part_for_bin
 from binventory.resources import env_var_for
 from contracts import stack_outputs
+from contracts.manifest_layout import IMAGE_CHANNELS
 
 
 @pytest.fixture
@@ -113,3 +116,46 @@ def test_stats_print_the_precision_of_flags(world: ReviewWorld) -> None:
     assert last_week["flags_raised"] + this_week["flags_raised"] == 3
     assert (this_week["flags_resolved"], this_week["unreadable"]) == (3, 1)
     assert (this_week["real_errors"], this_week["judged"], this_week["precision"]) == (1, 2, 0.5)
+
+
+def test_data_reviews_writes_the_reviewed_photos_as_a_manifest_dataset_split_by_bin(
+    world: ReviewWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a dataset bucket, and resolved flags of bins that fall in each part of the split
+    monkeypatch.setenv(env_var_for(stack_outputs.DATASET_BUCKET_NAME), "review-test-dataset")
+    world.session.client("s3").create_bucket(Bucket="review-test-dataset")
+    bins = {
+        part: [f"B-{n}" for n in range(60) if part_for_bin(f"B-{n}") == part][:2] for part in IMAGE_CHANNELS
+    }
+    for number, bin_id in enumerate(sorted(b for chosen in bins.values() for b in chosen)):
+        world.counted(bin_id, captured_at=recent(90), count=5, expected=2)
+        world.counted(bin_id, captured_at=recent(60), count=4, expected=2)  # a second photo of the bin
+        # the bin's newer flag first, then its older one; one older photo of a train bin is unreadable
+        assert binventory("review", "resolve", bin_id, "--count", str(number % 6)).exit_code == 0
+        older = ("--unreadable",) if bin_id == bins["train"][0] else ("--count", str(number % 6))
+        assert binventory("review", "resolve", bin_id, *older).exit_code == 0
+
+    # when the reviewed photos are written out
+    result = binventory("data", "reviews", "--out", str(tmp_path / "reviews"))
+
+    # then each labelled photo is in the part of its bin, the unreadable one is left out
+    assert result.exit_code == 0, result.output
+    assert "11 reviewed photos" in result.output and "left out: 1 unreadable" in result.output
+    s3 = world.session.client("s3")
+    folder = "manifests/reviews/"
+    summary = json.loads(
+        s3.get_object(Bucket="review-test-dataset", Key=folder + "summary.json")["Body"].read()
+    )
+    assert summary["prefix"] == f"s3://review-test-dataset/{folder}images/"
+    for part, chosen in bins.items():
+        labels = s3.get_object(Bucket="review-test-dataset", Key=f"{folder}labels/{part}.csv")["Body"].read()
+        ids = [line.split(",")[0] for line in labels.decode().splitlines()[1:]]
+        assert ids and {image_id.rsplit("-", 1)[0] for image_id in ids} == set(chosen)
+        manifest = json.loads(
+            s3.get_object(Bucket="review-test-dataset", Key=f"{folder}{part}.manifest")["Body"].read()
+        )
+        assert manifest[0] == {"prefix": summary["prefix"]} and sorted(manifest[1:]) == sorted(
+            f"{i}.jpg" for i in ids
+        )
+    copied = s3.list_objects_v2(Bucket="review-test-dataset", Prefix=folder + "images/")["KeyCount"]
+    assert copied == 11 and (tmp_path / "reviews" / "labels.csv").read_text().count("\n") == 12

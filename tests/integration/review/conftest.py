@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from iam_check.check import assert_allowed
+from iam_check.recording import CallRecorder, record_calls
 from moto import mock_aws
+from review_iam import REVIEW_CODE, review_role_policy
 from review_world import ACCOUNT, REGION, ReviewWorld, review_lambda_environment
 
 from contracts.counter_environment import WITHOUT_XRAY_DAEMON
@@ -26,6 +29,15 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+@pytest.fixture(autouse=True)
+def review_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[CallRecorder]:
+    """Every AWS call the review Lambda's code makes in a test must be one its synthesized role allows."""
+    recorder = record_calls(monkeypatch, REVIEW_CODE)
+    yield recorder
+    if recorder.calls:
+        assert_allowed(review_role_policy(), recorder.calls)
 
 
 @pytest.fixture
