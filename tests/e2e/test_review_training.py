@@ -50,7 +50,8 @@ def test_reviewed_photos_train_the_next_model(pipeline: LocalPipeline, tmp_path:
     reviews = tmp_path / "reviews"
     summary = binventory("data", "reviews", "--out", str(reviews), "--local-only")
     demo = {name: str(value) for name, value in load_recipe().demo_overrides.items()}
-    run = plan_recipe_run(tmp_path / "model", demo, data=[photos], add_data=[reviews])
+    other_bins = write_synthetic_dataset(tmp_path / "other-bins", per_class=5, max_count=5, seed=78)
+    run = plan_recipe_run(tmp_path / "model", demo, data=[other_bins], add_data=[reviews])
     code, printed = run_train(run.command[2:])
 
     # then the folder holds each corrected photo with the count the reviewer gave, the unreadable one left out
