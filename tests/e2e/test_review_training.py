@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -62,5 +63,6 @@ def test_reviewed_photos_train_the_next_model(pipeline: LocalPipeline, tmp_path:
     assert f"{len(corrected)} reviewed photos" in summary and "left out: 1 unreadable" in summary
     # and training read them as training data and wrote a model that serves
     assert code == 0, printed[-3000:]
-    assert f"read {len(corrected)} labelled images from {reviews}" in printed
+    read = sum(int(n) for n in re.findall(r"^(?:train|validation|test): (\d+) images", printed, re.M))
+    assert read == 6 * 5 + len(corrected), printed[-3000:]  # the other bins' 30 photos and the reviewed ones
     assert (tmp_path / "model" / "code" / "inference.py").is_file()
