@@ -67,8 +67,7 @@ class LambdaProcess:
         if line.strip() != READY:
             self.stop()
             raise LambdaProcessError(
-                f"The handler {self.handler} did not start; see {self.log_path}:\n"
-                + _tail(self.log_path)
+                f"The handler {self.handler} did not start; see {self.log_path}:\n" + _tail(self.log_path)
             )
         return self
 
