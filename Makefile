@@ -24,9 +24,21 @@ TRAINING_TOOLKIT_VENV := .venv-training-toolkit
 TRAINING_TOOLKIT_STAMP := $(TRAINING_TOOLKIT_VENV)/.installed
 CDK_ENV := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-.PHONY: setup demo model-abid test test-fast lint synth bench clean
+.PHONY: setup browser demo model-abid test test-fast lint synth bench clean
 
-setup: $(STAMP) $(CHECKOV_STAMP) $(LAMBDA_RUNTIME_STAMP) $(SERVING_STAMP) $(TRAINING_TOOLKIT_STAMP) node_modules/.package-lock.json
+setup: $(STAMP) $(CHECKOV_STAMP) $(LAMBDA_RUNTIME_STAMP) $(SERVING_STAMP) $(TRAINING_TOOLKIT_STAMP) node_modules/.package-lock.json browser
+
+# The review page's browser test (tests/e2e/test_review_page.py) drives Debian's headless Chromium through its
+# chromium-driver. Installed here when setup runs as root on Debian; elsewhere the test skips and says what to
+# install. A failed install only warns: everything else works without a browser.
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "warning: could not install chromium and chromium-driver; tests/e2e/test_review_page.py will skip"; \
+	  else \
+	    echo "warning: headless Chromium not found; for the review page's browser test: sudo apt-get install chromium chromium-driver"; \
+	  fi; }
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found (python3.12 on PATH or pyenv 3.12.x); install it or pass PYTHON=/path/to/python3.12"; exit 1; }

@@ -17,6 +17,15 @@ from pathlib import Path
 IMAGE_CHANNELS = ("train", "validation", "test")
 LABELS_CHANNEL = "labels"
 MANIFEST_SUFFIX = ".manifest"
+# A second dataset's training images (`train start --manifest challenge --add-manifest reviews`): the job's
+# `train_added` channel, labelled by `labels/train_added.csv`, which train.py trains on beside `train`. Only
+# the added dataset's train part is added: the base's validation and test still select and report.
+ADDED_TRAIN_CHANNEL = "train_added"
+
+
+def channel_environment_variable(channel: str) -> str:
+    """`train_added` -> `SM_CHANNEL_TRAIN_ADDED`: the variable SageMaker names a channel's folder in."""
+    return "SM_CHANNEL_" + channel.upper()
 
 
 def labels_file_name(channel: str) -> str:

@@ -21,6 +21,10 @@ INGEST_QUEUE_URL = "IngestQueueUrl"
 DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
 COUNTER_FUNCTION_NAME = "CounterFunctionName"
 EVENT_BUS_NAME = "EventBusName"
+# counting: the review page and API, its sign-in, and the review Lambda
+REVIEW_URL = "ReviewUrl"
+REVIEW_USER_POOL_ID = "ReviewUserPoolId"
+REVIEW_FUNCTION_NAME = "ReviewFunctionName"
 # counting, only while a model is deployed: the SageMaker Model that batch transform backfills reuse
 COUNTER_MODEL_NAME = "CounterModelName"
 # counting, only while no model is deployed: the command that deploys one

@@ -49,6 +49,7 @@ from countnet.trainer import (
 
 from contracts.fixed_split import SPLIT_NAMES, SplitFileError, read_split, read_split_entries
 from contracts.label_corrections import CorrectionsFileError, read_corrections
+from contracts.manifest_layout import ADDED_TRAIN_CHANNEL, channel_environment_variable
 from contracts.model_answer import STATISTICS
 
 logger = logging.getLogger("train")
@@ -92,6 +93,10 @@ def report_failure(error: BaseException) -> None:
     print(f"{builtin}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
 
 
+# A job on a manifest dataset plus an added one (`train start --add-manifest`) mounts its images here too.
+ADDED_TRAIN_VARIABLE = channel_environment_variable(ADDED_TRAIN_CHANNEL)
+
+
 def _paths(value: str | list[str] | None) -> list[str]:
     if value is None:
         return []
@@ -105,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--train",
         nargs="+",
-        default=env("SM_CHANNEL_TRAIN"),
+        default=[path for path in (env("SM_CHANNEL_TRAIN"), env(ADDED_TRAIN_VARIABLE)) if path] or None,
         help="one or more dataset folders or labels files, used together (SM_CHANNEL_TRAIN)",
     )
     data.add_argument(

@@ -1,6 +1,7 @@
 """`binventory data ...`: fetch ABID, prepare the split, upload it for training, make synthetic bins.
 
-`data manifest` (training on the public bucket in place) lives in binventory.data.manifest_command.
+`data manifest` (training on the public bucket in place) lives in binventory.data.manifest_command,
+`data reviews` (the reviewed photos as training data) in binventory.data.reviews_command.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from binventory.aws_errors import AwsCommandGroup
 from binventory.data import console, layout, public_bucket, sampling, subsets, uploading
 from binventory.data import fetch as fetching
 from binventory.data.manifest_command import manifest
+from binventory.data.reviews_command import reviews
 from binventory.resources import StackResources
 from contracts import stack_outputs
 
@@ -306,3 +308,4 @@ def _clear_output(out: Path, names: list[str], overwrite: bool) -> None:
 
 
 data.add_command(manifest)
+data.add_command(reviews)

@@ -42,6 +42,8 @@ class ManifestDataset:
     name: str
     channels: dict[str, dict[str, int]]
     source: dict[str, Any] = field(default_factory=dict)
+    # Where the listed `<id>.jpg` images are: the public ABID bucket, or a folder of the dataset bucket.
+    prefix: str = PUBLIC_IMAGES_URI
 
     def __post_init__(self) -> None:
         check_manifest_dataset_name(self.name)
@@ -60,9 +62,9 @@ class ManifestDataset:
         return {channel: len(labels) for channel, labels in self.channels.items()}
 
 
-def manifest_text(image_ids: Iterable[str]) -> str:
+def manifest_text(image_ids: Iterable[str], prefix: str = PUBLIC_IMAGES_URI) -> str:
     """A `ManifestFile` body: `[{"prefix": ...},` on the first line, then one relative key per line."""
-    lines = [json.dumps({"prefix": PUBLIC_IMAGES_URI}), *(json.dumps(f"{i}.jpg") for i in image_ids)]
+    lines = [json.dumps({"prefix": prefix}), *(json.dumps(f"{i}.jpg") for i in image_ids)]
     return "[" + ",\n".join(lines) + "]\n"
 
 
@@ -88,7 +90,7 @@ def write_manifest_dataset(dataset: ManifestDataset, out: Path, max_count: int) 
     for channel, labels in dataset.channels.items():
         ids = sorted(labels)
         manifest = out / f"{channel}{MANIFEST_SUFFIX}"
-        manifest.write_text(manifest_text(ids), encoding="utf-8")
+        manifest.write_text(manifest_text(ids, dataset.prefix), encoding="utf-8")
         label_file = out / LABELS_CHANNEL / labels_file_name(channel)
         with label_file.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -98,7 +100,7 @@ def write_manifest_dataset(dataset: ManifestDataset, out: Path, max_count: int) 
     summary = {
         "name": dataset.name,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "prefix": PUBLIC_IMAGES_URI,
+        "prefix": dataset.prefix,
         "source": dataset.source,
         "images": dataset.images(),
         "distribution": class_distribution(dataset, max_count),

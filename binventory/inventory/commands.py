@@ -16,17 +16,18 @@ from binventory.inventory.operator_inventory import OperatorInventory
 from binventory.inventory.output import echo_json, print_table, write_records_csv
 from binventory.inventory.since import parse_since
 from binventory.resources import StackResources
-from contracts.inventory_schema import Status, format_timestamp
+from contracts.inventory_schema import BinStateAttr, RecordAttr, Status, format_timestamp
 
 HISTORY_COLUMNS = (
-    ("captured at", "captured_at"),
-    ("status", "status"),
-    ("count", "predicted_count"),
-    ("expected", "expected_quantity"),
-    ("delta", "delta"),
-    ("confidence", "confidence"),
-    ("image", "image_key"),
-    ("reason", "reason"),
+    ("captured at", RecordAttr.CAPTURED_AT),
+    ("status", RecordAttr.STATUS),
+    ("count", RecordAttr.PREDICTED_COUNT),
+    ("expected", RecordAttr.EXPECTED_QUANTITY),
+    ("delta", RecordAttr.DELTA),
+    ("confidence", RecordAttr.CONFIDENCE),
+    ("review", RecordAttr.REVIEW_OUTCOME),
+    ("image", RecordAttr.IMAGE_KEY),
+    ("reason", RecordAttr.REASON),
 )
 
 
@@ -85,19 +86,20 @@ def bins(ctx: click.Context, status: str | None, as_json: bool) -> None:
     """
     states = tables_from(ctx).bins()
     if status:
-        states = [s for s in states if s.get("latest_status") == status]
+        states = [s for s in states if s.get(BinStateAttr.LATEST_STATUS) == status]
     if as_json:
         echo_json(states)
         return
     print_table(
         f"{len(states)} bins",
         (
-            ("bin", "bin_id"),
-            ("expected", "expected_quantity"),
-            ("latest status", "latest_status"),
-            ("count", "latest_predicted_count"),
-            ("confidence", "latest_confidence"),
-            ("captured at", "latest_captured_at"),
+            ("bin", BinStateAttr.BIN_ID),
+            ("expected", BinStateAttr.EXPECTED_QUANTITY),
+            ("source", BinStateAttr.EXPECTED_SOURCE),
+            ("latest status", BinStateAttr.LATEST_STATUS),
+            ("count", BinStateAttr.LATEST_PREDICTED_COUNT),
+            ("confidence", BinStateAttr.LATEST_CONFIDENCE),
+            ("captured at", BinStateAttr.LATEST_CAPTURED_AT),
         ),
         states,
         empty="No bins yet: load expected quantities or upload bin images.",
@@ -134,7 +136,7 @@ def mismatches(
         return
     print_table(
         f"{len(records)} images" + (f" since {since}" if since else ""),
-        (("bin", "bin_id"), *HISTORY_COLUMNS[:-1]),
+        (("bin", RecordAttr.BIN_ID), *HISTORY_COLUMNS[:-1]),
         records,
         empty="No mismatches" + (f" since {since}." if since else "."),
     )
@@ -161,8 +163,10 @@ def show(ctx: click.Context, bin_id: str, limit: int | None, as_json: bool) -> N
     if as_json:
         echo_json({"bin_id": bin_id, "state": state, "history": history})
         return
-    expected = (state or {}).get("expected_quantity")
-    click.echo(f"Bin {bin_id}: expected quantity {'-' if expected is None else expected}")
+    expected = (state or {}).get(BinStateAttr.EXPECTED_QUANTITY)
+    source = (state or {}).get(BinStateAttr.EXPECTED_SOURCE)
+    by = f" (set by a {source} at {(state or {}).get(BinStateAttr.EXPECTED_UPDATED_AT)})" if source else ""
+    click.echo(f"Bin {bin_id}: expected quantity {'-' if expected is None else expected}{by}")
     print_table(f"{len(history)} images", HISTORY_COLUMNS, history, empty="No images counted yet.")
 
 

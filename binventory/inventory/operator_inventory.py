@@ -32,13 +32,18 @@ class OperatorInventory:
         self.dynamodb = resources.client("dynamodb")
 
     def load_expected(self, rows: list[ExpectedRow], loaded_at: str) -> int:
-        """Set each bin's expected quantity (keeping its latest reconciliation); returns how many."""
+        """Set each bin's expected quantity (keeping its latest reconciliation); returns how many.
+
+        The warehouse's figure replaces a reviewer's correction, so the bin's `expected_source` is removed.
+        """
+        state = inventory_schema.BinStateAttr
 
         def update(row: ExpectedRow) -> None:
             self.dynamodb.update_item(
                 TableName=self.bin_state_table,
                 Key={inventory_schema.BIN_STATE_PARTITION_KEY: {"S": row.bin_id}},
-                UpdateExpression="SET expected_quantity = :quantity, expected_updated_at = :at",
+                UpdateExpression=f"SET {state.EXPECTED_QUANTITY} = :quantity, "
+                f"{state.EXPECTED_UPDATED_AT} = :at REMOVE {state.EXPECTED_SOURCE}",
                 ExpressionAttributeValues={
                     ":quantity": {"N": str(row.expected_quantity)},
                     ":at": {"S": loaded_at},
@@ -86,7 +91,7 @@ class OperatorInventory:
         request: dict[str, Any] = {
             "TableName": self.inventory_table,
             "IndexName": inventory_schema.BY_CAPTURE_TIME_INDEX,
-            "KeyConditionExpression": "bin_id = :bin",
+            "KeyConditionExpression": f"{inventory_schema.INVENTORY_PARTITION_KEY} = :bin",
             "ExpressionAttributeValues": {":bin": {"S": bin_id}},
             "ScanIndexForward": False,
         }

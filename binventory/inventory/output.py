@@ -12,33 +12,36 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-# Columns of `inventory export`, in the order of docs/ARCHITECTURE.md.
+from contracts.inventory_schema import REVIEW_PRESENTATION, STATUS_PRESENTATION, BinStateAttr, RecordAttr
+
+# Columns of `inventory export`, in the order of docs/ARCHITECTURE.md, then the review's.
 RECORD_COLUMNS = (
-    "bin_id",
-    "record_key",
-    "image_bucket",
-    "image_key",
-    "image_version",
-    "captured_at",
-    "processed_at",
-    "status",
-    "reason",
-    "predicted_count",
-    "predicted_label",
-    "confidence",
-    "probabilities",
-    "model_version",
-    "expected_quantity",
-    "expected_source",
-    "delta",
+    RecordAttr.BIN_ID,
+    RecordAttr.RECORD_KEY,
+    RecordAttr.IMAGE_BUCKET,
+    RecordAttr.IMAGE_KEY,
+    RecordAttr.IMAGE_VERSION,
+    RecordAttr.CAPTURED_AT,
+    RecordAttr.PROCESSED_AT,
+    RecordAttr.STATUS,
+    RecordAttr.REASON,
+    RecordAttr.PREDICTED_COUNT,
+    RecordAttr.PREDICTED_LABEL,
+    RecordAttr.CONFIDENCE,
+    RecordAttr.PROBABILITIES,
+    RecordAttr.MODEL_VERSION,
+    RecordAttr.EXPECTED_QUANTITY,
+    RecordAttr.EXPECTED_SOURCE,
+    RecordAttr.DELTA,
+    RecordAttr.REVIEW_OUTCOME,
+    RecordAttr.REVIEWED_COUNT,
+    RecordAttr.REVIEWER,
+    RecordAttr.REVIEWED_AT,
+    RecordAttr.REVIEW_NOTE,
 )
-_STATUS_STYLES = {
-    "MATCH": "green",
-    "MISMATCH": "bold red",
-    "LOW_CONFIDENCE": "yellow",
-    "NO_EXPECTATION": "dim",
-    "INVALID_IMAGE": "magenta",
-    "OBJECT_MISSING": "magenta",
+# Status and review outcome styles, by value: one colour each, from the contract.
+STYLES = {status.value: look.style for status, look in STATUS_PRESENTATION.items()} | {
+    outcome.value: look.style for outcome, look in REVIEW_PRESENTATION.items()
 }
 
 
@@ -79,13 +82,15 @@ def write_records_csv(records: Iterable[dict[str, Any]], stream: IO[str]) -> int
 
 
 _NUMERIC = {
-    "expected_quantity",
-    "latest_predicted_count",
-    "latest_confidence",
-    "latest_expected_quantity",
-    "predicted_count",
-    "confidence",
-    "delta",
+    RecordAttr.EXPECTED_QUANTITY,
+    BinStateAttr.LATEST_PREDICTED_COUNT,
+    BinStateAttr.LATEST_CONFIDENCE,
+    BinStateAttr.LATEST_EXPECTED_QUANTITY,
+    RecordAttr.PREDICTED_COUNT,
+    RecordAttr.CONFIDENCE,
+    RecordAttr.DELTA,
+    RecordAttr.REVIEWED_COUNT,
+    "priority",
 }
 
 
@@ -93,10 +98,10 @@ def _cell(attribute: str, value: Any) -> Text:
     """Plain text (never rich markup, so a bin id like `[A1]` shows as itself)."""
     if value is None:
         return Text("-", style="dim")
-    if attribute.endswith("confidence") and isinstance(value, int | float):
+    if attribute.endswith(("confidence", "priority")) and isinstance(value, int | float):
         return Text(f"{value:.2f}")
-    if attribute == "delta" and isinstance(value, int):
+    if attribute == RecordAttr.DELTA and isinstance(value, int):
         return Text(f"{value:+d}")
-    if attribute.endswith("status"):
-        return Text(str(value), style=_STATUS_STYLES.get(str(value), ""))
+    if attribute.endswith((RecordAttr.STATUS, RecordAttr.REVIEW_OUTCOME)):
+        return Text(str(value), style=STYLES.get(str(value), ""))
     return Text(str(value))

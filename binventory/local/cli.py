@@ -41,7 +41,8 @@ def local_group() -> None:
 @click.option(
     "--keep-running",
     is_flag=True,
-    help="Leave moto and the model server up and print the AWS_ENDPOINT_URL_* exports.",
+    help="Leave moto and the model server up, print the AWS_ENDPOINT_URL_* exports, and serve the review "
+    "page on 127.0.0.1 (its address is printed).",
 )
 @click.option(
     "--report",
@@ -65,6 +66,12 @@ def local_group() -> None:
     default=0,
     help="Port for the model server (0: any free port).",
 )
+@click.option(
+    "--review-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Port for the review page with --keep-running (0: any free port).",
+)
 def demo_command(
     images: Path | None,
     model: Path | None,
@@ -75,6 +82,7 @@ def demo_command(
     work_dir: Path,
     aws_port: int,
     model_port: int,
+    review_port: int,
 ) -> None:
     """Upload bin images, count them with the model, reconcile, and print the result."""
     from binventory.local.demo import DemoOptions, run_demo
@@ -90,6 +98,7 @@ def demo_command(
         report=report,
         aws_port=aws_port,
         model_port=model_port,
+        review_port=review_port,
     )
     try:
         exit_code = run_demo(options)
@@ -109,13 +118,31 @@ def demo_command(
     help="Where the model directory goes (code/inference.py inside, as SageMaker gets it).",
 )
 @click.option("--hp", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe value.")
-def train_command(model_dir: Path, overrides: tuple[str, ...]) -> None:
+@click.option(
+    "--add-data",
+    "add_data",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also train on this labelled folder (labels.csv), e.g. the reviewed photos of `binventory data "
+    "reviews`. Repeatable.",
+)
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Train on this labelled folder instead of ../shared's ABID sample (split seeded by train.py). "
+    "Repeatable.",
+)
+def train_command(
+    model_dir: Path, overrides: tuple[str, ...], add_data: tuple[Path, ...], data: tuple[Path, ...]
+) -> None:
     """Train the shipped recipe on ../shared/abid and ../shared/abid-224 on this machine."""
     from binventory.local.recipe_training import MissingTrainingData, plan_recipe_run, run_recipe
     from binventory.training_jobs.execution_input import parse_overrides
 
     try:
-        run = plan_recipe_run(model_dir, parse_overrides(overrides))
+        run = plan_recipe_run(model_dir, parse_overrides(overrides), data=data, add_data=add_data)
     except MissingTrainingData as error:
         raise click.ClickException(str(error)) from error
     click.echo("$ " + " ".join(run.command[1:]))

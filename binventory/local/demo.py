@@ -50,6 +50,7 @@ class DemoOptions:
     report: Path | None = None
     aws_port: int = 0
     model_port: int = 0
+    review_port: int = 0
     seed: int = 7
 
 
@@ -91,7 +92,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         )
         console.print(f"Finished in {time.monotonic() - started:.0f} s")
         if options.keep_running:
-            _serve_until_interrupted(pipeline, console)
+            _serve_until_interrupted(pipeline, console, review_port=options.review_port)
     missing = summary.uploaded - summary.recorded - summary.dead_letters
     if missing > 0:
         console.print(
@@ -226,13 +227,19 @@ def _upload_and_process(pipeline: LocalPipeline, plan: UploadPlan, console: Cons
         progress.update(count_task, completed=len(plan.uploads))
 
 
-def _serve_until_interrupted(pipeline: LocalPipeline, console: Console) -> None:
+def _serve_until_interrupted(pipeline: LocalPipeline, console: Console, *, review_port: int) -> None:
+    review_url = pipeline.serve_review_page(review_port)
     console.rule("Still running: paste these into another shell, Ctrl-C here to stop")
     for key, value in sorted(pipeline.environment().items()):
         console.print(f"export {key}={value}", soft_wrap=True, highlight=False)
     console.print(
         "then e.g.: aws s3 cp photo.jpg s3://$BINVENTORY_INGEST_BUCKET_NAME/incoming/bin-42/photo.jpg "
         "--metadata expected-quantity=3 ; binventory inventory bins",
+        highlight=False,
+    )
+    console.print(
+        f"Review flagged bins: open {review_url} (signed in as the local reviewer); "
+        "or `binventory review list` in that shell",
         highlight=False,
     )
     try:

@@ -1,4 +1,4 @@
-"""The counting handler run as Lambda runs it: in a process of its own, with its own environment.
+"""A Lambda handler (the counting or the review Lambda's) run as Lambda runs it: in a process of its own.
 
 `LambdaProcess` (the parent side, used by the local pipeline's poller) starts
 `python -m binventory.local.lambda_runtime MODULE.FUNCTION` with the function's environment: the counting
@@ -67,8 +67,7 @@ class LambdaProcess:
         if line.strip() != READY:
             self.stop()
             raise LambdaProcessError(
-                f"The counting handler {self.handler} did not start; see {self.log_path}:\n"
-                + _tail(self.log_path)
+                f"The handler {self.handler} did not start; see {self.log_path}:\n" + _tail(self.log_path)
             )
         return self
 

@@ -29,9 +29,11 @@ from binventory.local.emulator import REGION, AwsEmulator, ensure_port_free
 from binventory.local.lambda_runtime import LambdaProcess
 from binventory.local.poller import SqsEventSourcePoller
 from binventory.local.provision import LocalResources, provision
+from binventory.local.review_server import ReviewServer
 from binventory.resources import StackResources
 from contracts.deployment_settings import Settings, load_settings_from_cdk_json
 from lambdas.counter.api import HANDLER
+from lambdas.review.api import HANDLER as REVIEW_HANDLER
 
 MODEL_SERVER_START_SECONDS = 180
 
@@ -144,6 +146,7 @@ class LocalPipeline:
         self.model_server: ModelServerProcess | None = None
         self.resources: LocalResources | None = None
         self.function: LambdaProcess | None = None
+        self.review_server: ReviewServer | None = None
         self.poller: SqsEventSourcePoller | None = None
         self._saved_environment: dict[str, str | None] = {}
         self._stack = contextlib.ExitStack()
@@ -198,6 +201,20 @@ class LocalPipeline:
     def close(self) -> None:
         """Stop everything this pipeline started, in reverse order; safe to call twice."""
         self._stack.close()
+
+    def serve_review_page(self, port: int = 0) -> str:
+        """Start the review Lambda (a process of its own, as Lambda runs it) behind the page; its address."""
+        assert self.emulator and self.resources
+        if self.review_server is None:
+            function = LambdaProcess(
+                REVIEW_HANDLER,
+                {**self.emulator.environment(), **self.resources.review_lambda_environment()},
+                self.work_dir / "logs" / "review-lambda.log",
+            ).start()
+            self._stack.callback(function.stop)
+            self.review_server = ReviewServer(function.invoke, port=port).start()
+            self._stack.callback(self.review_server.stop)
+        return self.review_server.url
 
     def environment(self) -> dict[str, str]:
         """What a shell needs to reach this pipeline with the aws CLI or `binventory inventory`."""

@@ -15,6 +15,7 @@ import boto3
 from contracts import inventory_schema, stack_outputs
 from contracts.counter_environment import WITHOUT_XRAY_DAEMON, counter_environment
 from contracts.deployment_settings import Settings
+from contracts.review_environment import review_environment
 
 NAME_PREFIX = "binventory-local"
 
@@ -58,6 +59,19 @@ class LocalResources:
                 event_bus_name=self.event_bus_name,
                 decision=settings.counting.decision,
                 max_image_bytes=settings.counting.max_image_bytes,
+            ),
+            **WITHOUT_XRAY_DAEMON,
+        }
+
+    def review_lambda_environment(self) -> dict[str, str]:
+        """The review Lambda's environment, as the review construct sets it (no sign-in: the local server
+        signs its one reviewer in itself)."""
+        return {
+            **review_environment(
+                inventory_table=self.inventory_table,
+                bin_state_table=self.bin_state_table,
+                ingest_bucket=self.ingest_bucket,
+                event_bus_name=self.event_bus_name,
             ),
             **WITHOUT_XRAY_DAEMON,
         }

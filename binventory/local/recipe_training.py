@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,26 +34,39 @@ class RecipeRun:
     model_dir: Path
 
 
-def plan_recipe_run(model_dir: Path, overrides: dict[str, str] | None = None) -> RecipeRun:
-    """The command that trains the recipe on its local data; refuses when a data folder is missing."""
-    data = load_recipe().training_data
-    sources = [PROJECT_ROOT / path for path in data["local"]]
-    missing = [str(path) for path in sources if not (path / "labels.csv").is_file()]
+def plan_recipe_run(
+    model_dir: Path,
+    overrides: dict[str, str] | None = None,
+    *,
+    data: Sequence[Path] = (),
+    add_data: Sequence[Path] = (),
+) -> RecipeRun:
+    """The command that trains the recipe on its local data; refuses when a data folder is missing.
+
+    `data` replaces the recipe's ABID folders (train.py then splits it, seeded, instead of the fixed split
+    file); `add_data` folders train beside them, e.g. the reviewed photos `binventory data reviews` wrote
+    (photos the split file does not list always train).
+    """
+    recipe_data = load_recipe().training_data
+    sources = list(data) or [PROJECT_ROOT / path for path in recipe_data["local"]]
+    extra = list(add_data)
+    missing = [str(path) for path in (*sources, *extra) if not (path / "labels.csv").is_file()]
     if missing:
         raise MissingTrainingData(
-            f"training data not found: {', '.join(missing)}. The recipe trains on the ABID sample in "
-            "../shared/abid and ../shared/abid-224 beside this checkout (see their SOURCES.md)."
+            f"training data not found: {', '.join(missing)} (a folder with labels.csv). The recipe trains on "
+            "the ABID sample in ../shared/abid and ../shared/abid-224 beside this checkout (see their "
+            "SOURCES.md); `binventory data reviews` writes the reviewed photos' folder."
         )
     flags = [part for name, value in (overrides or {}).items() for part in (f"--{name}", value)]
+    split = [] if data else ["--split-file", str(PROJECT_ROOT / recipe_data["split_file"])]
     command = [
         sys.executable,
         str(TRAIN_SCRIPT),
         "--train",
-        *map(str, sources),
-        "--split-file",
-        str(PROJECT_ROOT / data["split_file"]),
+        *map(str, [*sources, *extra]),
+        *split,
         "--label-corrections",
-        str(PROJECT_ROOT / data["label_corrections"]),
+        str(PROJECT_ROOT / recipe_data["label_corrections"]),
         "--model-dir",
         str(model_dir),
         "--output-data-dir",

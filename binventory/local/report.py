@@ -15,9 +15,21 @@ from rich.console import Console
 from rich.table import Table
 
 from binventory.local.uploads import PlannedImage
-from contracts.inventory_schema import Status
+from contracts.inventory_schema import FLAGGED_STATUSES, STATUS_PRESENTATION, RecordAttr, Status
 
 THUMBNAIL_SIZE = (160, 120)
+# An upload with no record at all: worse than any status, so it heads the table.
+MISSING = "MISSING"
+MISSING_STYLE = "bold red"
+# The table's order: problems first, then flags, then what needs no one.
+REPORT_ORDER = (
+    Status.INVALID_IMAGE,
+    Status.MISMATCH,
+    Status.LOW_CONFIDENCE,
+    Status.NO_EXPECTATION,
+    Status.OBJECT_MISSING,
+    Status.MATCH,
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +41,7 @@ class Outcome:
 
     @property
     def status(self) -> str:
-        return str(self.record.get("status")) if self.record else "MISSING"
+        return str(self.record.get(RecordAttr.STATUS)) if self.record else MISSING
 
     @property
     def predicted(self) -> int | None:
@@ -86,7 +98,7 @@ def summarize(outcomes: list[Outcome], dead_letters: int) -> Summary:
     counted = [o for o in outcomes if o.predicted is not None and o.planned.expected is not None]
     with_truth = [o for o in outcomes if o.predicted is not None and o.planned.true_count is not None]
     # A flag is any status that sends a person to the bin; catches and false alarms both count it.
-    flagged = {Status.MISMATCH.value, Status.LOW_CONFIDENCE.value}
+    flagged = {status.value for status in FLAGGED_STATUSES}
     planted = [o for o in outcomes if o.planned.planted_error]
     honest = [
         o
@@ -114,20 +126,7 @@ def summarize(outcomes: list[Outcome], dead_letters: int) -> Summary:
 
 def render_table(outcomes: list[Outcome], console: Console, max_rows: int = 60) -> None:
     """Bins with predicted vs expected, status and confidence; problems first."""
-    order = {
-        s: i
-        for i, s in enumerate(
-            [
-                "MISSING",
-                "INVALID_IMAGE",
-                "MISMATCH",
-                "LOW_CONFIDENCE",
-                "NO_EXPECTATION",
-                "OBJECT_MISSING",
-                "MATCH",
-            ]
-        )
-    }
+    order = {s: i for i, s in enumerate([MISSING, *REPORT_ORDER])}
     rows = sorted(outcomes, key=lambda o: (order.get(o.status, 99), o.planned.bin_id))
     table = Table(title="Reconciliation", show_lines=False)
     for column in ("bin", "image", "expected", "predicted", "confidence", "status", "note"):
@@ -206,11 +205,12 @@ def write_html_report(outcomes: list[Outcome], summary: Summary, path: Path, tit
         if summary.planted_errors
         else ""
     )
+    status_colours = " ".join(f".{s.value}{{color:{look.colour}}}" for s, look in STATUS_PRESENTATION.items())
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em}} .cards{{display:flex;flex-wrap:wrap;gap:12px}}
-.card{{border:1px solid #ccc;padding:6px;width:170px;font-size:12px}} .MISMATCH{{color:#b00}}
-.INVALID_IMAGE{{color:#850}} .LOW_CONFIDENCE{{color:#a60}}</style></head><body>
+.card{{border:1px solid #ccc;padding:6px;width:170px;font-size:12px}}
+{status_colours}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>Uploaded {summary.uploaded}, recorded {summary.recorded}, dead-lettered {summary.dead_letters}.</p>
 <ul>{statuses}</ul>
@@ -295,11 +295,6 @@ def _show(value: int | None) -> str:
 
 
 def _styled(status: str) -> str:
-    colour = {
-        "MATCH": "green",
-        "MISMATCH": "red",
-        "INVALID_IMAGE": "yellow",
-        "LOW_CONFIDENCE": "magenta",
-        "MISSING": "bold red",
-    }.get(status, "cyan")
-    return f"[{colour}]{status}[/]"
+    """The status in its colour (contracts.inventory_schema), MISSING (no record at all) in bold red."""
+    style = STATUS_PRESENTATION[Status(status)].style if status in Status else MISSING_STYLE
+    return f"[{style}]{status}[/]"

@@ -49,6 +49,13 @@ def train() -> None:
     help="With --manifest: stream each image from S3 when first read (FastFile), or download all first "
     "(File).",
 )
+@click.option(
+    "--add-manifest",
+    "add_manifest",
+    metavar="NAME",
+    help="With --manifest: also train on the train part of manifest dataset NAME (e.g. `reviews`, written by "
+    "`binventory data reviews`); validation and test stay --manifest's. Writes <manifest>-with-<NAME>.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the state machine input (and the plan); start nothing.")
 @click.pass_obj
 def start(
@@ -60,11 +67,17 @@ def start(
     name: str | None,
     manifest: str | None,
     input_mode: str,
+    add_manifest: str | None,
     dry_run: bool,
 ) -> None:
     """Start the training state machine with the chosen hyperparameters (or tuning ranges and budget)."""
     if not tune and (max_jobs or max_parallel_jobs):
         raise click.UsageError("--max-jobs and --max-parallel-jobs only apply with --tune.")
+    if add_manifest and not manifest:
+        raise click.UsageError("--add-manifest adds to a manifest dataset: pass --manifest too.")
+    if add_manifest and manifest:
+        manifest = manifest_runs.combine_manifest_datasets(resources, manifest, add_manifest)
+        click.echo(f"combined dataset {manifest}: {add_manifest}'s train images as channel train_added")
     settings = _settings()
     parsed_overrides = execution_input.parse_overrides(overrides)
     document = execution_input.execution_input(
@@ -75,7 +88,11 @@ def start(
         max_parallel_jobs=max_parallel_jobs,
         manifest=None
         if manifest is None
-        else {"name": manifest_runs.manifest_name(manifest), "input_mode": input_mode},
+        else {
+            "name": manifest_runs.manifest_name(manifest),
+            "input_mode": input_mode,
+            **({"added_train": True} if add_manifest else {}),
+        },
     )
     name = name or execution_input.execution_name(tune, datetime.now(UTC))
     state_machine = resources.output("training", stack_outputs.TRAINING_STATE_MACHINE_ARN)

@@ -36,10 +36,11 @@ def execution_input(
     tune: bool,
     max_jobs: int | None = None,
     max_parallel_jobs: int | None = None,
-    manifest: dict[str, str] | None = None,
+    manifest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON document the state machine reads: static hyperparameters plus the tuning budget and ranges,
-    and the manifest dataset to train on (`{"name", "input_mode"}`), if any.
+    and the manifest dataset to train on (`{"name", "input_mode"}`, and `"added_train": true` for a combined
+    dataset's extra training channel), if any.
 
     The shipped recipe's hyperparameters (contracts/recipe.json) are overridden by `overrides`;
     when tuning, the tuned names are left out of the static values (SageMaker rejects a name that is

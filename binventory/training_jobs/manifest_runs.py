@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 from botocore.exceptions import ClientError
@@ -18,6 +19,13 @@ from binventory.training_jobs import plan as planning
 from binventory.training_jobs.throughput import VCPUS, UnknownInstance
 from contracts import stack_outputs
 from contracts.deployment_settings import Settings
+from contracts.manifest_layout import (
+    ADDED_TRAIN_CHANNEL,
+    IMAGE_CHANNELS,
+    LABELS_CHANNEL,
+    MANIFEST_SUFFIX,
+    labels_file_name,
+)
 from contracts.recipe import load_recipe
 
 INPUT_MODES = ("FastFile", "File")
@@ -50,6 +58,85 @@ def load_summary(resources: StackResources, manifest: str) -> planning.ManifestS
             ) from error
         raise
     return _parse(body.decode("utf-8"), f"s3://{bucket}/{key}")
+
+
+def combined_name(base: str, added: str) -> str:
+    """`challenge` + `reviews` -> `challenge-with-reviews`: the combined dataset's folder."""
+    try:
+        return check_manifest_dataset_name(f"{base}-with-{added}")
+    except ValueError as error:
+        raise click.BadParameter(
+            f"{base!r} and {added!r} together make too long a dataset name ({error}); use shorter names",
+            param_hint="--add-manifest",
+        ) from error
+
+
+def combined_summary(name: str, base: Mapping[str, Any], added: Mapping[str, Any]) -> dict[str, Any]:
+    """summary.json of `base` with `added`'s train images trained on too (validation and test: base's)."""
+    distribution = {channel: dict(counts) for channel, counts in base["distribution"].items()}
+    train = distribution.setdefault(IMAGE_CHANNELS[0], {})
+    for label, images in added["distribution"].get(IMAGE_CHANNELS[0], {}).items():
+        train[label] = train.get(label, 0) + int(images)
+    images = dict(base.get("images", {}))
+    images[IMAGE_CHANNELS[0]] = images.get(IMAGE_CHANNELS[0], 0) + added.get("images", {}).get(
+        IMAGE_CHANNELS[0], 0
+    )
+    return {
+        "name": name,
+        "prefix": base.get("prefix"),
+        "added": {"name": added["name"], "prefix": added.get("prefix"), "channel": ADDED_TRAIN_CHANNEL},
+        "source": {"base": base.get("source"), "added": added.get("source")},
+        "images": images,
+        "distribution": distribution,
+    }
+
+
+def combine_manifest_datasets(resources: StackResources, base: str, added: str) -> str:
+    """Write `<base>-with-<added>/` in the dataset bucket: base's channels as they are, and `added`'s train
+    manifest and labels as the `train_added` channel. Copies within the bucket; returns the new name."""
+    s3 = resources.client("s3")
+    bucket = resources.output("storage", stack_outputs.DATASET_BUCKET_NAME)
+    name = combined_name(manifest_name(base), manifest_name(added))
+
+    def key(dataset: str, file: str) -> str:
+        return f"{stack_outputs.DATASET_MANIFESTS_PREFIX}{dataset}/{file}"
+
+    summaries = {}
+    for dataset in (base, added):
+        try:
+            body = s3.get_object(Bucket=bucket, Key=key(dataset, MANIFEST_DATASET_SUMMARY))["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise click.ClickException(
+                    f"No manifest dataset {dataset!r} in "
+                    f"s3://{bucket}/{stack_outputs.DATASET_MANIFESTS_PREFIX}: write it first "
+                    "(`binventory data manifest` or `binventory data reviews`)."
+                ) from error
+            raise
+        summaries[dataset] = json.loads(body)
+    copies = [(base, f"{c}{MANIFEST_SUFFIX}", f"{c}{MANIFEST_SUFFIX}") for c in IMAGE_CHANNELS]
+    copies += [(base, labels_path(c), labels_path(c)) for c in IMAGE_CHANNELS]
+    train = IMAGE_CHANNELS[0]
+    copies += [
+        (added, f"{train}{MANIFEST_SUFFIX}", f"{ADDED_TRAIN_CHANNEL}{MANIFEST_SUFFIX}"),
+        (added, labels_path(train), labels_path(ADDED_TRAIN_CHANNEL)),
+    ]
+    for dataset, source, target in copies:
+        s3.copy_object(
+            CopySource={"Bucket": bucket, "Key": key(dataset, source)}, Bucket=bucket, Key=key(name, target)
+        )
+    summary = combined_summary(name, summaries[base], summaries[added])
+    s3.put_object(
+        Bucket=bucket,
+        Key=key(name, MANIFEST_DATASET_SUMMARY),
+        Body=(json.dumps(summary, indent=2) + "\n").encode(),
+        ContentType="application/json",
+    )
+    return name
+
+
+def labels_path(channel: str) -> str:
+    return f"{LABELS_CHANNEL}/{labels_file_name(channel)}"
 
 
 def check_region(state_machine_arn: str) -> None:

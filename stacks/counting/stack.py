@@ -1,4 +1,4 @@
-"""The counting stack: ingest queue, counting Lambda, event bus, endpoint and their alarms."""
+"""The counting stack: ingest queue, counting Lambda, event bus, endpoint, the review page, and alarms."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from stacks.counting.endpoint import VARIANT_NAME, EndpointConstruct, deploy_com
 from stacks.counting.ingest_queue import IngestQueue
 from stacks.monitoring.alarms import CountingAlarms
 from stacks.monitoring.topic import NotificationTopic
+from stacks.review.review import ReviewConstruct
 from stacks.storage.buckets import StorageBuckets
 from stacks.storage.tables import InventoryTablesConstruct
 
@@ -58,7 +59,9 @@ class CountingStack(cdk.Stack):
         self._acknowledge_notifications_handler()
 
         self.event_bus = events.EventBus(
-            self, "Events", description="MISMATCH and LOW_CONFIDENCE events from the counting Lambda"
+            self,
+            "Events",
+            description="Flagged bins from the counting Lambda, and their resolutions by reviewers",
         )
         self.endpoint = EndpointConstruct(
             self,
@@ -94,6 +97,16 @@ class CountingStack(cdk.Stack):
         self.endpoint.grant_invoke(function)
         self.event_bus.grant_put_events_to(function)
 
+        self.review = ReviewConstruct(
+            self,
+            "Review",
+            settings=settings,
+            buckets=buckets,
+            tables=tables,
+            event_bus=self.event_bus,
+            log_removal_policy=retain,
+        )
+
         self._watch(settings)
         self._add_outputs(settings)
 
@@ -118,6 +131,9 @@ class CountingStack(cdk.Stack):
             (stack_outputs.DEAD_LETTER_QUEUE_URL, self.ingest.dead_letter_queue.queue_url),
             (stack_outputs.COUNTER_FUNCTION_NAME, self.counter.function.function_name),
             (stack_outputs.EVENT_BUS_NAME, self.event_bus.event_bus_name),
+            (stack_outputs.REVIEW_URL, self.review.api.url),
+            (stack_outputs.REVIEW_USER_POOL_ID, self.review.sign_in.user_pool.user_pool_id),
+            (stack_outputs.REVIEW_FUNCTION_NAME, self.review.function.function.function_name),
         ):
             cdk.CfnOutput(self, output_id, value=value)
         if self.endpoint.model is not None:

@@ -47,6 +47,11 @@ class InventoryTablesConstruct(Construct):
             self, "BinState", inventory_schema.bin_state_table_definition(), settings=settings
         )
 
+    def grant_reviewing(self, grantee: iam.IGrantable) -> None:
+        """Read the review queue and resolve flags: the inventory with its indexes, the bin state table."""
+        self.inventory.grant(grantee, *INVENTORY_REVIEWING_ACTIONS)
+        self.bin_state.grant(grantee, *BIN_STATE_REVIEWING_ACTIONS)
+
     def grant_recording(self, grantee: iam.IGrantable) -> None:
         """Record counted images as the counting Lambda does: its item reads and writes, on the tables only
         (`Table.grant` would add the indexes, which these item calls never touch)."""
@@ -57,6 +62,13 @@ class InventoryTablesConstruct(Construct):
             iam.Grant.add_to_principal(
                 grantee=grantee, actions=list(actions), resource_arns=[table.table_arn]
             )
+
+
+# The review (its Lambda and `binventory review`): the queue and the week's resolutions are Queries on the
+# inventory table's indexes, a record is read after a refused resolution, and a resolution updates the record
+# and, for a correction, the bin's expected quantity (one TransactWriteItems: UpdateItem per item).
+INVENTORY_REVIEWING_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")
+BIN_STATE_REVIEWING_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 
 
 def table_from_definition(

@@ -14,7 +14,7 @@ from typing import Any
 
 from contracts import metric_lines, stack_outputs
 from contracts.deployment_settings import EndpointSettings, TrainingSettings
-from contracts.manifest_layout import IMAGE_CHANNELS, LABELS_CHANNEL, MANIFEST_SUFFIX
+from contracts.manifest_layout import ADDED_TRAIN_CHANNEL, IMAGE_CHANNELS, LABELS_CHANNEL, MANIFEST_SUFFIX
 
 TRAINING_ENTRY_POINT = "train.py"
 INFERENCE_ENTRY_POINT = "inference.py"
@@ -98,34 +98,46 @@ class TrainingJobTemplate:
         (FastFile streams each image on first open); the `labels` channel is the small folder of label
         files, downloaded (File) before training starts.
         """
-        folder = f"s3://{self.dataset_bucket}/{stack_outputs.DATASET_MANIFESTS_PREFIX}"
-        name = f"{manifest}.name"
-
-        def channel(channel_name: str, data_type: str, suffix: str, input_mode: Any) -> dict[str, Any]:
-            return {
-                "ChannelName": channel_name,
-                "InputMode": input_mode,
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": data_type,
-                        "S3Uri": _Expression(f"{json.dumps(folder)} & {name} & {json.dumps(suffix)}"),
-                        "S3DataDistributionType": "FullyReplicated",
-                    }
-                },
-            }
-
         mode = _Expression(f"{manifest}.input_mode")
         return [
-            *(channel(c, "ManifestFile", f"/{c}{MANIFEST_SUFFIX}", mode) for c in IMAGE_CHANNELS),
-            channel(LABELS_CHANNEL, "S3Prefix", f"/{LABELS_CHANNEL}/", "File"),
+            *(
+                self._channel(manifest, c, "ManifestFile", f"/{c}{MANIFEST_SUFFIX}", mode)
+                for c in IMAGE_CHANNELS
+            ),
+            self._channel(manifest, LABELS_CHANNEL, "S3Prefix", f"/{LABELS_CHANNEL}/", "File"),
         ]
 
+    def added_train_channel(self, manifest: str) -> dict[str, Any]:
+        """The `train_added` channel of a combined dataset (`train start --add-manifest`)."""
+        mode = _Expression(f"{manifest}.input_mode")
+        suffix = f"/{ADDED_TRAIN_CHANNEL}{MANIFEST_SUFFIX}"
+        return self._channel(manifest, ADDED_TRAIN_CHANNEL, "ManifestFile", suffix, mode)
+
+    def _channel(
+        self, manifest: str, name: str, data_type: str, suffix: str, input_mode: Any
+    ) -> dict[str, Any]:
+        folder = f"s3://{self.dataset_bucket}/{stack_outputs.DATASET_MANIFESTS_PREFIX}"
+        return {
+            "ChannelName": name,
+            "InputMode": input_mode,
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": data_type,
+                    "S3Uri": _Expression(f"{json.dumps(folder)} & {manifest}.name & {json.dumps(suffix)}"),
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+        }
+
     def input_data_config_choice(self, manifest: str) -> str:
-        """`InputDataConfig` as JSONata: the manifest's channels when the input has `manifest`, else the
-        dataset bucket's prefixes. `manifest` is the JSONata expression of the input's manifest object."""
+        """`InputDataConfig` as JSONata: the manifest's channels when the input has `manifest` (and the added
+        training channel when it says `added_train`), else the dataset bucket's prefixes. `manifest` is the
+        JSONata expression of the input's manifest object."""
         value = _unwrap(manifest)
         with_manifest = _jsonata_literal(self.manifest_input_data_config(value))
-        return jsonata(f"{value} ? {with_manifest} : {_jsonata_literal(self.input_data_config())}")
+        added = _jsonata_literal([self.added_train_channel(value)])
+        with_added = f"$append({with_manifest}, {value}.added_train = true ? {added} : [])"
+        return jsonata(f"{value} ? {with_added} : {_jsonata_literal(self.input_data_config())}")
 
     def shared_job_settings(self, *, manifest: str) -> dict[str, Any]:
         """Role, data, output, instances, time limits and spot settings (no names, no checkpoints)."""

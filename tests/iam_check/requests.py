@@ -107,6 +107,14 @@ def _s3_write(call: AwsCall, arns: _Arns) -> Iterable[_Grant]:
     yield "s3:PutObject", s3_object(call.params["Bucket"], call.params["Key"]), {}
 
 
+def _s3_copy(call: AwsCall, arns: _Arns) -> Iterable[_Grant]:
+    # A copy reads the source (the version named, if any) and writes the target.
+    source = call.params["CopySource"]
+    action = "s3:GetObjectVersion" if source.get("VersionId") else "s3:GetObject"
+    yield action, s3_object(source["Bucket"], source["Key"]), {}
+    yield "s3:PutObject", s3_object(call.params["Bucket"], call.params["Key"]), {}
+
+
 def _s3_delete_many(call: AwsCall, arns: _Arns) -> Iterable[_Grant]:
     for entry in call.params["Delete"]["Objects"]:
         action = "s3:DeleteObjectVersion" if entry.get("VersionId") else "s3:DeleteObject"
@@ -220,6 +228,7 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ("s3", "GetObject"): _s3_read,
     ("s3", "HeadObject"): _s3_read,
     ("s3", "PutObject"): _s3_write,
+    ("s3", "CopyObject"): _s3_copy,
     ("s3", "CreateMultipartUpload"): _s3_write,
     ("s3", "UploadPart"): _s3_write,
     ("s3", "CompleteMultipartUpload"): _s3_write,

@@ -62,11 +62,20 @@ def test_parts_do_not_import_each_other_s_internals(folder: str, forbidden: tupl
     assert offending(folder, lambda name: name.split(".")[0] not in forbidden) == []
 
 
-def test_the_cli_reaches_the_lambda_only_through_its_public_api() -> None:
+LAMBDA_APIS = ("lambdas.counter.api", "lambdas.review.api")
+
+
+def test_the_cli_reaches_the_lambdas_only_through_their_public_apis() -> None:
     def allowed(name: str) -> bool:
-        return not name.startswith("lambdas") or name == "lambdas.counter.api"
+        return not name.startswith("lambdas") or name in LAMBDA_APIS
 
     assert offending("binventory", allowed) == []
+
+
+@pytest.mark.parametrize(("folder", "other"), [("lambdas/counter", "review"), ("lambdas/review", "counter")])
+def test_each_lambda_stands_alone_in_its_asset(folder: str, other: str) -> None:
+    """A Lambda's asset holds its own package and contracts/ only, so it imports no other Lambda."""
+    assert offending(folder, lambda name: not name.startswith((f"lambdas.{other}", other))) == []
 
 
 def test_every_contract_module_says_what_it_is_for() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contracts.inventory_schema import EVENT_DETAIL_TYPES, EVENT_SOURCE
+from contracts.inventory_schema import EVENT_DETAIL_TYPES, EVENT_SOURCE, FLAGGED_STATUSES
 
 from ..logic.records import InventoryRecord
 from ..observability import tracer
@@ -16,8 +16,8 @@ class EventNotPublished(Exception):
 
 
 def needs_event(record: InventoryRecord) -> bool:
-    """MISMATCH and LOW_CONFIDENCE records are announced; the others are not."""
-    return record.status in EVENT_DETAIL_TYPES
+    """Flagged records are announced; the others are not."""
+    return record.status in FLAGGED_STATUSES
 
 
 class EventPublisher:

@@ -18,7 +18,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from contracts.inventory_schema import BIN_STATE_PARTITION_KEY, INVENTORY_PARTITION_KEY, INVENTORY_SORT_KEY
+from contracts.inventory_schema import (
+    BIN_STATE_PARTITION_KEY,
+    INVENTORY_PARTITION_KEY,
+    INVENTORY_SORT_KEY,
+    LATEST_FROM_RECORD,
+    BinStateAttr,
+)
 
 from ..logic.records import InventoryRecord
 from ..observability import tracer
@@ -26,12 +32,10 @@ from ..observability import tracer
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem request
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
-# Bin state attributes that mirror the latest record, and the record attribute each one copies.
-_LATEST_VALUES = {
-    "latest_predicted_count": "predicted_count",
-    "latest_confidence": "confidence",
-    "latest_expected_quantity": "expected_quantity",
-}
+# Bin state attributes that mirror the latest record's optional values (removed when the record has none);
+# the record key, capture time and status are always set.
+_ALWAYS_SET = (BinStateAttr.LATEST_RECORD_KEY, BinStateAttr.LATEST_CAPTURED_AT, BinStateAttr.LATEST_STATUS)
+_LATEST_VALUES = {state: record for state, record in LATEST_FROM_RECORD.items() if state not in _ALWAYS_SET}
 # Errors that pass with time: DynamoDB throttled the request or could not serve it (besides any 5xx).
 _TRANSIENT_CODES = frozenset(
     {
@@ -42,9 +46,10 @@ _TRANSIENT_CODES = frozenset(
         "ServiceUnavailable",
     }
 )
+_LATEST_AT, _LATEST_KEY = BinStateAttr.LATEST_CAPTURED_AT, BinStateAttr.LATEST_RECORD_KEY
 _NEWER_THAN_LATEST = (
-    "attribute_not_exists(latest_captured_at) OR latest_captured_at < :captured_at"
-    " OR (latest_captured_at = :captured_at AND latest_record_key < :record_key)"
+    f"attribute_not_exists({_LATEST_AT}) OR {_LATEST_AT} < :captured_at"
+    f" OR ({_LATEST_AT} = :captured_at AND {_LATEST_KEY} < :record_key)"
 )
 
 
@@ -130,7 +135,9 @@ class InventoryRepository:
                     known.expected_quantities[key[BIN_STATE_PARTITION_KEY]] = None  # read: no item yet
             found = response.get("Responses", {})
             for item in map(_plain, found.get(self.bin_state_table, [])):
-                known.expected_quantities[item[BIN_STATE_PARTITION_KEY]] = item.get("expected_quantity")
+                known.expected_quantities[item[BIN_STATE_PARTITION_KEY]] = item.get(
+                    BinStateAttr.EXPECTED_QUANTITY
+                )
             for item in map(_plain, found.get(self.inventory_table, [])):
                 known.recorded.add((item[INVENTORY_PARTITION_KEY], item[INVENTORY_SORT_KEY]))
         return known
@@ -141,9 +148,9 @@ class InventoryRepository:
         response = self.dynamodb.get_item(
             TableName=self.bin_state_table,
             Key={BIN_STATE_PARTITION_KEY: {"S": bin_id}},
-            ProjectionExpression="expected_quantity",
+            ProjectionExpression=BinStateAttr.EXPECTED_QUANTITY,
         )
-        return _plain(response.get("Item", {})).get("expected_quantity")
+        return _plain(response.get("Item", {})).get(BinStateAttr.EXPECTED_QUANTITY)
 
     def _put_record(self, record: InventoryRecord) -> dict[str, Any]:
         return {
@@ -153,19 +160,20 @@ class InventoryRepository:
         }
 
     def _advance_state(self, record: InventoryRecord) -> dict[str, Any]:
+        attributes = record.attributes()
         values: dict[str, Any] = {
             ":record_key": record.record_key,
             ":captured_at": record.captured_at,
             ":status": record.status.value,
         }
         assignments = [
-            "latest_record_key = :record_key",
-            "latest_captured_at = :captured_at",
-            "latest_status = :status",
+            f"{BinStateAttr.LATEST_RECORD_KEY} = :record_key",
+            f"{BinStateAttr.LATEST_CAPTURED_AT} = :captured_at",
+            f"{BinStateAttr.LATEST_STATUS} = :status",
         ]
         removals = []
         for state_name, record_name in _LATEST_VALUES.items():
-            value = getattr(record, record_name)
+            value = attributes.get(record_name)
             if value is None:
                 removals.append(state_name)
             else:
@@ -186,7 +194,7 @@ class InventoryRepository:
             entry = request.setdefault(table, {"Keys": []})
             entry["Keys"].append({name: {"S": value} for name, value in key.items()})
         projections = {
-            self.bin_state_table: f"{BIN_STATE_PARTITION_KEY}, expected_quantity",
+            self.bin_state_table: f"{BIN_STATE_PARTITION_KEY}, {BinStateAttr.EXPECTED_QUANTITY}",
             self.inventory_table: f"{INVENTORY_PARTITION_KEY}, {INVENTORY_SORT_KEY}",
         }
         for table, entry in request.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from contracts.inventory_schema import ExpectedSource, Status, record_key
+from contracts.inventory_schema import ExpectedSource, Status, record_key, review_queue_keys
 
 from .expected import ExpectedQuantity
 from .reconcile import Reconciliation
@@ -90,12 +90,16 @@ class InventoryRecord:
         return cls(**_identity(image, processed_at), status=Status.OBJECT_MISSING, reason=reason)
 
     def attributes(self) -> dict[str, Any]:
-        """The item as plain Python values (enums as strings), without absent attributes."""
+        """The item as plain Python values (enums as strings), without absent attributes.
+
+        A flagged record also carries the review queue's index keys, so it waits for a person from the
+        moment it is written (in the same write).
+        """
         values = {name: value for name, value in asdict(self).items() if value is not None}
         values["status"] = self.status.value
         if self.expected_source is not None:
             values["expected_source"] = self.expected_source.value
-        return values
+        return values | review_queue_keys(self.status, self.captured_at)
 
 
 def _identity(image: ImageVersion, processed_at: str) -> dict[str, str]:

@@ -35,7 +35,7 @@ from stacks.counting.counter_function import POWERTOOLS_LAYER_PARAMETER, POWERTO
 
 LAMBDA_RUNTIME_DIR = REPO_ROOT / ".lambda-runtime"
 LAMBDA_RUNTIME_PINS = REPO_ROOT / "requirements-lambda-runtime.txt"
-BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
+BOOTSTRAP = REPO_ROOT / "tests" / "lambda_bootstrap.py"
 FUNCTION_PATH = "Counter/Function"
 
 

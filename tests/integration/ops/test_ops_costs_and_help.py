@@ -13,10 +13,11 @@ from binventory.costs import HOSTING_HOURLY_USD, PRICES_AS_OF, TRAINING_HOURLY_U
 from contracts import stack_outputs
 
 OPERATOR_COMMANDS = {
-    "data": {"fetch", "prepare", "upload", "synth", "manifest"},
+    "data": {"fetch", "prepare", "upload", "synth", "manifest", "reviews"},
     "train": {"start", "plan", "status", "logs"},
     "model": {"list", "promote", "rollback"},
     "count": {"backfill"},
+    "review": {"list", "show", "resolve", "stats"},
 }
 
 

@@ -122,3 +122,39 @@ def test_train_start_tune_with_a_manifest_says_the_plan_is_per_trial(state_machi
 
     assert result.exit_code == 0, result.output
     assert "tuning runs up to 4 such jobs" in result.output
+
+
+def test_train_start_adds_the_reviews_train_part_to_a_manifest_run(state_machine: str, invoke: Any) -> None:
+    # given the challenge dataset's files and a reviews dataset beside it
+    s3 = boto3.client("s3")
+    reviews = {"name": "reviews", "images": {"train": 7}, "distribution": {"train": {"2": 3, "3": 4}}}
+    s3.put_object(Bucket=DATASET_BUCKET, Key="manifests/reviews/summary.json", Body=json.dumps(reviews))
+    for dataset in ("challenge", "reviews"):
+        for channel in ("train", "validation", "test"):
+            s3.put_object(Bucket=DATASET_BUCKET, Key=f"manifests/{dataset}/{channel}.manifest", Body=dataset)
+            s3.put_object(
+                Bucket=DATASET_BUCKET, Key=f"manifests/{dataset}/labels/{channel}.csv", Body=dataset
+            )
+
+    # when a run adds the reviews to the challenge split
+    result = invoke("train", "start", "--manifest", "challenge", "--add-manifest", "reviews", "--name", "t-r")
+
+    # then it trains on the combined dataset, whose extra channel is the reviews' train part
+    assert result.exit_code == 0, result.output
+    (sent,) = started(state_machine)
+    assert sent["manifest"] == {
+        "name": "challenge-with-reviews",
+        "input_mode": "FastFile",
+        "added_train": True,
+    }
+    combined = "manifests/challenge-with-reviews/"
+
+    def read(key: str) -> bytes:
+        return s3.get_object(Bucket=DATASET_BUCKET, Key=combined + key)["Body"].read()
+
+    assert read("train_added.manifest") == b"reviews" and read("labels/train_added.csv") == b"reviews"
+    assert read("validation.manifest") == b"challenge" and read("labels/test.csv") == b"challenge"
+    summary = json.loads(read("summary.json"))
+    assert summary["distribution"]["train"]["3"] == DISTRIBUTION["train"]["3"] + 4
+    assert summary["distribution"]["validation"] == DISTRIBUTION["validation"]
+    assert "30,607 training" in result.output

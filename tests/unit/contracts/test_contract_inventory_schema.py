@@ -21,7 +21,7 @@ from binventory.inventory.expected_csv import ExpectedRow
 from binventory.inventory.operator_inventory import OperatorInventory
 from contracts import inventory_schema
 from contracts.decision import DEFAULT_COSTS
-from contracts.inventory_schema import Status
+from contracts.inventory_schema import RecordAttr, Status
 from lambdas.counter.api import (
     CounterConfiguration,
     ImageCounter,
@@ -30,6 +30,7 @@ from lambdas.counter.api import (
     UploadedObject,
 )
 from lambdas.counter.dal.images import ObjectMissing
+from lambdas.review.api import ReviewRepository
 
 INVENTORY = inventory_schema.inventory_table_definition()
 BIN_STATE = inventory_schema.bin_state_table_definition()
@@ -126,9 +127,17 @@ def test_every_record_the_lambda_writes_is_in_the_table_and_in_every_index(
     put, update = (next(iter(item.values())) for item in transaction["TransactItems"])
 
     # then the record carries every table and index key with its declared type: without `status` or
-    # `captured_at` it would be missing from `inventory mismatches` and `inventory show`
+    # `captured_at` it would be missing from `inventory mismatches` and `inventory show`; the review
+    # queue's keys only while it is a flag waiting for a person (that index is sparse)
     assert put["Item"]["status"] == {"S": status.value}
-    assert typed(put["Item"]).items() >= every_key_of(INVENTORY).items()
+    review_keys = {RecordAttr.REVIEW_QUEUE, RecordAttr.REVIEW_QUEUE_AT}
+    always = {name: kind for name, kind in every_key_of(INVENTORY).items() if name not in review_keys}
+    assert typed(put["Item"]).items() >= always.items()
+    if status in inventory_schema.FLAGGED_STATUSES:
+        assert put["Item"][RecordAttr.REVIEW_QUEUE] == {"S": inventory_schema.PENDING_REVIEW}
+        assert put["Item"][RecordAttr.REVIEW_QUEUE_AT] == put["Item"][RecordAttr.CAPTURED_AT]
+    else:
+        assert review_keys.isdisjoint(put["Item"])
     assert put["Item"][inventory_schema.INVENTORY_SORT_KEY] == {
         "S": inventory_schema.record_key(UPLOAD.bucket, UPLOAD.key, UPLOAD.version)
     }
@@ -167,9 +176,10 @@ def _key_condition_attributes(query: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def test_the_cli_queries_indexes_the_table_has_by_their_keys() -> None:
-    # given the operator's view of one stage
+def test_the_cli_and_the_review_query_indexes_the_table_has_by_their_keys() -> None:
+    # given the operator's view of one stage, and the review's
     dynamodb = RecordingDynamoDB()
+    reviews = ReviewRepository(dynamodb, inventory_table="inventory", bin_state_table="bin-state")
     resources = SimpleNamespace(
         inventory_table="inventory",
         bin_state_table="bin-state",
@@ -181,6 +191,10 @@ def test_the_cli_queries_indexes_the_table_has_by_their_keys() -> None:
     # when it lists mismatches since a time and shows one bin's history
     inventory.records_with_status([Status.MISMATCH], since="2026-11-30T00:00:00.000000Z")
     inventory.history("bin-7", limit=None)
+    # and the review reads its queue, a week's resolutions and the flags raised
+    reviews.pending()
+    reviews.resolved_between("2026-11-30T00:00:00.000000Z", "2026-12-01T00:00:00.000000Z")
+    reviews.flags_raised_since("2026-11-30T00:00:00.000000Z")
 
     # then each query names an index of the inventory table and conditions on that index's keys only:
     # its partition key by equality, its sort key (if at all) by a comparison

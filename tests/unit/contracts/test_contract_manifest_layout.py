@@ -10,9 +10,11 @@ machine evaluates and are mounted as SageMaker mounts them; train.py must read b
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jsonata
@@ -20,8 +22,9 @@ import pytest
 import train
 
 from binventory.data import manifests
+from binventory.training_jobs import manifest_runs
 from contracts.deployment_settings import load_settings_from_cdk_json
-from contracts.manifest_layout import IMAGE_CHANNELS, LABELS_CHANNEL
+from contracts.manifest_layout import ADDED_TRAIN_CHANNEL, IMAGE_CHANNELS, LABELS_CHANNEL
 from stacks.training_pipeline.job_requests import TrainingJobTemplate
 
 DATASET_BUCKET = "binventory-dev-dataset"
@@ -57,7 +60,7 @@ def cli_writes_and_uploads(out: Path, monkeypatch: pytest.MonkeyPatch) -> dict[s
     return s3.objects
 
 
-def job_channels(name: str, input_mode: str) -> list[dict[str, Any]]:
+def job_channels(name: str, input_mode: str, *, added_train: bool = False) -> list[dict[str, Any]]:
     """`InputDataConfig` of a training job on manifest dataset `name`, as Step Functions evaluates it."""
     template = TrainingJobTemplate(
         settings=load_settings_from_cdk_json().training,
@@ -69,7 +72,9 @@ def job_channels(name: str, input_mode: str) -> list[dict[str, Any]]:
         artifacts_bucket="artifacts",
     )
     expression = template.input_data_config_choice("{% $states.input.manifest %}")
-    run_input = {"manifest": {"name": name, "input_mode": input_mode}}
+    run_input = {
+        "manifest": {"name": name, "input_mode": input_mode, **({"added_train": True} if added_train else {})}
+    }
     return jsonata.Jsonata(expression[3:-3]).evaluate({}, {"states": {"input": run_input}})
 
 
@@ -114,3 +119,73 @@ def test_train_py_reads_back_every_image_and_label_the_cli_wrote(
     # then every channel is read with exactly the ids and counts the CLI wrote
     read = {name: {sample.image_id: sample.count for sample in part} for name, part in splits.items()}
     assert read == DATASET.channels
+
+
+class DatasetBucket:
+    """The dataset bucket as a dict: what `train start --add-manifest` copies and writes in it."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = dict(files)
+
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        return {"Body": io.BytesIO(self.files[Key])}
+
+    def copy_object(self, CopySource: dict[str, str], Bucket: str, Key: str) -> None:
+        self.files[Key] = self.files[CopySource["Key"]]
+
+    def put_object(self, Bucket: str, Key: str, Body: bytes, **_: Any) -> None:
+        self.files[Key] = Body
+
+
+def test_train_py_trains_on_a_base_dataset_plus_an_added_dataset_s_train_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the challenge dataset and a reviews dataset (photos in the dataset bucket), as the CLI writes them
+    reviews = manifests.ManifestDataset(
+        "reviews",
+        {
+            "train": {"bin-7-aaaa": 2, "bin-9-bbbb": 0},
+            "validation": {"bin-3-cccc": 1},
+            "test": {"bin-4-dddd": 4},
+        },
+        {"split": "reviews"},
+        prefix=f"s3://{DATASET_BUCKET}/manifests/reviews/images/",
+    )
+    files: dict[str, bytes] = {}
+    for dataset in (DATASET, reviews):
+        monkeypatch.setattr(manifests, "plot_distribution", lambda splits, path, title: path)
+        out = tmp_path / dataset.name
+        for path in manifests.write_manifest_dataset(dataset, out, max_count=5):
+            if path.is_file():
+                files[f"manifests/{dataset.name}/{path.relative_to(out).as_posix()}"] = path.read_bytes()
+    bucket = DatasetBucket(files)
+    resources = SimpleNamespace(client=lambda service: bucket, output=lambda stack, output_id: DATASET_BUCKET)
+
+    # when `train start --manifest challenge --add-manifest reviews` combines them, and the job mounts them
+    name = manifest_runs.combine_manifest_datasets(resources, "challenge", "reviews")  # type: ignore[arg-type]
+    channels = job_channels(name, "FastFile", added_train=True)
+    data = tmp_path / "input" / "data"
+    for channel in channels:
+        source = channel["DataSource"]["S3DataSource"]
+        key = source["S3Uri"].removeprefix(f"s3://{DATASET_BUCKET}/")
+        folder = data / channel["ChannelName"]
+        folder.mkdir(parents=True)
+        if source["S3DataType"] == "ManifestFile":
+            for image in json.loads(bucket.files[key])[1:]:
+                (folder / image).write_bytes(b"")
+        else:
+            for stored, body in bucket.files.items():
+                if stored.startswith(key):
+                    (folder / stored.removeprefix(key)).write_bytes(body)
+        monkeypatch.setenv(f"SM_CHANNEL_{channel['ChannelName'].upper()}", str(folder))
+    monkeypatch.delenv("SM_HPS", raising=False)
+    splits = train._load_splits(train.parse_args([]))
+
+    # then train.py trains on both train parts, and validates and tests on the challenge's alone
+    read = {part: {sample.image_id: sample.count for sample in samples} for part, samples in splits.items()}
+    assert [c["ChannelName"] for c in channels] == [*IMAGE_CHANNELS, LABELS_CHANNEL, ADDED_TRAIN_CHANNEL]
+    assert read == {
+        "train": DATASET.channels["train"] | reviews.channels["train"],
+        "validation": DATASET.channels["validation"],
+        "test": DATASET.channels["test"],
+    }

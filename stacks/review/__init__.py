@@ -1,0 +1,1 @@
+"""The review construct: the page and API reviewers resolve flags with, and their sign-in."""
