@@ -38,7 +38,13 @@ from abid_bench_data import DEFAULT_MODEL_DIR, PROJECT_ROOT, WORK_DIR, load_aver
 from countnet.labels import LabelSpace
 from countnet.model_config import ModelConfig
 from countnet.plots import plot_confusion_matrix
-from countnet.served_report import PHOTO_RANGES, ServedOutputs, counting_report, served_logits
+from countnet.served_report import (
+    EVIDENCE_BAND_STARTS,
+    PHOTO_RANGES,
+    ServedOutputs,
+    counting_report,
+    served_logits,
+)
 from countnet.serving import load_count_model
 from countnet.trainer import Hyperparameters
 from countnet.verification import (
@@ -157,6 +163,7 @@ def frequency_baseline(shipped: Scored, train_counts: list[int], validation: Sco
         temperature=1.0,
         prior=prior,
         tail=tail_ratio(train_counts, shipped.label_space),
+        band_starts=[s for s in EVIDENCE_BAND_STARTS if shipped.label_space.num_classes > s],
     )
     return Scored(
         "class frequencies (ignores the image)",

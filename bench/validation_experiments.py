@@ -27,7 +27,7 @@ import numpy as np
 from abid_bench_data import DEFAULT_ABID_DIR, PROJECT_ROOT
 from countnet.labels import LabelSpace
 from countnet.model_config import ModelConfig
-from countnet.served_report import PHOTO_RANGES, counting_report
+from countnet.served_report import EVIDENCE_BAND_STARTS, PHOTO_RANGES, counting_report
 from countnet.verification import (
     class_prior,
     fit_evidence,
@@ -130,6 +130,7 @@ def figures(run: Run, train_counts: list[int], originals: set[str]) -> dict:
                         temperature=run.temperature,
                         prior=prior,
                         tail=tail,
+                        band_starts=[s for s in EVIDENCE_BAND_STARTS if run.label_space.num_classes > s],
                     )
                     separation = separation_figures(record_statistics(sub_maps, records, rule), records)
                     entry[statistic_name] = {

@@ -126,7 +126,8 @@ def wrong_probability(
     probabilities: Mapping[str, float], expected: int, rule: EvidenceRule, wrong_record_rate: float
 ) -> float:
     """q = P(the record is wrong | the photo), at the warehouse's own rate of wrong records."""
-    log_odds = rule.slope * statistic(probabilities, expected, rule) + rule.intercept
+    slope, intercept = rule.log_odds_map(expected)
+    log_odds = slope * statistic(probabilities, expected, rule) + intercept
     log_odds += math.log(wrong_record_rate / (1.0 - wrong_record_rate))
     return 1.0 / (1.0 + math.exp(-max(min(log_odds, 700.0), -700.0)))
 

@@ -49,7 +49,9 @@ class EvidenceRule:
     the likelihood ratio of "off by one or more" against "right", or 1 - P(expected). `class_prior` maps
     each label to its share of the training photos; `tail_ratio` spreads an open-ended class ("16+") over
     the counts it holds, P(n) = P(open) (1 - r) r^(n - first); `slope` and `intercept` map the statistic to
-    the log-odds that the record is wrong when half the records are wrong.
+    the log-odds that the record is wrong when half the records are wrong. `bands` give expectations from a
+    count up their own map, `(first count, slope, intercept)`: the evidence a photo gives about a bin
+    expected to hold 12 is weaker than about one expected to hold 3, and one map for both would overstate it.
     """
 
     statistic: str
@@ -58,17 +60,29 @@ class EvidenceRule:
     intercept: float
     class_prior: dict[str, float] = field(default_factory=dict)
     tail_ratio: float = 0.0
+    bands: tuple[tuple[int, float, float], ...] = ()
+
+    def log_odds_map(self, expected: int) -> tuple[float, float]:
+        """(slope, intercept) for an expected count: its band's, else the first map."""
+        chosen = (self.slope, self.intercept)
+        for first, slope, intercept in sorted(self.bands):
+            if expected >= first:
+                chosen = (slope, intercept)
+        return chosen
 
     def __post_init__(self) -> None:
         if self.statistic not in STATISTICS:
             raise ValueError(f"statistic must be one of {STATISTICS}, got {self.statistic!r}")
         if not 0.0 <= self.tail_ratio < 1.0:
             raise ValueError(f"tail_ratio must be in [0, 1), got {self.tail_ratio}")
-        if not self.temperature > 0 or not math.isfinite(self.slope) or not math.isfinite(self.intercept):
-            raise ValueError(f"temperature {self.temperature}, slope and intercept must be finite, T > 0")
+        numbers = [self.slope, self.intercept, *(n for _, *band in self.bands for n in band)]
+        if not self.temperature > 0 or not all(math.isfinite(n) for n in numbers):
+            raise ValueError(f"temperature {self.temperature}, slopes and intercepts must be finite, T > 0")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        values["bands"] = [{"from": f, "slope": s, "intercept": i} for f, s, i in self.bands]
+        return values
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> EvidenceRule:
@@ -79,6 +93,10 @@ class EvidenceRule:
             intercept=float(values["intercept"]),
             class_prior={str(k): float(v) for k, v in dict(values.get("class_prior") or {}).items()},
             tail_ratio=float(values.get("tail_ratio") or 0.0),
+            bands=tuple(
+                (int(band["from"]), float(band["slope"]), float(band["intercept"]))
+                for band in values.get("bands") or ()
+            ),
         )
 
 

@@ -374,7 +374,10 @@ def _served_evaluation(
     rule = fit_rule(outputs["validation"], label_space, train_counts, evidence)
     print(
         f"evidence rule (fitted on validation): {rule.statistic}, temperature {rule.temperature:.3f}, "
-        f"log-odds of a wrong record = {rule.slope:.3f} x statistic + {rule.intercept:.3f}",
+        f"log-odds of a wrong record = {rule.slope:.3f} x statistic + {rule.intercept:.3f}"
+        + "".join(
+            f"; from {first} items: {slope:.3f} x + {intercept:.3f}" for first, slope, intercept in rule.bands
+        ),
         flush=True,
     )
     evaluations = {

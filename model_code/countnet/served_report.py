@@ -39,6 +39,8 @@ from countnet.verification import (
 )
 
 PHOTO_RANGES = {"0_to_5": range(0, 6), "2_to_5": range(2, 6), "above_5": range(6, 1_000_000)}
+# Expectations above 5 get a map of their own: the photo says much less about a bin of 12 than one of 3.
+EVIDENCE_BAND_STARTS = (6,)
 BATCH = 32
 
 
@@ -97,6 +99,7 @@ def fit_rule(
     probabilities = (validation.logits / temperature).softmax(dim=1).numpy()
     maps = probability_maps(probabilities, label_space.labels)
     records = reconciliation_records(validation.counts, label_space, photos=None)
+    bands = [start for start in EVIDENCE_BAND_STARTS if label_space.num_classes > start]
     return fit_evidence(
         maps,
         records,
@@ -104,6 +107,7 @@ def fit_rule(
         temperature=temperature,
         prior=class_prior(train_counts, label_space),
         tail=tail_ratio(train_counts, label_space),
+        band_starts=bands,
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -185,6 +186,16 @@ def tail_ratio(train_counts: Sequence[int], label_space: LabelSpace) -> float:
     return mean / (1.0 + mean)
 
 
+def _log_odds_map(scores: np.ndarray, wrong: np.ndarray) -> tuple[float, float]:
+    """The logistic map of one band; none (0, 0: the prior decides) where the statistic is no evidence."""
+    if not wrong.any() or wrong.all():
+        return 0.0, 0.0
+    slope, intercept = fit_logistic(scores, wrong)
+    if slope <= 0:  # the statistic does not rise with wrong records here: it is not evidence, so none is used
+        return 0.0, 0.0
+    return slope, intercept
+
+
 def fit_evidence(
     maps: Sequence[Mapping[str, float]],
     records: Records,
@@ -193,13 +204,20 @@ def fit_evidence(
     temperature: float,
     prior: Mapping[str, float],
     tail: float,
+    band_starts: Sequence[int] = (),
 ) -> EvidenceRule:
-    """The evidence rule: the statistic's logistic map to P(wrong), fitted on these (validation) records."""
+    """The evidence rule: the statistic's logistic map to P(wrong), fitted on these (validation) records,
+    one map for expectations below the first of `band_starts` and one from each start on."""
     draft = EvidenceRule(statistic_name, temperature, 1.0, 0.0, dict(prior), tail)
-    slope, intercept = fit_logistic(record_statistics(maps, records, draft), records.wrong)
-    if slope <= 0:  # the statistic does not rise with wrong records here: it is not evidence, so none is used
-        slope, intercept = 0.0, 0.0
-    return EvidenceRule(statistic_name, temperature, slope, intercept, dict(prior), tail)
+    scores = record_statistics(maps, records, draft)
+    edges = [*sorted(band_starts), None]
+    first = records.expected < edges[0] if edges[0] is not None else np.ones(len(scores), bool)
+    slope, intercept = _log_odds_map(scores[first], records.wrong[first])
+    bands = []
+    for start, end in pairwise(edges):
+        rows = (records.expected >= start) & (records.expected < end if end is not None else True)
+        bands.append((start, *_log_odds_map(scores[rows], records.wrong[rows])))
+    return EvidenceRule(statistic_name, temperature, slope, intercept, dict(prior), tail, tuple(bands))
 
 
 def posteriors(

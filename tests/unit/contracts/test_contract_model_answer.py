@@ -16,12 +16,13 @@ from contracts.model_answer import (
 )
 
 RULE = EvidenceRule(
-    LIKELIHOOD_RATIO,
+    statistic=LIKELIHOOD_RATIO,
     temperature=1.2,
     slope=0.9,
     intercept=-0.1,
     class_prior={"0": 0.5, "1": 0.5},
     tail_ratio=0.4,
+    bands=((6, 0.2, -0.3),),
 )
 
 

@@ -135,6 +135,35 @@ def test_a_statistic_that_falls_with_wrong_records_is_not_used_as_evidence() -> 
     assert (rule.slope, rule.intercept) == (0.0, 0.0)
 
 
+def test_expectations_above_five_get_their_own_map_and_none_where_the_photo_says_nothing() -> None:
+    # given a model that tells counts apart up to 5 and answers at random above
+    rng = np.random.default_rng(0)
+    counts = [c for c in range(1, 12) for _ in range(60)]
+    rows = []
+    for count in counts:
+        row = rng.dirichlet(np.ones(17)) if count > 5 else np.eye(17)[count] * 0.8 + 0.2 / 17
+        rows.append(row / row.sum())
+    maps = probability_maps(np.asarray(rows), OPEN.labels)
+    records = reconciliation_records(counts, OPEN, photos=None)
+    prior = class_prior(counts, OPEN)
+
+    # when the evidence rule is fitted with a band from 6 items on
+    rule = fit_evidence(
+        maps,
+        records,
+        statistic_name=LIKELIHOOD_RATIO,
+        temperature=1.0,
+        prior=prior,
+        tail=0.5,
+        band_starts=(6,),
+    )
+
+    # then the photo's evidence counts up to 5 and much less (or not at all) above
+    ((first, slope, _),) = rule.bands
+    assert first == 6 and rule.slope > 0.5 and slope < 0.2
+    assert rule.log_odds_map(3) == (rule.slope, rule.intercept) and rule.log_odds_map(9)[0] == slope
+
+
 def test_the_tail_spreads_the_open_class_over_its_counts_as_the_training_counts_do() -> None:
     counts = [16] * 50 + [17] * 25 + [18] * 13 + [19] * 6 + [20] * 6  # about halving per item
     ratio = tail_ratio(counts, OPEN)
