@@ -24,7 +24,7 @@ TRAINING_TOOLKIT_VENV := .venv-training-toolkit
 TRAINING_TOOLKIT_STAMP := $(TRAINING_TOOLKIT_VENV)/.installed
 CDK_ENV := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-.PHONY: setup browser demo model-abid test test-fast lint synth bench clean
+.PHONY: setup browser demo model-abid test test-fast lint synth bench screenshots clean
 
 setup: $(STAMP) $(CHECKOV_STAMP) $(LAMBDA_RUNTIME_STAMP) $(SERVING_STAMP) $(TRAINING_TOOLKIT_STAMP) node_modules/.package-lock.json browser
 
@@ -97,6 +97,10 @@ test: setup lint
 # The unit tier alone (pure logic: no moto, no training, no subprocess), in seconds; needs only the venv.
 test-fast: $(STAMP)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# The README's picture of the review page, taken by the browser test (a plain test run leaves it alone).
+screenshots: setup
+	BINVENTORY_UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_review_page.py
 
 lint:
 	$(BIN)/ruff check .

@@ -14,6 +14,7 @@ from model_answers import prediction
 
 from binventory.local.review_server import LOCAL_REVIEWER_CLAIMS, http_api_event
 from contracts import inventory_schema
+from contracts.decision import DEFAULT_COSTS
 from contracts.inventory_schema import ExpectedSource, RecordAttr, format_timestamp
 from contracts.review_environment import review_environment
 from lambdas.counter.api import InventoryRecord, InventoryRepository
@@ -81,7 +82,7 @@ class ReviewWorld:
         captured_at: str,
         count: int,
         expected: int | None,
-        confidence: float = 0.9,
+        confidence: float = 0.999,
         key: str | None = None,
     ) -> dict[str, Any]:
         """Upload a photo and record it as the counting Lambda does; returns the record's attributes."""
@@ -90,7 +91,7 @@ class ReviewWorld:
             "VersionId"
         ]
         image = ImageVersion(bin_id, BUCKET, key, version, captured_at)
-        reconciliation = reconcile(prediction(count, confidence), expected, 0.5)
+        reconciliation = reconcile(prediction(count, confidence), expected, DEFAULT_COSTS)
         source = ExpectedQuantity(expected, ExpectedSource.BIN_STATE if expected is not None else None)
         record = InventoryRecord.counted(image, reconciliation, source, captured_at)
         self.repository.save(record)
