@@ -73,7 +73,8 @@ def test_the_trained_model_counts_new_images_through_the_handlers(trained_model:
 @pytest.mark.slow
 def test_the_model_dir_records_what_serving_and_reviewers_need(trained_model: TrainedModel) -> None:
     config = json.loads((trained_model.model_dir / "model_config.json").read_text())
-    assert config["classes"] == ["0", "1", "2", "3", "4", "5"] and config["over_max"] == "exclude"
+    # the recipe's label space: every count to 15 its own class, and an open class above (a lower bound)
+    assert config["classes"] == [*map(str, range(16)), "16+"] and config["over_max"] == "bucket"
     # the recipe's resize filter, saved so that serving resizes as training did
     assert (config["image_size"], config["mean"]) == (64, [0.5, 0.5, 0.5])
     assert config["interpolation"] == "bilinear"
