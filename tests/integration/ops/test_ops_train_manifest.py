@@ -46,7 +46,7 @@ def test_train_start_with_a_manifest_names_it_and_its_input_mode_and_prints_the_
     assert sent["manifest"] == {"name": "challenge", "input_mode": "FastFile"}
     assert sent["hyperparameters"]["epochs"] == "2"
     assert "plan: challenge on ml.g5" in result.output
-    assert "2 epochs" in result.output and "30,600 training" in result.output
+    assert "2 epochs" in result.output and "31,500 training" in result.output
 
 
 def test_train_start_without_a_manifest_sends_none(state_machine: str, invoke: Any) -> None:
@@ -104,8 +104,16 @@ def test_train_plan_reads_a_local_manifest_folder_without_aws(tmp_path: Path, in
     assert result.exit_code == 0, result.output
     line = " ".join(result.output.split())
     assert "challenge on ml.g5.2xlarge (on-demand, FastFile), 3 epochs" in line
-    assert "30,600 training + 1,600 validation + 3,570 test images (945 above 5 items left out)" in line
+    # the recipe judges every count, so every image trains
+    assert "31,500 training + 1,645 validation + 3,570 test images" in line and "left out" not in line
     assert "on-demand $" in line and "spot would be $" in line
+    # and a recipe that leaves bins above 5 out says how many it leaves
+    result = invoke(
+        "train", "plan", "--manifest", str(tmp_path), "--instance-type", "ml.g5.2xlarge", "--on-demand",
+        "--hp", "epochs=3", "--hp", "max-count=5", "--hp", "over-max=exclude",
+    )  # fmt: skip
+    line = " ".join(result.output.split())
+    assert "30,600 training + 1,600 validation + 3,570 test images (945 above 5 items left out)" in line
 
 
 def test_train_plan_names_the_instances_it_has_figures_for(tmp_path: Path, invoke: Any) -> None:
@@ -157,4 +165,4 @@ def test_train_start_adds_the_reviews_train_part_to_a_manifest_run(state_machine
     summary = json.loads(read("summary.json"))
     assert summary["distribution"]["train"]["3"] == DISTRIBUTION["train"]["3"] + 4
     assert summary["distribution"]["validation"] == DISTRIBUTION["validation"]
-    assert "30,607 training" in result.output
+    assert "31,507 training" in result.output
