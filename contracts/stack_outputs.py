@@ -30,6 +30,15 @@ COUNTER_MODEL_NAME = "CounterModelName"
 # counting, only while no model is deployed: the command that deploys one
 ENDPOINT_DEPLOY_HINT = "EndpointDeployHint"
 
+# The model package the endpoint serves, recorded where CloudFormation reads it at deploy time (an SSM
+# parameter): `binventory model promote` and `rollback` write it, `cdk deploy -c model_package_arn=...` too,
+# and the training stack creates it holding NO_SERVED_MODEL when it does not exist yet. A deploy without
+# `-c model_package_arn` serves whatever it names, so a plain deploy never changes or drops the served model.
+NO_SERVED_MODEL = "none"
+# A published model package's CustomerMetadataProperties key naming who started its training run (the
+# identity `binventory train start` ran as): `binventory model approve` refuses to let it approve the version.
+PACKAGE_STARTED_BY = "started_by"
+
 # Bucket layouts shared with the CLI.
 # Dataset bucket: one prefix per training channel; train.py reads SM_CHANNEL_TRAIN and SM_CHANNEL_VALIDATION.
 DATASET_CHANNELS = ("train", "validation")
@@ -58,3 +67,8 @@ def stack_name(stage: str, kind: str) -> str:
     if kind not in STACK_KINDS:
         raise ValueError(f"unknown stack kind {kind!r}; expected one of {STACK_KINDS}")
     return f"binventory-{stage}-{kind}"
+
+
+def served_model_parameter(stage: str) -> str:
+    """`dev` -> `/binventory/dev/counting/served-model-package`: the parameter naming the served package."""
+    return f"/binventory/{stage}/counting/served-model-package"

@@ -110,6 +110,8 @@ def start(
         click.echo(f"dry run: would start {name} on {state_machine} with input:")
         click.echo(json.dumps(document, indent=2, sort_keys=True))
         return
+    # Recorded on the published version: whoever approves it must be someone else (`model approve`).
+    document["started_by"] = resources.client("sts").get_caller_identity()["Arn"]
     response = resources.client("stepfunctions").start_execution(
         stateMachineArn=state_machine, name=name, input=json.dumps(document)
     )

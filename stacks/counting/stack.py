@@ -118,10 +118,10 @@ class CountingStack(cdk.Stack):
         self.alarms = CountingAlarms(self, "Monitoring", topic=alarm_topic.topic)
         self.alarms.watch_queues(queue=self.ingest.queue, dead_letter_queue=self.ingest.dead_letter_queue)
         self.alarms.watch_function(self.counter.function)
-        if self.endpoint.endpoint is not None:
-            self.alarms.watch_endpoint(
-                endpoint_name=self.endpoint.endpoint_name, variant_name=VARIANT_NAME, settings=settings.alarms
-            )
+        endpoint_alarms = self.alarms.watch_endpoint(
+            endpoint_name=self.endpoint.endpoint_name, variant_name=VARIANT_NAME, settings=settings.alarms
+        )
+        self.endpoint.apply_serving_condition(endpoint_alarms)
 
     def _add_outputs(self, settings: Settings) -> None:
         """The names the CLI reads (contracts.stack_outputs)."""
@@ -136,15 +136,20 @@ class CountingStack(cdk.Stack):
             (stack_outputs.REVIEW_FUNCTION_NAME, self.review.function.function.function_name),
         ):
             cdk.CfnOutput(self, output_id, value=value)
-        if self.endpoint.model is not None:
-            cdk.CfnOutput(self, stack_outputs.COUNTER_MODEL_NAME, value=self.endpoint.model.attr_model_name)
-        else:
-            cdk.CfnOutput(
-                self,
-                stack_outputs.ENDPOINT_DEPLOY_HINT,
-                value="Endpoint not deployed: no model package yet. Train one, then: "
-                + deploy_command(settings.stage),
-            )
+        model_name = cdk.CfnOutput(
+            self, stack_outputs.COUNTER_MODEL_NAME, value=self.endpoint.model.attr_model_name
+        )
+        condition = self.endpoint.serving_condition
+        if condition is None:
+            return
+        model_name.condition = condition
+        hint = cdk.CfnOutput(
+            self,
+            stack_outputs.ENDPOINT_DEPLOY_HINT,
+            value="Endpoint not deployed: no model package is recorded yet. Train one, then: "
+            + deploy_command(settings.stage),
+        )
+        hint.condition = cdk.CfnCondition(self, "ServesNoModel", expression=cdk.Fn.condition_not(condition))
 
     def _acknowledge_notifications_handler(self) -> None:
         handler = self.node.find_child(NOTIFICATIONS_HANDLER_ID)

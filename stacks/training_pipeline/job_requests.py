@@ -220,13 +220,16 @@ def model_package_request(
     region: str,
     endpoint: EndpointSettings,
     training_job: str,
+    started_by: str,
 ) -> dict[str, Any]:
     """`CreateModelPackage` arguments for the DescribeTrainingJob result `training_job` (JSONata).
 
     The package carries the job's final metrics in `CustomerMetadataProperties`, so `model list`
-    and a promotion gate can read them without opening the training job.
+    and a promotion gate can read them without opening the training job, and who started the run
+    (`started_by`, JSONata), whom `binventory model approve` does not let approve it.
     """
     job = _unwrap(training_job)
+    starter = _unwrap(started_by)
     # One object, metric name -> final value as a string (the API wants string values).
     metrics = f"{job}.FinalMetricDataList{{MetricName: $string(Value)}}"
     return {
@@ -249,7 +252,8 @@ def model_package_request(
         },
         "MetadataProperties": {"GeneratedBy": jsonata(f"{job}.TrainingJobArn")},
         "CustomerMetadataProperties": jsonata(
-            f"$merge([{{'training_job_name': {job}.TrainingJobName}}, {metrics}])"
+            f"$merge([{{'training_job_name': {job}.TrainingJobName, "
+            f"'{stack_outputs.PACKAGE_STARTED_BY}': {starter}}}, {metrics}])"
         ),
     }
 

@@ -43,6 +43,7 @@ THROTTLING_ERRORS = [
     "SageMaker.ThrottlingException",
 ]
 FINISHED_STATUSES = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+UNKNOWN_STARTER = "unknown"
 
 
 class TrainingPipeline(Construct):
@@ -109,6 +110,11 @@ class TrainingPipeline(Construct):
                 "trainingJobName": TRAINING_JOB_NAME,
                 "tuningJobName": TUNING_JOB_NAME,
                 "tune": jsonata("$states.input.tune = true"),
+                # Who started the run (`binventory train start` sends its caller): a manual approval
+                # gate needs an approver who is someone else (`binventory model approve`).
+                "startedBy": jsonata(
+                    f"$exists($states.input.started_by) ? $states.input.started_by : '{UNKNOWN_STARTER}'"
+                ),
                 "tuning": jsonata("$states.input.tuning"),
                 "hyperparameters": jsonata(
                     "$merge([$states.input.hyperparameters, $sagemakerHyperparameters])"
@@ -162,6 +168,7 @@ class TrainingPipeline(Construct):
                 region=settings.region,
                 endpoint=settings.endpoint,
                 training_job=jsonata("$states.input"),
+                started_by=jsonata("$startedBy"),
             ),
             iam_resources=[
                 self._arn("model-package", f"{group_name}/*"),

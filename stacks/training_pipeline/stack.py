@@ -8,6 +8,7 @@ from constructs import Construct
 from contracts import stack_outputs
 from contracts.deployment_settings import Settings
 from stacks.monitoring.topic import NotificationTopic
+from stacks.served_model import ServedModelRecord
 from stacks.storage.buckets import StorageBuckets
 from stacks.training_pipeline import container_images
 from stacks.training_pipeline.execution_role import SageMakerExecutionRole
@@ -98,6 +99,8 @@ class TrainingStack(cdk.Stack):
             "ingest bucket, under any key an uploader chose.",
         )
         execution.grant_pass_to_sagemaker(self.pipeline.state_machine)
+        # Before the counting stack reads it: created holding `none` where no model was ever recorded.
+        ServedModelRecord(self, "ServedModel", stage=settings.stage)
 
         for output_id, value in (
             (stack_outputs.TRAINING_STATE_MACHINE_ARN, self.pipeline.state_machine.state_machine_arn),

@@ -34,8 +34,10 @@ from contracts.deployment_settings import SettingsError, load_settings
 from stacks.training_pipeline import container_images
 from stacks.training_pipeline.source_bundle import write_source_archive
 
+STARTER = "arn:aws:sts::123456789012:assumed-role/binventory-operator/alice"
 EXECUTION_INPUT = {
     "hyperparameters": {"backbone": "resnet34", "epochs": "30", "lr": "0.001"},
+    "started_by": STARTER,
     "tune": True,
     "tuning": {
         "max_jobs": 8,
@@ -296,6 +298,8 @@ def test_the_best_job_is_published_with_its_final_metrics(
     assert package["ModelApprovalStatus"] == dev_app.settings.training.model_approval_status
     assert package["CustomerMetadataProperties"] == {
         "training_job_name": BEST_JOB,
+        # who started the run: `binventory model approve` refuses to let them approve this version
+        stack_outputs.PACKAGE_STARTED_BY: STARTER,
         "validation:accuracy": "0.6125",
         "validation:rmse": "1.0213",
     }

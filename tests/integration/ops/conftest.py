@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner, Result
-from iam_check.operator import check_cli_calls
+from iam_check.operator import OPERATOR_POLICY, check_cli_calls
 from iam_check.recording import CallRecorder, record_calls
 from moto import mock_aws
 from moto.core.responses import ActionResult
@@ -28,13 +28,16 @@ CLI_CODE = Path(binventory.__file__).resolve().parent
 
 
 @pytest.fixture(autouse=True)
-def cli_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[CallRecorder]:
-    """Every AWS call the CLI makes must be one the documented operator policy (docs/) allows, and every
-    transform job it starts must be able to do its work with the SageMaker role."""
+def cli_calls(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[CallRecorder]:
+    """Every AWS call the CLI makes must be one the documented operator policy (docs/) allows (or, for a
+    test marked `iam_policy("approver-policy.json")`, that policy), and every transform job it starts must
+    be able to do its work with its role."""
     recorder = record_calls(monkeypatch, CLI_CODE)
     yield recorder
+    marker = request.node.get_closest_marker("iam_policy")
+    policy = OPERATOR_POLICY if marker is None else OPERATOR_POLICY.with_name(marker.args[0])
     if recorder.calls:
-        check_cli_calls(recorder)
+        check_cli_calls(recorder, policy)
 
 
 @pytest.fixture

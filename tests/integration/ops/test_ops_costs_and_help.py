@@ -15,7 +15,7 @@ from contracts import stack_outputs
 OPERATOR_COMMANDS = {
     "data": {"fetch", "prepare", "upload", "synth", "manifest", "reviews"},
     "train": {"start", "plan", "status", "logs"},
-    "model": {"list", "promote", "rollback"},
+    "model": {"list", "approve", "promote", "rollback"},
     "count": {"backfill"},
     "review": {"list", "show", "resolve", "stats"},
 }
