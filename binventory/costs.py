@@ -59,6 +59,9 @@ SERVERLESS_USD_PER_GB_SECOND = 0.00002
 # so `train plan` shows 30-70% of on-demand. The job's BillableTimeInSeconds and the console's savings
 # figure give the real cost afterwards.
 SPOT_FRACTION_OF_ON_DEMAND = (0.3, 0.7)
+# `count backfill` names its transform jobs so (binventory/backfill/transform.py); the operator policy may
+# describe only those.
+BACKFILL_PREFIX = "backfill-"
 
 
 @dataclass(frozen=True)
@@ -106,9 +109,12 @@ def endpoint_costs(sagemaker: Any, endpoint: str) -> list[RunningCost]:
     return costs
 
 
-def training_costs(sagemaker: Any) -> list[RunningCost]:
+def training_costs(sagemaker: Any, stage: str) -> list[RunningCost]:
+    """This stage's training jobs and tuning trials in progress (not other projects', not ours to bill)."""
     costs = []
     for summary in _in_progress(sagemaker.list_training_jobs, "TrainingJobSummaries"):
+        if not _of_stage(sagemaker, summary["TrainingJobArn"], stage):
+            continue
         job = sagemaker.describe_training_job(TrainingJobName=summary["TrainingJobName"])
         resources = job["ResourceConfig"]
         note = "managed spot: billed less than this" if job.get("EnableManagedSpotTraining") else ""
@@ -124,9 +130,15 @@ def training_costs(sagemaker: Any) -> list[RunningCost]:
     return costs
 
 
-def transform_costs(sagemaker: Any) -> list[RunningCost]:
+def transform_costs(sagemaker: Any, stage: str) -> list[RunningCost]:
+    """This stage's backfill transform jobs in progress; only those are ours to describe (and to bill)."""
     costs = []
-    for summary in _in_progress(sagemaker.list_transform_jobs, "TransformJobSummaries"):
+    jobs = _in_progress(sagemaker.list_transform_jobs, "TransformJobSummaries", name_contains=BACKFILL_PREFIX)
+    for summary in jobs:
+        if not summary["TransformJobName"].startswith(BACKFILL_PREFIX):
+            continue
+        if not _of_stage(sagemaker, summary["TransformJobArn"], stage):
+            continue
         job = sagemaker.describe_transform_job(TransformJobName=summary["TransformJobName"])
         resources = job["TransformResources"]
         costs.append(
@@ -140,9 +152,19 @@ def transform_costs(sagemaker: Any) -> list[RunningCost]:
     return costs
 
 
-def _in_progress(list_call: Any, summaries_key: str) -> list[dict[str, Any]]:
+def _of_stage(sagemaker: Any, arn: str, stage: str) -> bool:
+    """Whether the job carries this stage's tag (every job the stage starts is tagged with it)."""
+    tags = sagemaker.list_tags(ResourceArn=arn).get("Tags", [])
+    return {"Key": stack_outputs.STAGE_TAG, "Value": stage} in tags
+
+
+def _in_progress(
+    list_call: Any, summaries_key: str, name_contains: str | None = None
+) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     request: dict[str, Any] = {"StatusEquals": "InProgress", "MaxResults": 100}
+    if name_contains:
+        request["NameContains"] = name_contains
     while True:
         response = list_call(**request)
         found += response.get(summaries_key, [])
@@ -164,7 +186,7 @@ def costs(resources: StackResources) -> None:
         click.echo(f"note: no endpoint counted ({error.message})", err=True)
     except ClientError as error:
         click.echo(f"note: no endpoint counted ({error.response['Error'].get('Message', error)})", err=True)
-    running += training_costs(sagemaker) + transform_costs(sagemaker)
+    running += training_costs(sagemaker, resources.stage) + transform_costs(sagemaker, resources.stage)
     _print(running)
 
 

@@ -13,7 +13,10 @@ BIN_STATE_TABLE_NAME = "BinStateTableName"
 # training
 TRAINING_STATE_MACHINE_ARN = "TrainingStateMachineArn"
 MODEL_PACKAGE_GROUP_NAME = "ModelPackageGroupName"
-SAGEMAKER_ROLE_ARN = "SageMakerRoleArn"
+# SageMaker's roles, one per job: training and tuning, the endpoint's model, batch transform (count backfill)
+TRAINING_ROLE_ARN = "TrainingRoleArn"
+SERVING_ROLE_ARN = "ServingRoleArn"
+TRANSFORM_ROLE_ARN = "TransformRoleArn"
 INFERENCE_IMAGE_URI = "InferenceImageUri"
 # counting
 ENDPOINT_NAME = "EndpointName"
@@ -38,6 +41,9 @@ NO_SERVED_MODEL = "none"
 # A published model package's CustomerMetadataProperties key naming who started its training run (the
 # identity `binventory train start` ran as): `binventory model approve` refuses to let it approve the version.
 PACKAGE_STARTED_BY = "started_by"
+# The tag on every SageMaker job a stage starts (training, tuning and its trials, backfill transform):
+# `binventory costs` counts only the jobs that carry its stage's.
+STAGE_TAG = "binventory:stage"
 
 # Bucket layouts shared with the CLI.
 # Dataset bucket: one prefix per training channel; train.py reads SM_CHANNEL_TRAIN and SM_CHANNEL_VALIDATION.

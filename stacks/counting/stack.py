@@ -39,7 +39,7 @@ class CountingStack(cdk.Stack):
         settings: Settings,
         buckets: StorageBuckets,
         tables: InventoryTablesConstruct,
-        sagemaker_role: iam.IRole,
+        serving_role: iam.IRole,
         env: cdk.Environment,
     ) -> None:
         super().__init__(
@@ -67,7 +67,7 @@ class CountingStack(cdk.Stack):
             self,
             "Endpoint",
             settings=settings,
-            execution_role=sagemaker_role,
+            execution_role=serving_role,
             artifacts_bucket=buckets.artifacts,
         )
         self.counter = CounterFunction(

@@ -1,4 +1,9 @@
-"""The IAM role SageMaker assumes for training jobs, tuning trials, the endpoint model, batch transform."""
+"""The IAM roles SageMaker assumes: one per job (training and tuning, serving, batch transform).
+
+Each role gets only its job's logs, metrics and image pulls here; its S3 access is granted where the buckets
+meet it (the training stack). A role shared by every job would let serving code read the training data and
+overwrite a served model; with one per job, the endpoint's role reads its model archives and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -13,21 +18,36 @@ from stacks.training_pipeline.container_images import ContainerImage
 
 
 class SageMakerExecutionRole(Construct):
-    """Logs, metrics and image pulls; S3 access is granted where the buckets meet it (the stack)."""
+    """One job's role: its log group, its metrics namespace and its image pulls.
 
-    def __init__(self, scope: Construct, construct_id: str, *, images: Sequence[ContainerImage]) -> None:
+    `job` is SageMaker's log group suffix for the job (`TrainingJobs`, `Endpoints`, `TransformJobs`). The
+    trust policy lets SageMaker assume the role only for this account's resources (aws:SourceAccount), so
+    another account's SageMaker job cannot be handed it (the confused-deputy guard in the IAM guide).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        images: Sequence[ContainerImage],
+        job: str,
+        description: str,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description="Binventory SageMaker jobs and models",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
+                {"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description=description,
         )
         log_groups = stack.format_arn(
             service="logs",
             resource="log-group",
-            resource_name="/aws/sagemaker/*",
+            resource_name=f"/aws/sagemaker/{job}*",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
         self.role.add_to_policy(
@@ -45,7 +65,11 @@ class SageMakerExecutionRole(Construct):
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+                conditions={
+                    "StringLike": {
+                        "cloudwatch:namespace": [f"/aws/sagemaker/{job}*", f"aws/sagemaker/{job}*"]
+                    }
+                },
             )
         )
         self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
@@ -62,8 +86,8 @@ class SageMakerExecutionRole(Construct):
         nag.acknowledge_wildcard_resource(
             self.role,
             log_groups,
-            "SageMaker writes to one log group per job type (/aws/sagemaker/TrainingJobs, Endpoints, "
-            "TransformJobs) and one stream per job; the statement is limited to the /aws/sagemaker/ prefix.",
+            f"SageMaker writes one log stream per job or instance in /aws/sagemaker/{job}, named at run "
+            "time; the statement is limited to that log group.",
         )
         nag.acknowledge(
             self.role,

@@ -20,7 +20,7 @@ TRAINING_ENTRY_POINT = "train.py"
 INFERENCE_ENTRY_POINT = "inference.py"
 # Where the PyTorch serving container finds inference.py: train.py writes it into the model dir's code/.
 INFERENCE_CODE_DIR = "/opt/ml/model/code"
-CONTENT_TYPES = ("image/jpeg", "image/png", "application/x-image", "application/json")
+CONTENT_TYPES = ("image/jpeg", "image/png", "application/x-image")
 RESPONSE_TYPES = ("application/json",)
 
 
@@ -58,6 +58,11 @@ class TrainingJobTemplate:
     region: str
     dataset_bucket: str
     artifacts_bucket: str
+    stage: str
+
+    def tags(self) -> list[dict[str, str]]:
+        """The stage's tag: `binventory costs` counts a running job only when it carries its stage's."""
+        return [{"Key": stack_outputs.STAGE_TAG, "Value": self.stage}]
 
     def sagemaker_hyperparameters(self) -> dict[str, str]:
         """The PyTorch container's own hyperparameters: which script to run, from which archive."""
@@ -170,6 +175,7 @@ def training_job_request(
         "TrainingJobName": job_name,
         "HyperParameters": hyperparameters,
         **template.shared_job_settings(manifest=manifest),
+        "Tags": template.tags(),
     }
     if template.settings.use_spot:
         # An interrupted spot job resumes from the last checkpoint train.py wrote to /opt/ml/checkpoints.
@@ -208,6 +214,8 @@ def tuning_job_request(
             "StaticHyperParameters": static_hyperparameters,
             **template.shared_job_settings(manifest=manifest),
         },
+        # SageMaker adds a tuning job's tags to every training job it launches.
+        "Tags": template.tags(),
     }
 
 

@@ -73,7 +73,8 @@ def values_seen_by(recorder: CallRecorder) -> dict[str, str]:
 
 
 def check_cli_calls(recorder: CallRecorder, policy: Path = OPERATOR_POLICY) -> None:
-    """The CLI's calls against the operator policy (or `policy`); its transform jobs against their role."""
+    """The CLI's calls against the operator policy (or `policy`); its transform jobs against the transform
+    role (the role of the model `count backfill` creates for them)."""
     values = values_seen_by(recorder)
     assert_allowed(operator_policy(values, policy), recorder.calls)
     written: dict[tuple[str, str], bytes] = {}
@@ -85,15 +86,15 @@ def check_cli_calls(recorder: CallRecorder, policy: Path = OPERATOR_POLICY) -> N
             source = call.params["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
             manifest = json.loads(written[sagemaker_jobs.split_s3_uri(source)])
             work = sagemaker_jobs.transform_job(call.params, manifest=manifest, region=call.region)
-            assert_allowed(_sagemaker_role(values), work)
+            assert_allowed(_transform_role(values), work)
 
 
-def _sagemaker_role(values: Mapping[str, str]) -> RolePolicy:
+def _transform_role(values: Mapping[str, str]) -> RolePolicy:
     names = {
         "Buckets/Artifacts": values.get(stack_outputs.ARTIFACTS_BUCKET_NAME, ""),
         "Buckets/Ingest": values.get(stack_outputs.INGEST_BUCKET_NAME, ""),
         "Buckets/Dataset": values.get(stack_outputs.DATASET_BUCKET_NAME, ""),
     }
     return Deployment(templates(), {path: name for path, name in names.items() if name}).role_policy(
-        "SageMakerRole/Role"
+        "TransformRole/Role"
     )

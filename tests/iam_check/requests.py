@@ -274,6 +274,7 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ),
     ("sagemaker", "CreateModel"): _create_model,
     ("sagemaker", "DescribeModel"): _sagemaker("sagemaker:DescribeModel", "model", "ModelName"),
+    ("sagemaker", "DeleteModel"): _sagemaker("sagemaker:DeleteModel", "model", "ModelName"),
     ("sagemaker", "ListModelPackages"): _sagemaker_any("sagemaker:ListModelPackages"),
     ("sagemaker", "ListTrainingJobs"): _sagemaker_any("sagemaker:ListTrainingJobs"),
     ("sagemaker", "ListTransformJobs"): _sagemaker_any("sagemaker:ListTransformJobs"),

@@ -457,7 +457,7 @@ def test_with_a_model_the_package_is_deployed_behind_the_stable_endpoint_name(
     assert "Containers" not in model
     # the container reaches nothing: no request can make it read our buckets
     assert model["EnableNetworkIsolation"] is True
-    assert render(model["ExecutionRoleArn"]).startswith("<PublishOutputFnGetAttSageMakerRole")
+    assert render(model["ExecutionRoleArn"]).startswith("<PublishOutputFnGetAttServingRole")
     config = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"]
     # Unnamed, so a new model replaces the configuration and the endpoint updates blue/green.
     assert "EndpointConfigName" not in config

@@ -58,7 +58,7 @@ def sagemaker(
         **{
             stack_outputs.MODEL_PACKAGE_GROUP_NAME: GROUP,
             stack_outputs.ENDPOINT_NAME: ENDPOINT,
-            stack_outputs.SAGEMAKER_ROLE_ARN: ROLE,
+            stack_outputs.SERVING_ROLE_ARN: ROLE,
         }
     )
     return client
@@ -104,9 +104,11 @@ def test_promote_moves_the_endpoint_to_a_new_config_serving_that_version(approve
     # when version 2 is promoted
     result = invoke("model", "promote", "2")
 
-    # then the endpoint serves a new config: same serving settings, the version's package, same environment
+    # then the endpoint serves a new config: same serving settings, the version's package, same environment,
+    # and its model runs as the served one did (the serving role)
     assert result.exit_code == 0, result.output
     config_name, variant, container = serving(sagemaker)
+    assert sagemaker.describe_model(ModelName=variant["ModelName"])["ExecutionRoleArn"] == ROLE
     assert config_name != "stack-config"
     assert variant["ServerlessConfig"] == SERVERLESS
     assert container["ModelPackageName"] == package_arn(sagemaker, 2)
