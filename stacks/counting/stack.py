@@ -49,7 +49,7 @@ class CountingStack(cdk.Stack):
             description="Binventory counting: ingest queue, Lambda, endpoint, alarms",
         )
         retain = cdk.RemovalPolicy.RETAIN if settings.storage.retain else cdk.RemovalPolicy.DESTROY
-        self.ingest = IngestQueue(self, "Ingest", settings=settings.counting)
+        self.ingest = IngestQueue(self, "Ingest", settings=settings.counting, removal_policy=retain)
         # Imported here so the notification resource lives in this stack: a notification added to the
         # storage stack's bucket would make storage depend on this stack's queue, a dependency cycle.
         ingest_bucket = s3.Bucket.from_bucket_attributes(

@@ -173,6 +173,19 @@ def test_ingest_queue_redrives_to_an_encrypted_dead_letter_queue(dev_app: Synthe
         assert properties["SqsManagedSseEnabled"] is True
 
 
+def test_a_stage_that_retains_its_data_keeps_its_queues_when_the_stack_goes(
+    dev_app: SynthesizedApp, prod_app: SynthesizedApp
+) -> None:
+    prod_queues = resources(prod_app.template("counting"), "AWS::SQS::Queue").values()
+    dev_queues = resources(dev_app.template("counting"), "AWS::SQS::Queue").values()
+
+    # prod (storage.removal_policy retain): the photos waiting and those parked as failed survive a teardown
+    assert [(q["DeletionPolicy"], q["UpdateReplacePolicy"]) for q in prod_queues] == [
+        ("Retain", "Retain")
+    ] * 2
+    assert {q["DeletionPolicy"] for q in dev_queues} == {"Delete"}
+
+
 def test_queues_refuse_requests_without_tls(dev_app: SynthesizedApp) -> None:
     policies = resources(dev_app.template("counting"), "AWS::SQS::QueuePolicy").values()
     guarded = {

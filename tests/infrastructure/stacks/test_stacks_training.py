@@ -140,9 +140,24 @@ def test_job_steps_retry_quota_and_throttling_errors_with_backoff(
         error: retry for retry in definition["States"][state]["Retry"] for error in retry["ErrorEquals"]
     }
 
-    for error in ("SageMaker.ResourceLimitExceededException", "SageMaker.AmazonSageMakerException"):
+    for error in ("SageMaker.ResourceLimitExceededException", "SageMaker.ThrottlingException"):
         assert retries[error]["BackoffRate"] > 1
         assert retries[error]["MaxAttempts"] >= 3
+
+
+@pytest.mark.parametrize(
+    "state", ["Train", "Tune hyperparameters", "Describe best training job", "Publish model package"]
+)
+def test_no_step_retries_an_error_that_names_every_sagemaker_failure(
+    definition: dict[str, Any], state: str
+) -> None:
+    # a ValidationException arrives as the catch-all SageMaker.AmazonSageMakerException: retrying it would
+    # re-send a Create* that SageMaker refuses again (the job name is taken, the request still wrong)
+    retried = {
+        error for retry in definition["States"][state].get("Retry", []) for error in retry["ErrorEquals"]
+    }
+
+    assert not retried & {"SageMaker.AmazonSageMakerException", "SageMaker.SageMakerException", "States.ALL"}
 
 
 def test_every_request_is_valid_for_the_sagemaker_api(
@@ -754,6 +769,26 @@ def test_the_run_finished_rule_can_publish_to_the_encrypted_topic(dev_app: Synth
             )
         ],
     )
+
+
+def test_another_account_s_rule_cannot_use_the_topic_s_key(dev_app: SynthesizedApp) -> None:
+    """EventBridge and CloudWatch decrypt with the key only on this account's behalf (confused deputy)."""
+    deployment = Deployment(dev_app.templates)
+    stack = stack_outputs.stack_name(dev_app.settings.stage, "training")
+    key = deployment.resolve(stack, {"Fn::GetAtt": [_logical_id(dev_app, "Notifications/Key"), "Arn"]})
+    for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
+        policy = deployment.resource_policies(
+            f"Service:{service}", "Notifications/Topic", "Notifications/Key"
+        )
+        for context in ({"aws:SecureTransport": "true", "aws:SourceAccount": "210987654321"},):
+            call = ServiceCall(
+                f"{service} for another account",
+                (
+                    IamRequest("kms:Decrypt", key, context),
+                    IamRequest("kms:GenerateDataKey", key, context),
+                ),
+            )
+            assert len(denials(policy, [call])) == 2, service
 
 
 def _logical_id(app: SynthesizedApp, path: str) -> str:
