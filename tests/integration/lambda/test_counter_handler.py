@@ -560,6 +560,23 @@ def test_an_invocation_with_no_time_left_returns_the_whole_batch_without_asking_
     assert world.items() == {}
 
 
+def test_a_photo_read_that_could_outlast_the_deadline_is_not_started(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint, lambda_context: Any, capsys: Any
+) -> None:
+    # given 20 s left: 10 s before the deadline, enough to start a record but not an S3 attempt, which may
+    # take its connect and read timeouts (12 s)
+    lambda_context.remaining_millis = 20_000
+    image = jpeg_bytes(45)
+    fake_endpoint.counts(image, 1, 0.9)
+    event = world.sqs_event(s3_notification(world.put_image("incoming/B-45/x.jpg", image)))
+
+    # when / then: the message goes back to SQS, deferred; the endpoint was not asked, nothing is written
+    with pytest.raises(BatchProcessingError):
+        invoke(event)
+    assert fake_endpoint.calls == [] and world.items() == {}
+    assert emitted_metrics(capsys.readouterr().out)[inventory_schema.CounterMetric.DEFERRED_MESSAGES] == 1
+
+
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_missing_configuration_fails_with_the_variable_name(
     invoke: Any, world: CountingWorld, monkeypatch: pytest.MonkeyPatch
