@@ -94,6 +94,8 @@ class CountingStack(cdk.Stack):
             "choose the keys, and the grant is limited to the incoming/, bin-images/ and metadata/ prefixes.",
         )
         tables.grant_recording(function)
+        # A message the invocation had no time for goes back to the queue as a new one (handler.py).
+        self.ingest.queue.grant_send_messages(function)
         self.endpoint.grant_invoke(function)
         self.event_bus.grant_put_events_to(function)
 

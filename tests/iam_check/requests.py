@@ -303,6 +303,14 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ("sqs", "ReceiveMessage"): _queue("sqs:ReceiveMessage"),
     ("sqs", "DeleteMessage"): _queue("sqs:DeleteMessage"),
     ("sqs", "SendMessage"): _queue("sqs:SendMessage"),
+    ("sqs", "GetQueueUrl"): lambda call, arns: [
+        (
+            "sqs:GetQueueUrl",
+            f"arn:{PARTITION}:sqs:{arns.region}:"
+            f"{call.params.get('QueueOwnerAWSAccountId', arns.account)}:{call.params['QueueName']}",
+            {},
+        )
+    ],
     ("cloudformation", "DescribeStacks"): _stack,
     ("ssm", "PutParameter"): _parameter("ssm:PutParameter"),
     ("ssm", "GetParameter"): _parameter("ssm:GetParameter"),

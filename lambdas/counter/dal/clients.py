@@ -36,6 +36,9 @@ DYNAMODB_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 4}, connec
 # S3 reads an image of up to counting.max_image_bytes (4 MB): 10 s is 400 KB/s at worst.
 DEFAULT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
 
+# Sending a deferred message again happens after the deadline, in the time the handler keeps back.
+REQUEUE_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=3)
+
 _CONFIGS = {"sagemaker-runtime": ENDPOINT_CONFIG, "dynamodb": DYNAMODB_CONFIG}
 _CALL_DEADLINE: ContextVar[Deadline] = ContextVar("binventory_call_deadline", default=NO_DEADLINE)
 

@@ -25,6 +25,7 @@ from counter_world import (
 
 from contracts import inventory_schema
 from contracts.counter_environment import LambdaEnv
+from lambdas.counter.logic.deferral import MAX_DEFERRALS
 
 
 def failed_ids(response: dict[str, Any]) -> set[str]:
@@ -532,16 +533,41 @@ def test_messages_not_reached_before_the_deadline_are_returned_for_redelivery(
         )[1]
     versions = [world.put_image(f"incoming/B-4{n}/x.jpg", image) for n, image in enumerate(images)]
     event = world.sqs_event(*(s3_notification(version) for version in versions))
-    ids = [record["messageId"] for record in event["Records"]]
 
     # when
     response = invoke(event)
 
-    # then the two it had no time left for go back to SQS untouched, counted as deferred
-    assert failed_ids(response) == {ids[2], ids[3]}
+    # then the two it had no time left for go back to the queue as new messages, counted as deferred, so
+    # waiting uses up none of their receives; the batch itself reports no failure
+    assert failed_ids(response) == set()
     assert sorted(world.items()) == sorted(record_key_of(version) for version in versions[:2])
     assert [image for image, _ in fake_endpoint.calls] == images[:2]
     assert emitted_metrics(capsys.readouterr().out)[inventory_schema.CounterMetric.DEFERRED_MESSAGES] == 2
+    sent_again = world.receive_all()
+    assert sorted(message["Body"] for message in sent_again) == sorted(
+        record["body"] for record in event["Records"][2:]
+    )
+    assert {
+        message["MessageAttributes"]["binventory-deferrals"]["StringValue"] for message in sent_again
+    } == {"1"}
+
+
+def test_a_message_deferred_too_often_fails_so_it_reaches_the_dead_letter_queue_in_the_end(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint, lambda_context: Any
+) -> None:
+    # given a message already deferred the most times, and no time left for it again
+    lambda_context.remaining_millis = 12_000
+    image = jpeg_bytes(46)
+    fake_endpoint.counts(image, 1, 0.9)
+    event = world.sqs_event(s3_notification(world.put_image("incoming/B-46/x.jpg", image)))
+    event["Records"][0]["messageAttributes"] = {
+        "binventory-deferrals": {"stringValue": str(MAX_DEFERRALS), "dataType": "Number"}
+    }
+
+    # when / then: it fails (SQS counts the receive) and is not sent again
+    with pytest.raises(BatchProcessingError):
+        invoke(event)
+    assert world.receive_all() == []
 
 
 def test_an_invocation_with_no_time_left_returns_the_whole_batch_without_asking_the_endpoint(
@@ -553,11 +579,14 @@ def test_an_invocation_with_no_time_left_returns_the_whole_batch_without_asking_
     fake_endpoint.counts(image, 1, 0.9)
     event = world.sqs_event(s3_notification(world.put_image("incoming/B-44/x.jpg", image)))
 
-    # when / then: every message fails, so SQS delivers the batch again; nothing was half done
-    with pytest.raises(BatchProcessingError):
-        invoke(event)
+    # when
+    response = invoke(event)
+
+    # then the message goes back to the queue for a later invocation; nothing was half done
+    assert failed_ids(response) == set()
     assert fake_endpoint.calls == []
     assert world.items() == {}
+    assert [message["Body"] for message in world.receive_all()] == [event["Records"][0]["body"]]
 
 
 def test_a_photo_read_that_could_outlast_the_deadline_is_not_started(
@@ -570,9 +599,8 @@ def test_a_photo_read_that_could_outlast_the_deadline_is_not_started(
     fake_endpoint.counts(image, 1, 0.9)
     event = world.sqs_event(s3_notification(world.put_image("incoming/B-45/x.jpg", image)))
 
-    # when / then: the message goes back to SQS, deferred; the endpoint was not asked, nothing is written
-    with pytest.raises(BatchProcessingError):
-        invoke(event)
+    # when / then: the message goes back to the queue, deferred; no endpoint call, nothing is written
+    assert failed_ids(invoke(event)) == set()
     assert fake_endpoint.calls == [] and world.items() == {}
     assert emitted_metrics(capsys.readouterr().out)[inventory_schema.CounterMetric.DEFERRED_MESSAGES] == 1
 
