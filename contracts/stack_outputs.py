@@ -22,6 +22,7 @@ INFERENCE_IMAGE_URI = "InferenceImageUri"
 ENDPOINT_NAME = "EndpointName"
 INGEST_QUEUE_URL = "IngestQueueUrl"
 DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
+DEAD_LETTER_QUEUE_ARN = "DeadLetterQueueArn"  # what the operator policy lets `binventory status` read
 COUNTER_FUNCTION_NAME = "CounterFunctionName"
 EVENT_BUS_NAME = "EventBusName"
 # counting: the review page and API, its sign-in, and the review Lambda

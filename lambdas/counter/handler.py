@@ -28,6 +28,7 @@ from .dal.inventory import KnownState, SaveOutcome
 from .dal.requeue import Requeue
 from .deadline import Deadline, OutOfTime
 from .logic.deferral import deferrals_of, send_again
+from .logic.drift import drift_values
 from .logic.notifications import MalformedMessage, UploadedObject, parse_notification
 from .observability import logger, metrics, tracer
 from .service import CountResult, ImageCounter
@@ -138,6 +139,8 @@ def _report(upload: UploadedObject, result: CountResult) -> None:
     )
     metrics.add_metric(name=CounterMetric.RECORDS_WRITTEN, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=CounterMetric.for_status(record.status), unit=MetricUnit.Count, value=1)
+    for name, value in drift_values(record).items():
+        metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
 
 
 def _uploads_in(event: dict[str, Any]) -> Iterator[UploadedObject]:

@@ -17,6 +17,7 @@ from stacks.counting.counter_function import CounterFunction
 from stacks.counting.endpoint import VARIANT_NAME, EndpointConstruct, deploy_command
 from stacks.counting.ingest_queue import IngestQueue
 from stacks.monitoring.alarms import CountingAlarms
+from stacks.monitoring.dashboard import FleetDashboard
 from stacks.monitoring.topic import NotificationTopic
 from stacks.review.review import ReviewConstruct
 from stacks.storage.buckets import StorageBuckets
@@ -113,7 +114,8 @@ class CountingStack(cdk.Stack):
         self._add_outputs(settings)
 
     def _watch(self, settings: Settings) -> None:
-        """Alarms on the queues, the function and (once deployed) the endpoint, to one topic."""
+        """Alarms on the queues, the function and (while deployed) the endpoint; the fleet's dashboard and
+        drift alarms; all alarms to one topic."""
         alarm_topic = NotificationTopic(
             self, "Alarms", display_name=f"Binventory {settings.stage} alarms", email=settings.alarms.email
         )
@@ -124,6 +126,15 @@ class CountingStack(cdk.Stack):
             endpoint_name=self.endpoint.endpoint_name, variant_name=VARIANT_NAME, settings=settings.alarms
         )
         self.endpoint.apply_serving_condition(endpoint_alarms)
+        self.fleet = FleetDashboard(
+            self,
+            "Fleet",
+            stage=settings.stage,
+            endpoint_name=self.endpoint.endpoint_name,
+            variant_name=VARIANT_NAME,
+            dead_letter_queue=self.ingest.dead_letter_queue,
+            topic=alarm_topic.topic,
+        )
 
     def _add_outputs(self, settings: Settings) -> None:
         """The names the CLI reads (contracts.stack_outputs)."""
@@ -131,6 +142,7 @@ class CountingStack(cdk.Stack):
             (stack_outputs.ENDPOINT_NAME, self.endpoint.endpoint_name),
             (stack_outputs.INGEST_QUEUE_URL, self.ingest.queue.queue_url),
             (stack_outputs.DEAD_LETTER_QUEUE_URL, self.ingest.dead_letter_queue.queue_url),
+            (stack_outputs.DEAD_LETTER_QUEUE_ARN, self.ingest.dead_letter_queue.queue_arn),
             (stack_outputs.COUNTER_FUNCTION_NAME, self.counter.function.function_name),
             (stack_outputs.EVENT_BUS_NAME, self.event_bus.event_bus_name),
             (stack_outputs.REVIEW_URL, self.review.api.url),

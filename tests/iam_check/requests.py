@@ -303,6 +303,9 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ("sqs", "ReceiveMessage"): _queue("sqs:ReceiveMessage"),
     ("sqs", "DeleteMessage"): _queue("sqs:DeleteMessage"),
     ("sqs", "SendMessage"): _queue("sqs:SendMessage"),
+    ("sqs", "GetQueueAttributes"): _queue("sqs:GetQueueAttributes"),
+    # The CloudWatch API reference lists no resource type for GetMetricData: only `*` grants it.
+    ("cloudwatch", "GetMetricData"): _sagemaker_any("cloudwatch:GetMetricData"),
     ("sqs", "GetQueueUrl"): lambda call, arns: [
         (
             "sqs:GetQueueUrl",

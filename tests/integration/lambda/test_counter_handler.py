@@ -179,6 +179,43 @@ def test_mixed_batch_records_each_image_once_and_retries_only_transient_failures
     assert metrics[inventory_schema.CounterMetric.FAILED_MESSAGES] == 5
 
 
+def test_each_reconciled_record_adds_its_flag_p_expected_and_delta_to_the_drift_metrics(
+    invoke: Any, world: CountingWorld, mixed_batch: dict[str, Any], capsys: Any
+) -> None:
+    # when the mixed batch is counted
+    invoke(mixed_batch["event"])
+
+    # then every record with an answer and an expectation adds one value to each drift metric: the flag
+    # rate's (MISMATCH and LOW_CONFIDENCE flag), P(expected) as written, predicted - expected as written
+    reconciled = [
+        item for item in world.items().values() if item["status"] in {"MATCH", "MISMATCH", "LOW_CONFIDENCE"}
+    ]
+    values = emitted_values(capsys.readouterr().out)
+    assert sorted(values[inventory_schema.CounterMetric.FLAGGED]) == sorted(
+        1.0 if item["status"] != "MATCH" else 0.0 for item in reconciled
+    )
+    assert sorted(values[inventory_schema.CounterMetric.EXPECTED_PROBABILITY]) == pytest.approx(
+        sorted(float(item["expected_probability"]) for item in reconciled)
+    )
+    assert sorted(values[inventory_schema.CounterMetric.COUNT_DELTA]) == sorted(
+        float(item["delta"]) for item in reconciled
+    )
+
+
+def emitted_values(output: str) -> dict[str, list[float]]:
+    """Every value of every metric in the CloudWatch embedded-metric lines Powertools printed."""
+    found: dict[str, list[float]] = {}
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            blob = json.loads(line)
+            for definition in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                name = definition["Name"]
+                found.setdefault(name, []).extend(
+                    blob[name] if isinstance(blob[name], list) else [blob[name]]
+                )
+    return found
+
+
 def test_mixed_batch_items_carry_reasons_expectations_and_predictions(
     invoke: Any, world: CountingWorld, mixed_batch: dict[str, Any]
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from click.testing import CliRunner, Result
 from iam_check.operator import OPERATOR_POLICY, check_cli_calls
 from iam_check.recording import CallRecorder, record_calls
 from moto import mock_aws
+from moto.cloudwatch.models import Statistics
 from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import SageMakerModelBackend
@@ -155,3 +157,21 @@ def transform_answers(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, An
 
     monkeypatch.setattr(SageMakerModelBackend, "create_transform_job", create_and_run)
     return answers
+
+
+@pytest.fixture
+def cloudwatch_percentiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Emulate percentile statistics (`p90`) in GetMetricData, which moto 5.2.5 answers with an error.
+
+    Nearest-rank over the values stored in the period, as CloudWatch computes percentiles of raw values.
+    """
+    original = Statistics.get_statistics_for_type
+
+    def with_percentiles(self: Statistics, stat: str) -> Any:
+        if len(stat) > 1 and stat[0] == "p" and stat[1:].replace(".", "", 1).isdigit():
+            values = sorted(self.metric_single_values_list)
+            rank = max(1, math.ceil(float(stat[1:]) / 100 * len(values)))
+            return values[rank - 1]
+        return original(self, stat)
+
+    monkeypatch.setattr(Statistics, "get_statistics_for_type", with_percentiles)

@@ -82,7 +82,7 @@ def test_costs_counts_only_this_stage_s_jobs_and_describes_no_one_else_s(
 def test_help_covers_every_operator_command(invoke: Any) -> None:
     top = invoke("--help")
     assert top.exit_code == 0
-    assert all(name in top.output for name in (*OPERATOR_COMMANDS, "costs"))
+    assert all(name in top.output for name in (*OPERATOR_COMMANDS, "costs", "status"))
     for group_name, commands in OPERATOR_COMMANDS.items():
         group = cli.commands[group_name]
         assert isinstance(group, click.Group) and set(group.commands) == commands
@@ -92,3 +92,4 @@ def test_help_covers_every_operator_command(invoke: Any) -> None:
             detail = invoke(group_name, command, "--help")
             assert detail.exit_code == 0 and "Usage:" in detail.output, (group_name, command)
     assert invoke("costs", "--help").exit_code == 0
+    assert invoke("status", "--help").exit_code == 0
