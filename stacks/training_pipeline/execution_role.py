@@ -20,7 +20,8 @@ from stacks.training_pipeline.container_images import ContainerImage
 class SageMakerExecutionRole(Construct):
     """One job's role: its log group, its metrics namespace and its image pulls.
 
-    `job` is SageMaker's log group suffix for the job (`TrainingJobs`, `Endpoints`, `TransformJobs`). The
+    `jobs` are SageMaker's log group suffixes for the job (`TrainingJobs`, `Endpoints`, `TransformJobs`, and
+    `ProcessingJobs` for a training job's profiler rules). The
     trust policy lets SageMaker assume the role only for this account's resources (aws:SourceAccount), so
     another account's SageMaker job cannot be handed it (the confused-deputy guard in the IAM guide).
     """
@@ -31,7 +32,7 @@ class SageMakerExecutionRole(Construct):
         construct_id: str,
         *,
         images: Sequence[ContainerImage],
-        job: str,
+        jobs: Sequence[str],
         description: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -44,12 +45,15 @@ class SageMakerExecutionRole(Construct):
             ),
             description=description,
         )
-        log_groups = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=f"/aws/sagemaker/{job}*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
+        log_groups = [
+            stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=f"/aws/sagemaker/{job}*",
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for job in jobs
+        ]
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
@@ -58,7 +62,7 @@ class SageMakerExecutionRole(Construct):
                     "logs:PutLogEvents",
                     "logs:DescribeLogStreams",
                 ],
-                resources=[log_groups],
+                resources=log_groups,
             )
         )
         self.role.add_to_policy(
@@ -67,7 +71,11 @@ class SageMakerExecutionRole(Construct):
                 resources=["*"],
                 conditions={
                     "StringLike": {
-                        "cloudwatch:namespace": [f"/aws/sagemaker/{job}*", f"aws/sagemaker/{job}*"]
+                        "cloudwatch:namespace": [
+                            namespace
+                            for job in jobs
+                            for namespace in (f"/aws/sagemaker/{job}*", f"aws/sagemaker/{job}*")
+                        ]
                     }
                 },
             )
@@ -83,12 +91,13 @@ class SageMakerExecutionRole(Construct):
                 resources=sorted({image.repository_arn(stack.partition) for image in images}),
             )
         )
-        nag.acknowledge_wildcard_resource(
-            self.role,
-            log_groups,
-            f"SageMaker writes one log stream per job or instance in /aws/sagemaker/{job}, named at run "
-            "time; the statement is limited to that log group.",
-        )
+        for job, log_group in zip(jobs, log_groups, strict=True):
+            nag.acknowledge_wildcard_resource(
+                self.role,
+                log_group,
+                f"SageMaker writes one log stream per job or instance in /aws/sagemaker/{job}, named at run "
+                "time; the statement is limited to that log group.",
+            )
         nag.acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",

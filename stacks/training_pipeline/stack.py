@@ -44,11 +44,13 @@ class TrainingStack(cdk.Stack):
         )
         training_image = container_images.training_image(settings)
         self.inference_image = container_images.inference_image(settings)
+        rules_image = container_images.profiler_rules_image(settings)
         training_role = SageMakerExecutionRole(
             self,
             "TrainingRole",
-            images=(training_image,),
-            job="TrainingJobs",
+            # The job's profiler rules run as processing jobs with its role, in Debugger's rules image.
+            images=(training_image, rules_image),
+            jobs=("TrainingJobs", "ProcessingJobs"),
             description="Binventory training and tuning jobs: read the data, write checkpoints and models",
         )
         self.training_role = training_role.role
@@ -56,14 +58,14 @@ class TrainingStack(cdk.Stack):
             self,
             "ServingRole",
             images=(self.inference_image,),
-            job="Endpoints",
+            jobs=("Endpoints",),
             description="Binventory endpoint model: reads model archives only",
         ).role
         self.transform_role = SageMakerExecutionRole(
             self,
             "TransformRole",
             images=(self.inference_image,),
-            job="TransformJobs",
+            jobs=("TransformJobs",),
             description="Binventory batch transform (count backfill): read its photos, write its answers",
         ).role
         source = TrainingSourceBundle(self, "TrainingSource")
@@ -86,6 +88,7 @@ class TrainingStack(cdk.Stack):
                 dataset_bucket=buckets.dataset.bucket_name,
                 artifacts_bucket=buckets.artifacts.bucket_name,
                 stage=settings.stage,
+                rules_image_uri=rules_image.uri,
             ),
             inference_image_uri=self.inference_image.uri,
             notifications=notifications.topic,
@@ -121,9 +124,10 @@ class TrainingStack(cdk.Stack):
         PublicAbidDataset(self, "PublicAbid").grant_read(role)
         buckets.grant_read_artifacts(
             role,
-            prefixes=(stack_outputs.ARTIFACTS_CHECKPOINTS_PREFIX,),
+            prefixes=(stack_outputs.ARTIFACTS_CHECKPOINTS_PREFIX, stack_outputs.ARTIFACTS_MODELS_PREFIX),
             reason="A resumed spot job downloads the checkpoints its earlier run wrote under "
-            "checkpoints/<job>/, a name given at run time.",
+            "checkpoints/<job>/, and the job's profiler rules read its profile under "
+            "models/<job>/profiler-output/; both named at run time.",
         )
         buckets.grant_write_artifacts(
             role,

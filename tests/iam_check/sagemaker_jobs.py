@@ -60,6 +60,36 @@ def training_job(request: Mapping[str, Any], *, region: str, account: str = ACCO
             ),
         )
     )
+    profiler = request.get("ProfilerConfig", {}).get("S3OutputPath")
+    if profiler:
+        bucket, prefix = split_s3_uri(profiler)
+        profile = (
+            f"{prefix.rstrip('/')}/{job}/profiler-output/system/incremental/2026112110/1732183500.algo-1.json"
+        )
+        calls.append(
+            _s3(
+                f"training job {job} writing its system profile",
+                ("s3:PutObject", s3_object(bucket, profile), {}),
+            )
+        )
+        for rule in request.get("ProfilerRuleConfigurations", []):
+            name = rule["RuleConfigurationName"]
+            rule_job = f"{job[:40]}-{name[:10]}-1a2b3c4d"
+            report = f"{prefix.rstrip('/')}/{job}/rule-output/{name}/profiler-output/profiler-report.html"
+            calls += [
+                *_image_pull(rule["RuleEvaluatorImage"], f"profiler rule {name} of job {job}"),
+                *_logs_and_metrics("ProcessingJobs", rule_job, region, account),
+                _s3(
+                    f"profiler rule {name} of job {job} reading the profile and writing its verdict",
+                    (
+                        "s3:ListBucket",
+                        s3_bucket(bucket),
+                        {"s3:prefix": f"{prefix.rstrip('/')}/{job}/profiler-output/"},
+                    ),
+                    ("s3:GetObject", s3_object(bucket, profile), {}),
+                    ("s3:PutObject", s3_object(bucket, report), {}),
+                ),
+            ]
     checkpoint = request.get("CheckpointConfig", {}).get("S3Uri")
     if checkpoint:
         bucket, prefix = split_s3_uri(checkpoint)

@@ -160,6 +160,24 @@ def test_no_step_retries_an_error_that_names_every_sagemaker_failure(
     assert not retried & {"SageMaker.AmazonSageMakerException", "SageMaker.SageMakerException", "States.ALL"}
 
 
+def test_a_training_job_profiles_itself_and_runs_the_profiler_rules_that_fit_it(
+    trained_run: tuple[list[TaskCall], Any], dev_app: SynthesizedApp
+) -> None:
+    training = _call(trained_run[0], "CreateTrainingJob")
+
+    assert training["ProfilerConfig"]["S3OutputPath"].endswith("/models/")
+    assert training["ProfilerConfig"]["ProfilingIntervalInMilliseconds"] == 500
+    rules = {rule["RuleConfigurationName"]: rule for rule in training["ProfilerRuleConfigurations"]}
+    # the report, and a GPU left idle (the loader starving it, or an instance too large for the batch)
+    assert set(rules) == {"ProfilerReport", "LowGPUUtilization"}
+    for name, rule in rules.items():
+        assert rule["RuleParameters"]["rule_to_invoke"] == name
+        assert (
+            rule["RuleEvaluatorImage"]
+            == "503895931360.dkr.ecr.us-east-1.amazonaws.com/sagemaker-debugger-rules:latest"
+        )
+
+
 def test_every_request_is_valid_for_the_sagemaker_api(
     tuned_run: tuple[list[TaskCall], Any],
     trained_run: tuple[list[TaskCall], Any],
@@ -493,6 +511,8 @@ _READ, _WRITE = "s3:GetObject", "s3:PutObject"
 _S3_WORK = {
     "TrainingRole": {
         (_READ, "dataset/train/00001.jpg"),
+        # its profiler rules read the profile it wrote under models/<job>/profiler-output/
+        (_READ, "artifacts/models/job/output/model.tar.gz"),
         (_READ, "aft-vbi-pds/bin-images/00001.jpg"),
         (_READ, "artifacts/checkpoints/job/checkpoint.pt"),
         (_WRITE, "artifacts/checkpoints/job/checkpoint.pt"),
