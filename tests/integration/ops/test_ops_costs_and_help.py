@@ -79,6 +79,19 @@ def test_costs_counts_only_this_stage_s_jobs_and_describes_no_one_else_s(
     assert f"estimated total: ${total:.2f} per hour" in result.output
 
 
+def test_costs_per_million_prices_each_service_and_names_the_crossover_volume(invoke: Any) -> None:
+    # when (offline: no stack, no AWS call)
+    result = invoke("costs", "--per-million", "--model-ms", "20")
+
+    # then each service has its line, both endpoint kinds a total, and the crossover is named
+    assert result.exit_code == 0, result.output
+    for service in ("Lambda compute", "SQS", "DynamoDB", "S3 requests", "EventBridge", "Serverless endpoint"):
+        assert f"| {service} |" in result.output
+    assert "total, serverless endpoint" in result.output and "total, real-time endpoint" in result.output
+    assert "costs less than the serverless one (3072 MB) above" in result.output
+    assert "20.00 ms per photo (measured: bench/bench_costs.py)" in result.output
+
+
 def test_help_covers_every_operator_command(invoke: Any) -> None:
     top = invoke("--help")
     assert top.exit_code == 0
