@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from countnet.serving import MAX_BODY_BYTES
 from countnet.vendoring import LIB_DIR, MANIFEST_FILE
+from dlc_versions import dlc_pins, imported_versions
 from model_testkit import jpeg_bytes, png_claiming
 from PIL import Image
 from serving_testkit import JPEG, post
@@ -122,3 +123,9 @@ def test_bodies_over_torchserves_own_limit_get_a_bare_413(toolkit_server: Toolki
     """TorchServe refuses them before the handler runs, with no message (SageMaker refuses them earlier)."""
     reply = post(toolkit_server.url, b"\xff" * (TORCHSERVE_MAX_REQUEST_BYTES + 1), JPEG)
     assert (reply.status, reply.body) == (413, b"")
+
+
+def test_the_inference_toolkit_serves_under_the_inference_dlc_s_own_versions() -> None:
+    if not (SERVING_VENV / "bin" / "python").exists():
+        pytest.skip(f"{SERVING_VENV} not built: run `make setup`")
+    assert imported_versions(SERVING_VENV / "bin" / "python") == dlc_pins()
