@@ -22,11 +22,15 @@ SERVING_STAMP := $(SERVING_VENV)/.installed
 # pip finds model_code/requirements.txt already satisfied. Only what .venv lacks is installed into it.
 TRAINING_TOOLKIT_VENV := .venv-training-toolkit
 TRAINING_TOOLKIT_STAMP := $(TRAINING_TOOLKIT_VENV)/.installed
+# The PyTorch DLC's own torch, torchvision, numpy and Pillow (requirements-dlc.txt): the two toolkit venvs put
+# them before .venv's, so train.py, the ONNX export and serving run under the container's versions.
+DLC_VENV := .venv-dlc
+DLC_STAMP := $(DLC_VENV)/.installed
 CDK_ENV := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
 .PHONY: setup browser demo model-abid test test-fast lint synth bench screenshots clean
 
-setup: $(STAMP) $(CHECKOV_STAMP) $(LAMBDA_RUNTIME_STAMP) $(SERVING_STAMP) $(TRAINING_TOOLKIT_STAMP) node_modules/.package-lock.json browser
+setup: $(STAMP) $(CHECKOV_STAMP) $(LAMBDA_RUNTIME_STAMP) $(DLC_STAMP) $(SERVING_STAMP) $(TRAINING_TOOLKIT_STAMP) node_modules/.package-lock.json browser
 
 # The review page's browser test (tests/e2e/test_review_page.py) drives Debian's headless Chromium through its
 # chromium-driver. Installed here when setup runs as root on Debian; elsewhere the test skips and says what to
@@ -62,18 +66,26 @@ $(LAMBDA_RUNTIME_STAMP): requirements-lambda-runtime.txt $(STAMP)
 
 # The links into .venv are rebuilt whenever .venv changes. PYTHONPATH: this checkout's code, even when .venv
 # is shared with another checkout. TorchServe runs on Java 17: tests/integration/serving skip (saying so) without it.
-$(SERVING_STAMP): requirements-serving.txt $(STAMP) binventory/toolkit/container_site.py model_code/countnet/vendoring.py
+# Installed fresh each time its pins change. About 3 GB (torch's CUDA libraries), downloaded once into pip's cache.
+$(DLC_STAMP): requirements-dlc.txt
+	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found (python3.12 on PATH or pyenv 3.12.x); install it or pass PYTHON=/path/to/python3.12"; exit 1; }
+	rm -rf $(DLC_VENV)
+	$(PYTHON) -m venv $(DLC_VENV)
+	$(DLC_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dlc.txt
+	touch $@
+
+$(SERVING_STAMP): requirements-serving.txt $(STAMP) $(DLC_STAMP) binventory/toolkit/container_site.py model_code/countnet/vendoring.py
 	test -x $(SERVING_VENV)/bin/python && $(SERVING_VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' || { rm -rf $(SERVING_VENV); $(PYTHON) -m venv $(SERVING_VENV); }
-	PYTHONPATH=.:model_code $(BIN)/python -m binventory.toolkit.container_site $(SERVING_VENV)
+	PYTHONPATH=.:model_code $(BIN)/python -m binventory.toolkit.container_site $(SERVING_VENV) --dlc-venv $(DLC_VENV)
 	$(SERVING_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-serving.txt
 	@command -v java >/dev/null 2>&1 || echo "warning: Java not found. TorchServe (tests/integration/serving, bench/bench_serving_cold_start.py) needs Java 17: sudo apt-get install openjdk-17-jre-headless"
 	touch $@
 
 # The .pth is written before pip runs, so pip counts .venv's distributions as installed and adds only the rest.
-$(TRAINING_TOOLKIT_STAMP): requirements-training-toolkit.txt $(STAMP)
+$(TRAINING_TOOLKIT_STAMP): requirements-training-toolkit.txt $(STAMP) $(DLC_STAMP)
 	@command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || { echo "error: sagemaker-training builds a C extension and no C compiler was found: sudo apt-get install gcc"; exit 1; }
 	test -x $(TRAINING_TOOLKIT_VENV)/bin/python && $(TRAINING_TOOLKIT_VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' || { rm -rf $(TRAINING_TOOLKIT_VENV); $(PYTHON) -m venv $(TRAINING_TOOLKIT_VENV); }
-	$(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' > "$$($(TRAINING_TOOLKIT_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/project-site.pth"
+	{ $(DLC_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; } > "$$($(TRAINING_TOOLKIT_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/project-site.pth"
 	$(TRAINING_TOOLKIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-training-toolkit.txt
 	touch $@
 

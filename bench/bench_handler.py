@@ -262,9 +262,16 @@ class CallRecorder:
         self.calls.append((service, operation, copy.deepcopy(params)))
 
 
+# Event names carry a service's hyphenated id, which is not always its client name.
+_CLIENT_NAMES = {"eventbridge": "events"}
+
+
 def replay(session: boto3.session.Session, calls: list[tuple[str, str, dict[str, Any]]]) -> float:
     """Seconds to make exactly these calls straight through boto3 (streamed bodies read in full)."""
-    clients = {service: session.client(service) for service in {service for service, _, _ in calls}}
+    clients = {
+        service: session.client(_CLIENT_NAMES.get(service, service))
+        for service in {service for service, _, _ in calls}
+    }
     methods = [
         (getattr(clients[service], xform_name(operation)), params) for service, operation, params in calls
     ]

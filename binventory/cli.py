@@ -12,6 +12,7 @@ from binventory.inventory import inventory_group
 from binventory.local.cli import local_group
 from binventory.models.commands import model
 from binventory.review.commands import review_group
+from binventory.status import status
 from binventory.training_jobs.commands import train
 
 
@@ -35,6 +36,7 @@ cli.add_command(train)
 cli.add_command(model)
 cli.add_command(count)
 cli.add_command(costs)
+cli.add_command(status)
 cli.add_command(inventory_group)
 cli.add_command(review_group)
 

@@ -446,7 +446,20 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
     )
     root.reject_unknown()
     _check_model_region(settings)
+    _check_concurrency(settings)
     return settings
+
+
+def _check_concurrency(settings: Settings) -> None:
+    """More Lambdas than the serverless endpoint takes at once would be throttled and sent to the DLQ."""
+    endpoint, counting = settings.endpoint, settings.counting
+    if endpoint.serverless and counting.max_concurrency > endpoint.serverless_max_concurrency:
+        raise SettingsError(
+            f"{ROOT_KEY}.counting.max_concurrency: got {counting.max_concurrency}; with a serverless "
+            "endpoint it cannot exceed endpoint.serverless_max_concurrency "
+            f"({endpoint.serverless_max_concurrency}): each Lambda calls the endpoint one request at a time, "
+            "and the calls beyond it are throttled."
+        )
 
 
 def _check_model_region(settings: Settings) -> None:

@@ -330,16 +330,27 @@ REVIEW_RESOLVED_DETAIL_TYPE = "ReviewResolved"
 
 # --- Metrics (CloudWatch embedded metric format, written by the counting Lambda) ----------
 METRICS_NAMESPACE = "Binventory"
+# The statuses a reconciled record has (a model's answer against an expected quantity).
+RECONCILED_STATUSES = frozenset({Status.MATCH, Status.MISMATCH, Status.LOW_CONFIDENCE})
 
 
 class CounterMetric:
-    """Names of the counting Lambda's metrics (all counts), for dashboards and alarms."""
+    """Names of the counting Lambda's metrics, for the dashboard, the drift alarms and `binventory status`.
+
+    Counts, and three values per reconciled record (one with an expected quantity and the model's answer):
+    `Flagged` (1 when flagged, else 0: its average is the flag rate), `ExpectedProbability` (the model's
+    P(expected count): its mean and percentiles are the spread the drift alarm watches) and `CountDelta`
+    (predicted minus expected).
+    """
 
     RECORDS_WRITTEN = "RecordsWritten"
     DUPLICATE_DELIVERIES = "DuplicateDeliveries"
     FAILED_MESSAGES = "FailedMessages"  # SQS retries them, then moves them to the DLQ
-    DEFERRED_MESSAGES = "DeferredMessages"  # not reached before the invocation's deadline; SQS retries them
+    DEFERRED_MESSAGES = "DeferredMessages"  # not reached before the invocation's deadline; sent again
     TEST_EVENTS = "S3TestEvents"
+    FLAGGED = "Flagged"
+    EXPECTED_PROBABILITY = "ExpectedProbability"
+    COUNT_DELTA = "CountDelta"
 
     @staticmethod
     def for_status(status: Status) -> str:

@@ -13,12 +13,16 @@ BIN_STATE_TABLE_NAME = "BinStateTableName"
 # training
 TRAINING_STATE_MACHINE_ARN = "TrainingStateMachineArn"
 MODEL_PACKAGE_GROUP_NAME = "ModelPackageGroupName"
-SAGEMAKER_ROLE_ARN = "SageMakerRoleArn"
+# SageMaker's roles, one per job: training and tuning, the endpoint's model, batch transform (count backfill)
+TRAINING_ROLE_ARN = "TrainingRoleArn"
+SERVING_ROLE_ARN = "ServingRoleArn"
+TRANSFORM_ROLE_ARN = "TransformRoleArn"
 INFERENCE_IMAGE_URI = "InferenceImageUri"
 # counting
 ENDPOINT_NAME = "EndpointName"
 INGEST_QUEUE_URL = "IngestQueueUrl"
 DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
+DEAD_LETTER_QUEUE_ARN = "DeadLetterQueueArn"  # what the operator policy lets `binventory status` read
 COUNTER_FUNCTION_NAME = "CounterFunctionName"
 EVENT_BUS_NAME = "EventBusName"
 # counting: the review page and API, its sign-in, and the review Lambda
@@ -29,6 +33,18 @@ REVIEW_FUNCTION_NAME = "ReviewFunctionName"
 COUNTER_MODEL_NAME = "CounterModelName"
 # counting, only while no model is deployed: the command that deploys one
 ENDPOINT_DEPLOY_HINT = "EndpointDeployHint"
+
+# The model package the endpoint serves, recorded where CloudFormation reads it at deploy time (an SSM
+# parameter): `binventory model promote` and `rollback` write it, `cdk deploy -c model_package_arn=...` too,
+# and the training stack creates it holding NO_SERVED_MODEL when it does not exist yet. A deploy without
+# `-c model_package_arn` serves whatever it names, so a plain deploy never changes or drops the served model.
+NO_SERVED_MODEL = "none"
+# A published model package's CustomerMetadataProperties key naming who started its training run (the
+# identity `binventory train start` ran as): `binventory model approve` refuses to let it approve the version.
+PACKAGE_STARTED_BY = "started_by"
+# The tag on every SageMaker job a stage starts (training, tuning and its trials, backfill transform):
+# `binventory costs` counts only the jobs that carry its stage's.
+STAGE_TAG = "binventory:stage"
 
 # Bucket layouts shared with the CLI.
 # Dataset bucket: one prefix per training channel; train.py reads SM_CHANNEL_TRAIN and SM_CHANNEL_VALIDATION.
@@ -58,3 +74,8 @@ def stack_name(stage: str, kind: str) -> str:
     if kind not in STACK_KINDS:
         raise ValueError(f"unknown stack kind {kind!r}; expected one of {STACK_KINDS}")
     return f"binventory-{stage}-{kind}"
+
+
+def served_model_parameter(stage: str) -> str:
+    """`dev` -> `/binventory/dev/counting/served-model-package`: the parameter naming the served package."""
+    return f"/binventory/{stage}/counting/served-model-package"

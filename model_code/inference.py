@@ -23,6 +23,11 @@ from countnet import vendoring  # noqa: E402
 
 vendoring.activate(_CODE_DIR / vendoring.LIB_DIR)
 
+from countnet.errors import answer_request_errors_without_traceback  # noqa: E402
+
+# A bad image's 4xx says what was wrong, not where the container's code lives.
+answer_request_errors_without_traceback()
+
 from countnet.serving import (  # noqa: E402
     JSON_CONTENT_TYPE,
     CountModel,

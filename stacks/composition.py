@@ -46,7 +46,7 @@ def build_stacks(app: cdk.App, settings: Settings, *, account: str | None = None
         settings=settings,
         buckets=storage.buckets,
         tables=storage.tables,
-        sagemaker_role=training.sagemaker_role,
+        serving_role=training.serving_role,
         env=env,
     )
     for stack in (storage, training, counting):

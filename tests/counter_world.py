@@ -288,6 +288,19 @@ class CountingWorld:
         }
 
     # --- what the Lambda left behind ------------------------------------------------------------------
+    def receive_all(self) -> list[dict[str, Any]]:
+        """Every message waiting in the ingest queue (with its attributes), received and deleted."""
+        found: list[dict[str, Any]] = []
+        while messages := self.sqs.receive_message(
+            QueueUrl=self.ingest_queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", []):
+            for message in messages:
+                self.sqs.delete_message(
+                    QueueUrl=self.ingest_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+            found += messages
+        return found
+
     def items(self) -> dict[str, dict[str, Any]]:
         """Every inventory item, by record key."""
         items = _scan(self.dynamodb.Table(INVENTORY_TABLE))

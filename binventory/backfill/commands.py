@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from binventory.aws_errors import AwsCommandGroup
 from binventory.backfill import inputs, recording, transform
+from binventory.models.deployment import served_package_of
 from binventory.resources import StackResources
 from contracts import stack_outputs
 from contracts.deployment_settings import SettingsError, load_settings_from_cdk_json
@@ -24,7 +25,12 @@ def count() -> None:
 
 @count.command("backfill")
 @click.argument("uri")
-@click.option("--model", "model_name", help="SageMaker model to run [default: the one the endpoint serves].")
+@click.option(
+    "--model",
+    "model_name",
+    help="SageMaker model to run [default: the package the endpoint serves, as a model of its own that runs "
+    "with the transform role].",
+)
 @click.option(
     "--instance-type", help="Transform instance type [default: cdk.json endpoint.transform_instance_type]."
 )
@@ -89,13 +95,25 @@ def backfill(
             f"{skipped} other objects were left out."
         )
     to_transform = inputs.images_to_transform(s3, images, configuration.max_image_bytes, workers)
+    job_name = transform.job_name(datetime.now(UTC))
+    created_model = None
+    if model_name is None and to_transform:
+        # The endpoint's model runs with the serving role, which reads model archives only; the job gets a
+        # model of the same package with the transform role (its photos in, its answers out).
+        created_model = transform.create_model(
+            sagemaker,
+            job_name,
+            package_arn=_served_package(sagemaker, configuration.endpoint_name),
+            role_arn=resources.output("training", stack_outputs.TRANSFORM_ROLE_ARN),
+        )
     plan = transform.TransformPlan(
-        job_name=transform.job_name(datetime.now(UTC)),
+        job_name=job_name,
         artifacts_bucket=resources.output("storage", stack_outputs.ARTIFACTS_BUCKET_NAME),
-        model_name=model_name or _served_model(sagemaker, configuration.endpoint_name),
+        model_name=model_name or created_model or job_name,
         instance_type=instance_type or cdk.endpoint.transform_instance_type,
         instance_count=instance_count,
         max_payload_mb=transform.payload_limit_mb(configuration.max_image_bytes),
+        stage=resources.stage,
     )
     click.echo(
         f"{len(images)} bin images ({skipped} other objects left out), {len(to_transform)} sent to "
@@ -111,6 +129,8 @@ def backfill(
                 f"warning: transform job {plan.job_name} {failure}; recording the answers it wrote.", err=True
             )
         answers = transform.read_outputs(s3, plan, location, to_transform)
+    if created_model is not None:
+        sagemaker.delete_model(ModelName=created_model)
 
     recorder = recording.Recorder.from_clients(resources.client, configuration, publish_events=events)
     with Progress(
@@ -131,8 +151,13 @@ def backfill(
         )
 
 
-def _served_model(sagemaker: Any, endpoint: str) -> str:
-    """The model behind the endpoint's first variant: what the Lambda's counts come from."""
+def _served_package(sagemaker: Any, endpoint: str) -> str:
+    """The model package behind the endpoint: what the Lambda's counts come from."""
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
-    config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
-    return str(config["ProductionVariants"][0]["ModelName"])
+    package = served_package_of(sagemaker, described["EndpointConfigName"])
+    if package is None:
+        raise click.ClickException(
+            f"The model endpoint {endpoint} serves names no model package; pass --model with a SageMaker "
+            "model that may read the photos and write under transform/."
+        )
+    return package

@@ -18,7 +18,7 @@ import click
 from botocore.exceptions import WaiterError
 
 from binventory.backfill.inputs import BinImage, S3Location
-from contracts.stack_outputs import ARTIFACTS_TRANSFORM_PREFIX
+from contracts.stack_outputs import ARTIFACTS_TRANSFORM_PREFIX, STAGE_TAG
 
 OUTPUT_SUFFIX = ".out"
 
@@ -31,6 +31,7 @@ class TransformPlan:
     instance_type: str
     instance_count: int
     max_payload_mb: int
+    stage: str
 
     @property
     def manifest_key(self) -> str:
@@ -47,6 +48,17 @@ def job_name(now: datetime) -> str:
 
 def payload_limit_mb(max_image_bytes: int) -> int:
     return max(1, math.ceil(max_image_bytes / 1_000_000))
+
+
+def create_model(sagemaker: Any, name: str, *, package_arn: str, role_arn: str) -> str:
+    """A model of `package_arn` running as `role_arn`, network-isolated as the endpoint's is; its name."""
+    sagemaker.create_model(
+        ModelName=name,
+        ExecutionRoleArn=role_arn,
+        PrimaryContainer={"ModelPackageName": package_arn},
+        EnableNetworkIsolation=True,
+    )
+    return name
 
 
 def start_job(
@@ -83,6 +95,8 @@ def start_job(
             "AssembleWith": "None",
         },
         TransformResources={"InstanceType": plan.instance_type, "InstanceCount": plan.instance_count},
+        # `binventory costs` counts a running job only when it carries its stage's tag.
+        Tags=[{"Key": STAGE_TAG, "Value": plan.stage}],
     )
 
 

@@ -85,8 +85,9 @@ def promote(
 ) -> None:
     """Put model VERSION behind the endpoint with no downtime (blue/green through a new endpoint config).
 
-    A version pending manual approval is approved first (SageMaker deploys only Approved packages);
-    a Rejected one is refused.
+    Only an Approved version is promoted (SageMaker deploys only Approved packages): one pending manual
+    approval is approved first by a reviewer with `model approve`. The package it serves is recorded, so
+    `npx cdk deploy` keeps serving it.
     """
     sagemaker = resources.client("sagemaker")
     group = resources.output("training", stack_outputs.MODEL_PACKAGE_GROUP_NAME)
@@ -107,22 +108,35 @@ def promote(
         click.echo(f"{endpoint} already serves version {version} ({state.config_name}).")
         return
     deployment.require_updatable(state)
-    # Approve first: SageMaker creates a model only from an Approved package.
-    if deployment.approve(sagemaker, chosen, endpoint):
-        click.echo(
-            f"approving version {version} ({chosen.approval} -> {deployment.APPROVED}): "
-            "SageMaker deploys only Approved model packages"
-        )
-    role = resources.output("training", stack_outputs.SAGEMAKER_ROLE_ARN)
-    config = deployment.promote(sagemaker, state, chosen, role, datetime.now(UTC))
+    deployment.require_approved(chosen)
+    config = deployment.promote(sagemaker, state, chosen, datetime.now(UTC))
     click.echo(f"updating {endpoint}: {state.config_name} -> {config} (model version {version})")
+    deployment.record_served_package(resources.client("ssm"), resources.stage, chosen.arn)
+    click.echo(
+        f"recorded version {version} in {stack_outputs.served_model_parameter(resources.stage)}: "
+        "`npx cdk deploy` keeps serving it"
+    )
     if wait:
         deployment.wait_until_serving(sagemaker, endpoint, config)
         click.echo(f"{endpoint} now serves version {version}.")
-    click.echo(
-        f"note: the counting stack still names its own model; to keep version {version} across "
-        f"`npx cdk deploy`, deploy with -c model_package_arn={chosen.arn}"
-    )
+
+
+@model.command("approve")
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("--note", help="Why it is approved (kept in the package's approval description).")
+@click.pass_obj
+def approve(resources: StackResources, version: int, note: str | None) -> None:
+    """Approve model VERSION (PendingManualApproval or Rejected), as a reviewer who did not start its run.
+
+    Needs docs/approver-policy.json, which operators do not hold: the one who trains is not the one who
+    approves.
+    """
+    sagemaker = resources.client("sagemaker")
+    group = resources.output("training", stack_outputs.MODEL_PACKAGE_GROUP_NAME)
+    chosen = registry.find_version(registry.published_models(sagemaker, group), version)
+    approver = resources.client("sts").get_caller_identity()["Arn"]
+    deployment.approve(sagemaker, chosen, approver, note)
+    click.echo(f"version {version}: {chosen.approval} -> {deployment.APPROVED} (by {approver})")
 
 
 @model.command("rollback")
@@ -139,6 +153,12 @@ def rollback(resources: StackResources, wait: bool) -> None:
     state = _endpoint_state(resources, sagemaker)
     previous = deployment.rollback(sagemaker, state)
     click.echo(f"rolling {state.endpoint} back: {state.config_name} -> {previous}")
+    package = deployment.served_package_of(sagemaker, previous)
+    if package is None:
+        click.echo(f"warning: {previous} names no model package; the recorded package is unchanged", err=True)
+    else:
+        deployment.record_served_package(resources.client("ssm"), resources.stage, package)
+        click.echo(f"recorded {package} in {stack_outputs.served_model_parameter(resources.stage)}")
     if wait:
         deployment.wait_until_serving(sagemaker, state.endpoint, previous)
         click.echo(f"{state.endpoint} serves {previous} again.")

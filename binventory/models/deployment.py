@@ -17,6 +17,7 @@ import click
 from botocore.exceptions import ClientError, WaiterError
 
 from binventory.models.registry import PublishedModel
+from contracts import stack_outputs
 
 APPROVED = "Approved"
 REJECTED = "Rejected"
@@ -41,6 +42,9 @@ class EndpointState:
     served_package: str | None  # model package ARN of the served model's container
     environment: dict[str, str]  # that container's environment (serving settings the stack chose)
     previous_config: str | None
+    # The served model's role (the serving role: reads its model only) and isolation: a promotion keeps both.
+    model_role: str
+    network_isolation: bool
 
     @property
     def config_name(self) -> str:
@@ -66,18 +70,43 @@ def endpoint_state(sagemaker: Any, endpoint: str) -> EndpointState:
         served_package=container.get("ModelPackageName"),
         environment=dict(container.get("Environment", {})),
         previous_config=tags.get(PREVIOUS_CONFIG_TAG),
+        model_role=model["ExecutionRoleArn"],
+        network_isolation=bool(model.get("EnableNetworkIsolation", False)),
     )
 
 
-def promote(sagemaker: Any, state: EndpointState, model: PublishedModel, role_arn: str, now: datetime) -> str:
-    """Create a model and an endpoint config for `model` and point the endpoint at it; returns the config."""
+def served_package_of(sagemaker: Any, config_name: str) -> str | None:
+    """The model package the endpoint config `config_name` serves (None: its model names none)."""
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+    return container.get("ModelPackageName")
+
+
+def record_served_package(ssm: Any, stage: str, package_arn: str) -> None:
+    """Write the package the endpoint now serves where the counting stack reads it at its next deploy."""
+    ssm.put_parameter(
+        Name=stack_outputs.served_model_parameter(stage), Value=package_arn, Type="String", Overwrite=True
+    )
+
+
+def promote(sagemaker: Any, state: EndpointState, model: PublishedModel, now: datetime) -> str:
+    """Create a model and an endpoint config for `model` and point the endpoint at it; returns the config.
+
+    The new model runs as the served one does: same role (the stack's serving role) and network isolation.
+    """
     require_updatable(state)
     name = _resource_name(state.endpoint, f"v{model.version}", now)
     container: dict[str, Any] = {"ModelPackageName": model.arn}
     if state.environment:
         container["Environment"] = state.environment
     # One container is the primary container, as the SageMaker SDK writes it (Containers is for pipelines).
-    sagemaker.create_model(ModelName=name, ExecutionRoleArn=role_arn, PrimaryContainer=container)
+    sagemaker.create_model(
+        ModelName=name,
+        ExecutionRoleArn=state.model_role,
+        PrimaryContainer=container,
+        EnableNetworkIsolation=state.network_isolation,
+    )
     variants = copy.deepcopy(state.config["ProductionVariants"])
     for variant in variants:
         variant["ModelName"] = name
@@ -95,26 +124,48 @@ def promote(sagemaker: Any, state: EndpointState, model: PublishedModel, role_ar
     return name
 
 
-def approve(sagemaker: Any, model: PublishedModel, endpoint: str) -> bool:
-    """Mark `model` Approved, which SageMaker requires before it creates a model from a package.
-
-    Returns False when it already was. A Rejected version is refused: rejecting is a reviewer's
-    decision, and promoting does not overrule it.
-    """
+def require_approved(model: PublishedModel) -> None:
+    """SageMaker creates a model only from an Approved package; promoting never approves one itself."""
     if model.approval == APPROVED:
-        return False
+        return
     if model.approval == REJECTED:
         raise click.ClickException(
             f"Refusing to promote version {model.version}: version {model.version} was Rejected in the model "
-            "registry. If it should serve after all, approve it deliberately first: `aws sagemaker "
-            f"update-model-package --model-package-arn {model.arn} --model-approval-status Approved`."
+            "registry. If it should serve after all, a reviewer approves it deliberately first: "
+            f"`binventory model approve {model.version}` (docs/approver-policy.json)."
         )
-    sagemaker.update_model_package(
-        ModelPackageArn=model.arn,
-        ModelApprovalStatus=APPROVED,
-        ApprovalDescription=f"promoted to {endpoint} by `binventory model promote`",
+    raise click.ClickException(
+        f"Refusing to promote version {model.version}: it is {model.approval}. A reviewer who did not start "
+        f"its training run approves it first: `binventory model approve {model.version}` "
+        "(docs/approver-policy.json), then promote it."
     )
-    return True
+
+
+def approve(sagemaker: Any, model: PublishedModel, approver: str, note: str | None) -> None:
+    """Approve `model` as `approver`, who must not be the identity that started its training run."""
+    if model.approval == APPROVED:
+        raise click.ClickException(f"Version {model.version} is already Approved.")
+    if model.started_by is not None and same_identity(model.started_by, approver):
+        raise click.ClickException(
+            f"Refusing to approve version {model.version}: you ({approver}) started its training run. A "
+            "manual approval is a second person's check; ask a reviewer holding docs/approver-policy.json "
+            "to run "
+            f"`binventory model approve {model.version}`."
+        )
+    description = f"approved by {approver} with `binventory model approve`" + (f": {note}" if note else "")
+    sagemaker.update_model_package(
+        ModelPackageArn=model.arn, ModelApprovalStatus=APPROVED, ApprovalDescription=description[:1024]
+    )
+
+
+def same_identity(first: str, second: str) -> bool:
+    """Whether two caller ARNs are one person: an assumed role's session counts, not just the role."""
+    return _principal(first) == _principal(second)
+
+
+def _principal(arn: str) -> str:
+    # arn:aws:sts::123:assumed-role/Role/session and arn:aws:iam::123:user/name -> the part after the account
+    return arn.split(":", 5)[-1].lower()
 
 
 def rollback(sagemaker: Any, state: EndpointState) -> str:

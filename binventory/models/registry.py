@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from contracts import stack_outputs
+
 
 @dataclass(frozen=True)
 class PublishedModel:
@@ -16,6 +18,7 @@ class PublishedModel:
     approval: str
     created: datetime
     metrics: dict[str, float]
+    started_by: str | None = None  # who started the training run that published it
 
 
 def published_models(sagemaker: Any, group: str) -> list[PublishedModel]:
@@ -51,6 +54,7 @@ def _describe(sagemaker: Any, arn: str) -> PublishedModel:
         approval=package.get("ModelApprovalStatus", "-"),
         created=package["CreationTime"],
         metrics=metrics_from_properties(package.get("CustomerMetadataProperties", {})),
+        started_by=package.get("CustomerMetadataProperties", {}).get(stack_outputs.PACKAGE_STARTED_BY),
     )
 
 

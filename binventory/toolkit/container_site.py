@@ -22,6 +22,8 @@ from pathlib import Path, PurePosixPath
 from countnet.vendoring import CONTAINER_DISTRIBUTIONS, canonical_name, requirement_names
 
 SITE_DIR = "container-site"
+# The DLC's own torch, torchvision, numpy and Pillow (and what they require), first on the path.
+DLC_SITE_DIR = "container-site-dlc"
 PTH_FILE = "container-site.pth"
 # Installed into the serving venv itself, pinned by requirements-serving.txt.
 TOOLKIT_DISTRIBUTIONS = frozenset(
@@ -29,13 +31,16 @@ TOOLKIT_DISTRIBUTIONS = frozenset(
 )
 
 
-def container_closure(dists: dict[str, metadata.Distribution]) -> set[str]:
-    """The container's distributions installed here, with everything they require that is installed."""
+def container_closure(
+    dists: dict[str, metadata.Distribution], skip: frozenset[str] = frozenset()
+) -> set[str]:
+    """The container's distributions installed here, with everything they require that is installed (less
+    `skip`: distributions taken from elsewhere)."""
     found: set[str] = set()
-    queue = [(name, set()) for name in CONTAINER_DISTRIBUTIONS - TOOLKIT_DISTRIBUTIONS]
+    queue = [(name, set()) for name in CONTAINER_DISTRIBUTIONS - TOOLKIT_DISTRIBUTIONS - skip]
     while queue:
         name, extras = queue.pop()
-        if name in found or name in TOOLKIT_DISTRIBUTIONS or name not in dists:
+        if name in found or name in TOOLKIT_DISTRIBUTIONS or name in skip or name not in dists:
             continue
         found.add(name)
         queue.extend(requirement_names(dists[name], extras))
@@ -54,8 +59,8 @@ def _prefixes(files: set[PurePosixPath]) -> set[PurePosixPath]:
     return {PurePosixPath(*file.parts[:depth]) for file in files for depth in range(1, len(file.parts) + 1)}
 
 
-def link_site(site_packages: Path, target: Path) -> int:
-    """Link the container's distributions from `site_packages` into `target`; returns how many.
+def link_site(site_packages: Path, target: Path, skip: frozenset[str] = frozenset()) -> set[str]:
+    """Link the container's distributions in `site_packages` (less `skip`) into `target`; returns their names.
 
     A folder is linked whole unless another distribution installed files in it too (a namespace
     package such as `google/`); then it is rebuilt and only this distribution's entries are linked.
@@ -65,7 +70,7 @@ def link_site(site_packages: Path, target: Path) -> int:
         for dist in metadata.distributions(path=[str(site_packages)])
         if dist.metadata["Name"]
     }
-    chosen = container_closure(dists)
+    chosen = container_closure(dists, skip)
     included = set().union(*(_installed_files(dists[name]) for name in chosen))
     excluded = set().union(*(_installed_files(dist) for name, dist in dists.items() if name not in chosen))
     included_prefixes, shared = _prefixes(included), _prefixes(excluded)
@@ -84,7 +89,7 @@ def link_site(site_packages: Path, target: Path) -> int:
     target.mkdir(parents=True)
     for entry in sorted(p for p in included_prefixes if len(p.parts) == 1):
         place(entry)
-    return len(chosen)
+    return chosen
 
 
 def venv_site_packages(venv: Path) -> Path:
@@ -94,15 +99,31 @@ def venv_site_packages(venv: Path) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("venv", type=Path, help="the serving venv (made with python3.12 -m venv)")
+    parser.add_argument(
+        "--dlc-venv",
+        type=Path,
+        help="a venv holding the DLC's own torch, torchvision, numpy and Pillow (requirements-dlc.txt): "
+        "those, and what they require, are linked from it and the rest from .venv",
+    )
     args = parser.parse_args(argv)
     venv = args.venv.resolve()
     own_site = venv_site_packages(venv)
     if not own_site.is_dir():
         parser.error(f"{own_site} not found: create the venv first (python3.12 -m venv {args.venv})")
-    source = Path(metadata.distribution("torch").locate_file("")).resolve()
-    count = link_site(source, venv / SITE_DIR)
-    (own_site / PTH_FILE).write_text(f"{venv / SITE_DIR}\n")
-    print(f"linked {count} distributions of the inference container from {source} into {venv / SITE_DIR}")
+    sites: list[Path] = []
+    taken: frozenset[str] = frozenset()
+    if args.dlc_venv is not None:
+        dlc_site = venv_site_packages(args.dlc_venv.resolve())
+        taken = frozenset(link_site(dlc_site, venv / DLC_SITE_DIR))
+        sites.append(venv / DLC_SITE_DIR)
+        print(f"linked {len(taken)} distributions of the container's own versions from {dlc_site}")
+    source = Path(metadata.distribution("boto3").locate_file("")).resolve()
+    linked = link_site(source, venv / SITE_DIR, skip=taken)
+    sites.append(venv / SITE_DIR)
+    (own_site / PTH_FILE).write_text("".join(f"{site}\n" for site in sites))
+    print(
+        f"linked {len(linked)} distributions of the inference container from {source} into {venv / SITE_DIR}"
+    )
 
 
 if __name__ == "__main__":

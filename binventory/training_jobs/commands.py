@@ -110,6 +110,8 @@ def start(
         click.echo(f"dry run: would start {name} on {state_machine} with input:")
         click.echo(json.dumps(document, indent=2, sort_keys=True))
         return
+    # Recorded on the published version: whoever approves it must be someone else (`model approve`).
+    document["started_by"] = resources.client("sts").get_caller_identity()["Arn"]
     response = resources.client("stepfunctions").start_execution(
         stateMachineArn=state_machine, name=name, input=json.dumps(document)
     )
@@ -172,7 +174,7 @@ def plan(
 )
 @click.pass_obj
 def status(resources: StackResources, limit: int) -> None:
-    """Show running and recent runs with their job's final metrics."""
+    """Show running and recent runs with their job's final metrics and profiler rules' verdicts."""
     state_machine = resources.output("training", stack_outputs.TRAINING_STATE_MACHINE_ARN)
     summaries = runs.recent_runs(
         resources.client("stepfunctions"), resources.client("sagemaker"), state_machine, limit
@@ -180,7 +182,9 @@ def status(resources: StackResources, limit: int) -> None:
     if not summaries:
         click.echo("No training runs yet: start one with `binventory train start`.")
         return
-    table = Table("run", "kind", "run status", "job status", "started (UTC)", *SHOWN_METRICS)
+    table = Table(
+        "run", "kind", "run status", "job status", "started (UTC)", *SHOWN_METRICS, "profiler rules"
+    )
     for run in summaries:
         table.add_row(
             run.name,
@@ -189,8 +193,12 @@ def status(resources: StackResources, limit: int) -> None:
             run.job_status or "-",
             f"{run.started.astimezone(UTC):%Y-%m-%d %H:%M}",
             *(f"{run.metrics[m]:.4f}" if m in run.metrics else "-" for m in SHOWN_METRICS),
+            "\n".join(f"{rule}: {verdict}" for rule, verdict in run.rules.items()) or "-",
         )
-    Console(width=160).print(table)
+    Console(width=200).print(table)
+    for run in summaries:
+        if run.report:
+            click.echo(f"profiler report of {run.name}: {run.report}")
 
 
 @train.command("logs")

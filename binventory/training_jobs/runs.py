@@ -49,6 +49,19 @@ class RunSummary:
     job_status: str | None = None
     best_job: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    rules: dict[str, str] = field(default_factory=dict)  # profiler rule -> its verdict (IssuesFound, ...)
+    report: str | None = None  # where the ProfilerReport rule writes its HTML report
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a run's job left: its status, the best trial of a tuning run, metrics, profiler verdicts."""
+
+    status: str | None = None
+    best_job: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    rules: dict[str, str] = field(default_factory=dict)
+    report: str | None = None
 
 
 def recent_runs(sfn: Any, sagemaker: Any, state_machine_arn: str, limit: int) -> list[RunSummary]:
@@ -59,16 +72,18 @@ def recent_runs(sfn: Any, sagemaker: Any, state_machine_arn: str, limit: int) ->
 
 def _summarise(sfn: Any, sagemaker: Any, execution: dict[str, Any]) -> RunSummary:
     tune = is_tuning_run(sfn, execution["executionArn"])
-    job_status, best_job, metrics = job_metrics(sagemaker, execution["name"], tune)
+    outcome = job_outcome(sagemaker, execution["name"], tune)
     return RunSummary(
         name=execution["name"],
         status=execution["status"],
         started=execution["startDate"],
         stopped=execution.get("stopDate"),
         tune=tune,
-        job_status=job_status,
-        best_job=best_job,
-        metrics=metrics,
+        job_status=outcome.status,
+        best_job=outcome.best_job,
+        metrics=outcome.metrics,
+        rules=outcome.rules,
+        report=outcome.report,
     )
 
 
@@ -79,24 +94,44 @@ def _is_tuning(execution_input: str) -> bool:
         return False
 
 
-def job_metrics(
-    sagemaker: Any, execution_name: str, tune: bool
-) -> tuple[str | None, str | None, dict[str, float]]:
-    """(job status, best training job for a tuning run, final metrics); Nones before the job exists."""
+def job_outcome(sagemaker: Any, execution_name: str, tune: bool) -> JobOutcome:
+    """The run's job as it stands; an empty outcome before the job exists.
+
+    A tuning run reports its best trial's metrics (its trials run no profiler rules: a tuning job's
+    definition takes none).
+    """
     try:
         if not tune:
             job = sagemaker.describe_training_job(TrainingJobName=training_job_name(execution_name))
-            return job["TrainingJobStatus"], None, _final_metrics(job)
+            return JobOutcome(
+                job["TrainingJobStatus"], None, _final_metrics(job), _rule_verdicts(job), _report(job)
+            )
         tuning = sagemaker.describe_hyper_parameter_tuning_job(
             HyperParameterTuningJobName=tuning_job_name(execution_name)
         )
         best = tuning.get("BestTrainingJob", {}).get("TrainingJobName")
         metrics = _final_metrics(sagemaker.describe_training_job(TrainingJobName=best)) if best else {}
-        return tuning["HyperParameterTuningJobStatus"], best, metrics
+        return JobOutcome(tuning["HyperParameterTuningJobStatus"], best, metrics)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in {"ValidationException", "ResourceNotFound"}:
-            return None, None, {}
+            return JobOutcome()
         raise
+
+
+def _rule_verdicts(job: dict[str, Any]) -> dict[str, str]:
+    return {
+        status["RuleConfigurationName"]: status.get("RuleEvaluationStatus", "-")
+        for status in job.get("ProfilerRuleEvaluationStatuses", [])
+    }
+
+
+def _report(job: dict[str, Any]) -> str | None:
+    """The ProfilerReport rule's HTML report (`<profiler output>/<job>/rule-output/...`), if there is one."""
+    output = job.get("ProfilerConfig", {}).get("S3OutputPath")
+    if not output or "ProfilerReport" not in _rule_verdicts(job):
+        return None
+    rule_output = f"{output.rstrip('/')}/{job['TrainingJobName']}/rule-output"
+    return f"{rule_output}/ProfilerReport/profiler-output/profiler-report.html"
 
 
 def _final_metrics(job: dict[str, Any]) -> dict[str, float]:

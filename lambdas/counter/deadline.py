@@ -21,6 +21,10 @@ class Deadline:
     def in_seconds(cls, seconds: float) -> Deadline:
         return cls(monotonic() + seconds)
 
+    def extended(self, seconds: float) -> Deadline:
+        """The same deadline, `seconds` later."""
+        return Deadline(self.at + seconds)
+
     def remaining(self) -> float:
         """Seconds left (negative once passed; infinite without a deadline)."""
         return self.at - monotonic()

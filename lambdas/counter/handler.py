@@ -4,8 +4,8 @@ It only adapts: each SQS message is parsed and its uploads handed to `ImageCount
 A message that raises is reported in `batchItemFailures`, so SQS delivers it again and, after
 the queue's maxReceiveCount, moves it to the dead-letter queue; the rest of the batch is kept.
 The records run in sequence against a deadline taken from the invocation's remaining time: a
-message not reached in time (or whose endpoint call would outlast it) is reported the same way,
-instead of the whole batch timing out.
+message not reached in time (or whose calls would outlast it) is sent to the queue again as a new message
+(`logic/deferral.py`: waiting costs it no receive), instead of the whole batch timing out.
 """
 
 from __future__ import annotations
@@ -23,8 +23,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from contracts.inventory_schema import CounterMetric
 
 from .configuration import load_configuration
+from .dal.clients import REQUEUE_CONFIG, make_client
 from .dal.inventory import KnownState, SaveOutcome
+from .dal.requeue import Requeue
 from .deadline import Deadline, OutOfTime
+from .logic.deferral import deferrals_of, send_again
+from .logic.drift import drift_values
 from .logic.notifications import MalformedMessage, UploadedObject, parse_notification
 from .observability import logger, metrics, tracer
 from .service import CountResult, ImageCounter
@@ -35,6 +39,12 @@ processor = BatchProcessor(event_type=EventType.SQS)
 SAFETY_MARGIN_SECONDS = 10.0
 # A message is started only with this long left before the deadline (image read, endpoint, writes).
 MIN_SECONDS_TO_START = 5.0
+
+
+@functools.cache
+def requeue() -> Requeue:
+    """Sends deferred messages back to their queue (one client per execution environment)."""
+    return Requeue(make_client("sqs", config=REQUEUE_CONFIG))
 
 
 @functools.cache
@@ -80,12 +90,22 @@ def _handle_message(
                 raise OutOfTime(f"{max(deadline.remaining(), 0.0):.1f} s left before the deadline")
             _report(upload, counter.count(upload, known, deadline))
     except OutOfTime as error:
-        logger.warning(
-            "message not reached before the invocation's deadline; SQS will deliver it again",
-            extra={"message_id": record.message_id, "reason": str(error)},
-        )
         metrics.add_metric(name=CounterMetric.DEFERRED_MESSAGES, unit=MetricUnit.Count, value=1)
-        raise
+        deferrals = deferrals_of(record.raw_event.get("messageAttributes") or {})
+        if not send_again(deferrals):
+            logger.warning(
+                "message deferred too often; failed, so SQS counts the receive",
+                extra={"message_id": record.message_id, "deferrals": deferrals, "reason": str(error)},
+            )
+            raise
+        # Sent back as a new message (waiting costs it no receive), and this one is done.
+        new_id = requeue().send_again(
+            queue_arn=record.event_source_arn, body=record.body, deferrals=deferrals + 1
+        )
+        logger.warning(
+            "message not reached before the invocation's deadline; sent to the queue again",
+            extra={"message_id": record.message_id, "new_message_id": new_id, "reason": str(error)},
+        )
     except Exception:
         logger.exception(
             "message failed; SQS will deliver it again, then move it to the dead-letter queue",
@@ -119,6 +139,8 @@ def _report(upload: UploadedObject, result: CountResult) -> None:
     )
     metrics.add_metric(name=CounterMetric.RECORDS_WRITTEN, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=CounterMetric.for_status(record.status), unit=MetricUnit.Count, value=1)
+    for name, value in drift_values(record).items():
+        metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
 
 
 def _uploads_in(event: dict[str, Any]) -> Iterator[UploadedObject]:

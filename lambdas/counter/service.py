@@ -25,7 +25,7 @@ from contracts.inventory_schema import (
 )
 
 from .configuration import CounterConfiguration
-from .dal.clients import RuntimeClientPool, make_client
+from .dal.clients import RuntimeClientPool, calls_bounded_by, make_client
 from .dal.endpoint_client import EndpointClient, ImageRejected
 from .dal.events import EventPublisher, needs_event
 from .dal.images import ImageStore, ObjectMissing, StoredImage
@@ -37,6 +37,10 @@ from .logic.notifications import UploadedObject
 from .logic.reconcile import reconcile
 from .logic.records import ImageVersion, InventoryRecord
 from .observability import logger
+
+# Of the 10 s the handler keeps back after the deadline (handler.SAFETY_MARGIN_SECONDS), what the last
+# record's writes may use; the rest flushes the metrics and answers.
+WRITE_GRACE_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -112,19 +116,24 @@ class ImageCounter:
     ) -> CountResult:
         """Record one upload exactly once; raise on transient failures so the caller can retry.
 
-        `deadline` bounds the endpoint call; with too little time left it raises `OutOfTime` before
-        anything is written.
+        `deadline` bounds every call (the endpoint's, and each S3, DynamoDB and EventBridge attempt); with
+        too little time left it raises `OutOfTime`, before anything is written unless the announcement went
+        out (events are at least once).
         """
         known = known or KnownState()
         image = self._image_version(upload)
         if known.is_recorded(image.bin_id, image.record_key):
             return CountResult(SaveOutcome.DUPLICATE, None)
-        record = self._build_record(upload, image, known, deadline)
-        # Announce before writing: a failed announcement then leaves nothing written, and the retry
-        # announces again. Events are at least once; subscribers tell repeats apart by record_key.
-        if needs_event(record):
-            self.events.publish(record)
-        outcome = self.inventory.save(record)
+        with calls_bounded_by(deadline):
+            record = self._build_record(upload, image, known, deadline)
+        # A record whose answer arrived may use part of the time the handler keeps back after the deadline
+        # to record it, rather than ask the endpoint again on redelivery.
+        with calls_bounded_by(deadline.extended(WRITE_GRACE_SECONDS)):
+            # Announce before writing: a failed announcement then leaves nothing written, and the retry
+            # announces again. Events are at least once; subscribers tell repeats apart by record_key.
+            if needs_event(record):
+                self.events.publish(record)
+            outcome = self.inventory.save(record)
         known.remember(image.bin_id, image.record_key)  # a repeat later in this batch costs nothing
         return CountResult(outcome, record)
 

@@ -57,3 +57,29 @@ class NotAcceptableError(InferenceInputError):
     """406: the client asked for a response type other than JSON."""
 
     status_code_default = 406
+
+
+def answer_request_errors_without_traceback() -> None:
+    """Make the inference toolkit answer a request error (4xx) with its message alone.
+
+    The toolkit's transformer answers every error with "<message>\\n<Python traceback>" (`handle_error`),
+    which tells a caller the container's file layout and code for a bad image. Its own log keeps the
+    traceback; the body of a 4xx now carries only the message a caller acts on. Errors of our own code (5xx)
+    are left as the toolkit writes them. A no-op where the toolkit is not installed (laptop, local pipeline).
+    """
+    try:
+        from sagemaker_inference.transformer import Transformer
+    except ImportError:
+        return
+    toolkit_handle_error = Transformer.handle_error
+    if getattr(toolkit_handle_error, "answers_without_traceback", False):
+        return
+
+    def handle_error(context: object, inference_exception: _ToolkitError, trace: str) -> list[str]:
+        answer = toolkit_handle_error(context, inference_exception, trace)
+        if isinstance(inference_exception, InferenceInputError) and inference_exception.status_code < 500:
+            return [inference_exception.message]
+        return answer
+
+    handle_error.answers_without_traceback = True  # type: ignore[attr-defined]
+    Transformer.handle_error = staticmethod(handle_error)  # type: ignore[method-assign]

@@ -39,16 +39,16 @@ from countnet.preprocessing import (
 
 logger = logging.getLogger(__name__)
 
+# The image travels in the request, and only there: the endpoint fetches nothing (it runs network-isolated),
+# so no caller can make it read an object, or learn from its errors whether a key exists.
 IMAGE_CONTENT_TYPES = ("image/jpeg", "image/png", "application/x-image")
 JSON_CONTENT_TYPE = "application/json"
-SUPPORTED_CONTENT_TYPES = (*IMAGE_CONTENT_TYPES, JSON_CONTENT_TYPE)
+SUPPORTED_CONTENT_TYPES = IMAGE_CONTENT_TYPES
 ACCEPTED_RESPONSE_TYPES = ("", "*/*", JSON_CONTENT_TYPE, "application/*")
 # SageMaker's InvokeEndpoint takes at most 6 MB per request. TorchServe in the inference container refuses
 # bodies over 6,553,500 bytes (its max_request_size) with a bare 413 before the handler runs, so the
 # handler's own limit sits below that and an over-size body that reaches it gets a message.
 MAX_BODY_BYTES = 6 * 2**20
-# An image fetched from S3 (an `s3_uri` request) does not travel in the request.
-MAX_S3_OBJECT_BYTES = 25 * 2**20
 THREADS_ENV = "COUNTNET_INFERENCE_THREADS"
 
 
@@ -168,34 +168,6 @@ def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def _fetch_s3_object(body: bytes | str) -> bytes:
-    try:
-        request = json.loads(body)
-        uri = request["s3_uri"]
-    except (ValueError, TypeError, KeyError) as error:
-        raise BadImageError(
-            'a JSON request must be an object like {"s3_uri": "s3://bucket/key.jpg"}'
-        ) from error
-    if not isinstance(uri, str) or not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise BadImageError(f"s3_uri must look like s3://bucket/key, got {uri!r}")
-    bucket, key = uri[5:].split("/", 1)
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        response = boto3.client("s3").get_object(Bucket=bucket, Key=key)
-        if response.get("ContentLength", 0) > MAX_S3_OBJECT_BYTES:
-            raise PayloadTooLargeError(f"{uri} is larger than {MAX_S3_OBJECT_BYTES // 2**20} MB")
-        return response["Body"].read()
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "error")
-        raise BadImageError(
-            f"could not read {uri} ({code}); check the URI and the endpoint's S3 permissions"
-        ) from error
-    except BotoCoreError as error:
-        raise BadImageError(f"could not read {uri}: {error}") from error
-
-
 def parse_request(body: bytes | bytearray | str | None, content_type: str | None) -> Image.Image:
     """Check the request and open its image (header only); decoding happens in `predict`."""
     media_type = _media_type(content_type)
@@ -203,8 +175,7 @@ def parse_request(body: bytes | bytearray | str | None, content_type: str | None
         # The inference toolkit passes None when the request has no Content-Type header.
         named = f"content type {content_type!r} is not supported" if content_type else "no content type"
         raise UnsupportedContentTypeError(
-            f"{named}; send image bytes as {', '.join(IMAGE_CONTENT_TYPES)}, "
-            f"or {JSON_CONTENT_TYPE} with an s3_uri"
+            f"{named}; send the image's bytes as {', '.join(IMAGE_CONTENT_TYPES)}"
         )
     if not body:
         raise BadImageError("the request body is empty; send the bytes of a JPEG or PNG image")
@@ -212,9 +183,7 @@ def parse_request(body: bytes | bytearray | str | None, content_type: str | None
         raise PayloadTooLargeError(
             f"the request body is over {MAX_BODY_BYTES // 2**20} MB; send a smaller image"
         )
-    if media_type == JSON_CONTENT_TYPE:
-        data = _fetch_s3_object(body)
-    elif isinstance(body, str):
+    if isinstance(body, str):
         raise BadImageError(
             f"the body arrived as text, not image bytes; check the content type ({content_type})"
         )

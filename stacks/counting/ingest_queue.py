@@ -17,7 +17,14 @@ from stacks import checkov
 class IngestQueue(Construct):
     """Buffers photo notifications for the counting Lambda; a message that keeps failing lands in the DLQ."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: CountingSettings) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: CountingSettings,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
         super().__init__(scope, construct_id)
         # Longer than the source queue's retention: SQS keeps a moved message's original enqueue time,
         # so a shorter DLQ retention would expire failures before anyone looked at them.
@@ -43,6 +50,8 @@ class IngestQueue(Construct):
         )
 
         for queue in (self.queue, self.dead_letter_queue):
+            # A stage that retains its data keeps the photos waiting in the queue and those parked as failed.
+            queue.apply_removal_policy(removal_policy)
             checkov.skip(
                 queue,
                 "CKV_AWS_27",

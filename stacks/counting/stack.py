@@ -17,6 +17,7 @@ from stacks.counting.counter_function import CounterFunction
 from stacks.counting.endpoint import VARIANT_NAME, EndpointConstruct, deploy_command
 from stacks.counting.ingest_queue import IngestQueue
 from stacks.monitoring.alarms import CountingAlarms
+from stacks.monitoring.dashboard import FleetDashboard
 from stacks.monitoring.topic import NotificationTopic
 from stacks.review.review import ReviewConstruct
 from stacks.storage.buckets import StorageBuckets
@@ -39,7 +40,7 @@ class CountingStack(cdk.Stack):
         settings: Settings,
         buckets: StorageBuckets,
         tables: InventoryTablesConstruct,
-        sagemaker_role: iam.IRole,
+        serving_role: iam.IRole,
         env: cdk.Environment,
     ) -> None:
         super().__init__(
@@ -49,7 +50,7 @@ class CountingStack(cdk.Stack):
             description="Binventory counting: ingest queue, Lambda, endpoint, alarms",
         )
         retain = cdk.RemovalPolicy.RETAIN if settings.storage.retain else cdk.RemovalPolicy.DESTROY
-        self.ingest = IngestQueue(self, "Ingest", settings=settings.counting)
+        self.ingest = IngestQueue(self, "Ingest", settings=settings.counting, removal_policy=retain)
         # Imported here so the notification resource lives in this stack: a notification added to the
         # storage stack's bucket would make storage depend on this stack's queue, a dependency cycle.
         ingest_bucket = s3.Bucket.from_bucket_attributes(
@@ -67,7 +68,7 @@ class CountingStack(cdk.Stack):
             self,
             "Endpoint",
             settings=settings,
-            execution_role=sagemaker_role,
+            execution_role=serving_role,
             artifacts_bucket=buckets.artifacts,
         )
         self.counter = CounterFunction(
@@ -94,6 +95,8 @@ class CountingStack(cdk.Stack):
             "choose the keys, and the grant is limited to the incoming/, bin-images/ and metadata/ prefixes.",
         )
         tables.grant_recording(function)
+        # A message the invocation had no time for goes back to the queue as a new one (handler.py).
+        self.ingest.queue.grant_send_messages(function)
         self.endpoint.grant_invoke(function)
         self.event_bus.grant_put_events_to(function)
 
@@ -111,17 +114,27 @@ class CountingStack(cdk.Stack):
         self._add_outputs(settings)
 
     def _watch(self, settings: Settings) -> None:
-        """Alarms on the queues, the function and (once deployed) the endpoint, to one topic."""
+        """Alarms on the queues, the function and (while deployed) the endpoint; the fleet's dashboard and
+        drift alarms; all alarms to one topic."""
         alarm_topic = NotificationTopic(
             self, "Alarms", display_name=f"Binventory {settings.stage} alarms", email=settings.alarms.email
         )
         self.alarms = CountingAlarms(self, "Monitoring", topic=alarm_topic.topic)
         self.alarms.watch_queues(queue=self.ingest.queue, dead_letter_queue=self.ingest.dead_letter_queue)
         self.alarms.watch_function(self.counter.function)
-        if self.endpoint.endpoint is not None:
-            self.alarms.watch_endpoint(
-                endpoint_name=self.endpoint.endpoint_name, variant_name=VARIANT_NAME, settings=settings.alarms
-            )
+        endpoint_alarms = self.alarms.watch_endpoint(
+            endpoint_name=self.endpoint.endpoint_name, variant_name=VARIANT_NAME, settings=settings.alarms
+        )
+        self.endpoint.apply_serving_condition(endpoint_alarms)
+        self.fleet = FleetDashboard(
+            self,
+            "Fleet",
+            stage=settings.stage,
+            endpoint_name=self.endpoint.endpoint_name,
+            variant_name=VARIANT_NAME,
+            dead_letter_queue=self.ingest.dead_letter_queue,
+            topic=alarm_topic.topic,
+        )
 
     def _add_outputs(self, settings: Settings) -> None:
         """The names the CLI reads (contracts.stack_outputs)."""
@@ -129,6 +142,7 @@ class CountingStack(cdk.Stack):
             (stack_outputs.ENDPOINT_NAME, self.endpoint.endpoint_name),
             (stack_outputs.INGEST_QUEUE_URL, self.ingest.queue.queue_url),
             (stack_outputs.DEAD_LETTER_QUEUE_URL, self.ingest.dead_letter_queue.queue_url),
+            (stack_outputs.DEAD_LETTER_QUEUE_ARN, self.ingest.dead_letter_queue.queue_arn),
             (stack_outputs.COUNTER_FUNCTION_NAME, self.counter.function.function_name),
             (stack_outputs.EVENT_BUS_NAME, self.event_bus.event_bus_name),
             (stack_outputs.REVIEW_URL, self.review.api.url),
@@ -136,15 +150,20 @@ class CountingStack(cdk.Stack):
             (stack_outputs.REVIEW_FUNCTION_NAME, self.review.function.function.function_name),
         ):
             cdk.CfnOutput(self, output_id, value=value)
-        if self.endpoint.model is not None:
-            cdk.CfnOutput(self, stack_outputs.COUNTER_MODEL_NAME, value=self.endpoint.model.attr_model_name)
-        else:
-            cdk.CfnOutput(
-                self,
-                stack_outputs.ENDPOINT_DEPLOY_HINT,
-                value="Endpoint not deployed: no model package yet. Train one, then: "
-                + deploy_command(settings.stage),
-            )
+        model_name = cdk.CfnOutput(
+            self, stack_outputs.COUNTER_MODEL_NAME, value=self.endpoint.model.attr_model_name
+        )
+        condition = self.endpoint.serving_condition
+        if condition is None:
+            return
+        model_name.condition = condition
+        hint = cdk.CfnOutput(
+            self,
+            stack_outputs.ENDPOINT_DEPLOY_HINT,
+            value="Endpoint not deployed: no model package is recorded yet. Train one, then: "
+            + deploy_command(settings.stage),
+        )
+        hint.condition = cdk.CfnCondition(self, "ServesNoModel", expression=cdk.Fn.condition_not(condition))
 
     def _acknowledge_notifications_handler(self) -> None:
         handler = self.node.find_child(NOTIFICATIONS_HANDLER_ID)

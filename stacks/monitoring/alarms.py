@@ -57,7 +57,10 @@ class CountingAlarms(Construct):
             description="The counting Lambda was throttled.",
         )
 
-    def watch_endpoint(self, *, endpoint_name: str, variant_name: str, settings: AlarmSettings) -> None:
+    def watch_endpoint(self, *, endpoint_name: str, variant_name: str, settings: AlarmSettings) -> Construct:
+        """Alarms on the endpoint, under the construct returned (the stack deploys it only with a model)."""
+        scope = Construct(self, "Endpoint")
+
         def endpoint_metric(name: str, statistic: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(
                 namespace="AWS/SageMaker",
@@ -72,6 +75,7 @@ class CountingAlarms(Construct):
             endpoint_metric("Invocation5XXErrors", "Sum"),
             threshold=1,
             description="The model endpoint answered with server errors.",
+            scope=scope,
         )
         # A few rejected photos are expected (the Lambda records them as INVALID_IMAGE); most requests
         # rejected means the model and the Lambda disagree on the request format.
@@ -89,6 +93,7 @@ class CountingAlarms(Construct):
             threshold=REJECTED_SHARE_ALARM,
             evaluation_periods=3,
             description="The model rejected (4xx) at least half of the requests for 15 minutes.",
+            scope=scope,
         )
         self._alarm(
             "EndpointSlow",
@@ -98,7 +103,9 @@ class CountingAlarms(Construct):
             evaluation_periods=3,
             description=f"The model's p90 latency exceeded {settings.endpoint_latency_p90_ms} ms "
             "for 15 minutes.",
+            scope=scope,
         )
+        return scope
 
     def _alarm(
         self,
@@ -108,9 +115,10 @@ class CountingAlarms(Construct):
         threshold: float,
         description: str,
         evaluation_periods: int = 1,
+        scope: Construct | None = None,
     ) -> None:
         alarm = metric.create_alarm(
-            self,
+            scope or self,
             construct_id,
             threshold=threshold,
             evaluation_periods=evaluation_periods,

@@ -26,13 +26,20 @@ class NotificationTopic(Construct):
             removal_policy=cdk.RemovalPolicy.DESTROY,
             pending_window=cdk.Duration.days(7),
         )
-        for service in PUBLISHING_SERVICES:
-            self.key.grant(iam.ServicePrincipal(service), "kms:Decrypt", "kms:GenerateDataKey*")
+        account = cdk.Stack.of(self).account
+        # Only on this account's behalf: another account's alarm or rule cannot use the key (confused deputy).
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(service) for service in PUBLISHING_SERVICES],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
+            )
+        )
         self.topic = sns.Topic(
             self, "Topic", display_name=display_name, master_key=self.key, enforce_ssl=True
         )
         # The SSL-only topic policy replaces SNS's default one, so the publishers are allowed explicitly.
-        account = cdk.Stack.of(self).account
         for service in PUBLISHING_SERVICES:
             self.topic.add_to_resource_policy(
                 iam.PolicyStatement(

@@ -74,9 +74,9 @@ class StorageBuckets(Construct):
         """Read everything in the dataset bucket (training channels, manifest datasets)."""
         grant_read_objects(self.dataset, grantee, reason=reason)
 
-    def grant_read_artifacts(self, grantee: iam.IGrantable, *, reason: str) -> None:
-        """Read everything in the artifacts bucket (model archives, checkpoints)."""
-        grant_read_objects(self.artifacts, grantee, reason=reason)
+    def grant_read_artifacts(self, grantee: iam.IGrantable, *, prefixes: Sequence[str], reason: str) -> None:
+        """Read artifacts (model archives, checkpoints, transform manifests) under `prefixes` only."""
+        grant_read_objects(self.artifacts, grantee, reason=reason, prefixes=prefixes)
 
     def grant_write_artifacts(self, grantee: iam.IGrantable, *, prefixes: Sequence[str], reason: str) -> None:
         """Write artifacts under `prefixes` only."""

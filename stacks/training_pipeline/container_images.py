@@ -93,3 +93,8 @@ def inference_image(settings: Settings) -> ContainerImage:
     endpoint = settings.endpoint
     instance_type = SERVERLESS_IMAGE_INSTANCE_TYPE if endpoint.serverless else endpoint.instance_type
     return _retrieve(settings, scope="inference", instance_type=instance_type)
+
+
+def profiler_rules_image(settings: Settings) -> ContainerImage:
+    """SageMaker Debugger's rule evaluator image in the stage's region (the SDK's registry, offline)."""
+    return ContainerImage(image_uris.retrieve("debugger", region=settings.region))

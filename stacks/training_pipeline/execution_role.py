@@ -1,4 +1,9 @@
-"""The IAM role SageMaker assumes for training jobs, tuning trials, the endpoint model, batch transform."""
+"""The IAM roles SageMaker assumes: one per job (training and tuning, serving, batch transform).
+
+Each role gets only its job's logs, metrics and image pulls here; its S3 access is granted where the buckets
+meet it (the training stack). A role shared by every job would let serving code read the training data and
+overwrite a served model; with one per job, the endpoint's role reads its model archives and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -13,23 +18,42 @@ from stacks.training_pipeline.container_images import ContainerImage
 
 
 class SageMakerExecutionRole(Construct):
-    """Logs, metrics and image pulls; S3 access is granted where the buckets meet it (the stack)."""
+    """One job's role: its log group, its metrics namespace and its image pulls.
 
-    def __init__(self, scope: Construct, construct_id: str, *, images: Sequence[ContainerImage]) -> None:
+    `jobs` are SageMaker's log group suffixes for the job (`TrainingJobs`, `Endpoints`, `TransformJobs`, and
+    `ProcessingJobs` for a training job's profiler rules). The
+    trust policy lets SageMaker assume the role only for this account's resources (aws:SourceAccount), so
+    another account's SageMaker job cannot be handed it (the confused-deputy guard in the IAM guide).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        images: Sequence[ContainerImage],
+        jobs: Sequence[str],
+        description: str,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description="Binventory SageMaker jobs and models",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
+                {"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description=description,
         )
-        log_groups = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name="/aws/sagemaker/*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
+        log_groups = [
+            stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=f"/aws/sagemaker/{job}*",
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for job in jobs
+        ]
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
@@ -38,14 +62,22 @@ class SageMakerExecutionRole(Construct):
                     "logs:PutLogEvents",
                     "logs:DescribeLogStreams",
                 ],
-                resources=[log_groups],
+                resources=log_groups,
             )
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+                conditions={
+                    "StringLike": {
+                        "cloudwatch:namespace": [
+                            namespace
+                            for job in jobs
+                            for namespace in (f"/aws/sagemaker/{job}*", f"aws/sagemaker/{job}*")
+                        ]
+                    }
+                },
             )
         )
         self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
@@ -59,12 +91,13 @@ class SageMakerExecutionRole(Construct):
                 resources=sorted({image.repository_arn(stack.partition) for image in images}),
             )
         )
-        nag.acknowledge_wildcard_resource(
-            self.role,
-            log_groups,
-            "SageMaker writes to one log group per job type (/aws/sagemaker/TrainingJobs, Endpoints, "
-            "TransformJobs) and one stream per job; the statement is limited to the /aws/sagemaker/ prefix.",
-        )
+        for job, log_group in zip(jobs, log_groups, strict=True):
+            nag.acknowledge_wildcard_resource(
+                self.role,
+                log_group,
+                f"SageMaker writes one log stream per job or instance in /aws/sagemaker/{job}, named at run "
+                "time; the statement is limited to that log group.",
+            )
         nag.acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",

@@ -20,8 +20,17 @@ TRAINING_ENTRY_POINT = "train.py"
 INFERENCE_ENTRY_POINT = "inference.py"
 # Where the PyTorch serving container finds inference.py: train.py writes it into the model dir's code/.
 INFERENCE_CODE_DIR = "/opt/ml/model/code"
-CONTENT_TYPES = ("image/jpeg", "image/png", "application/x-image", "application/json")
+CONTENT_TYPES = ("image/jpeg", "image/png", "application/x-image")
 RESPONSE_TYPES = ("application/json",)
+# How often the profiler samples CPU, GPU, memory and I/O (its default is 500 ms).
+PROFILING_INTERVAL_MS = 500
+# The profiler rules each training job runs (Debugger's built-in profiler rules, their documented parameters).
+PROFILER_RULES: dict[str, dict[str, str]] = {
+    "ProfilerReport": {},
+    # Flagged when the GPU's 95th percentile stays under 70% (the loader starves it, or the instance is too
+    # large for the batch), checked after the first 1,000 samples (8 minutes at 500 ms).
+    "LowGPUUtilization": {"threshold_p95": "70", "threshold_p5": "10", "window": "500", "patience": "1000"},
+}
 
 
 def jsonata(expression: str) -> str:
@@ -58,6 +67,12 @@ class TrainingJobTemplate:
     region: str
     dataset_bucket: str
     artifacts_bucket: str
+    stage: str
+    rules_image_uri: str
+
+    def tags(self) -> list[dict[str, str]]:
+        """The stage's tag: `binventory costs` counts a running job only when it carries its stage's."""
+        return [{"Key": stack_outputs.STAGE_TAG, "Value": self.stage}]
 
     def sagemaker_hyperparameters(self) -> dict[str, str]:
         """The PyTorch container's own hyperparameters: which script to run, from which archive."""
@@ -170,12 +185,43 @@ def training_job_request(
         "TrainingJobName": job_name,
         "HyperParameters": hyperparameters,
         **template.shared_job_settings(manifest=manifest),
+        **profiler_settings(template),
+        "Tags": template.tags(),
     }
     if template.settings.use_spot:
         # An interrupted spot job resumes from the last checkpoint train.py wrote to /opt/ml/checkpoints.
         checkpoint_prefix = f"s3://{template.artifacts_bucket}/{stack_outputs.ARTIFACTS_CHECKPOINTS_PREFIX}"
         request["CheckpointConfig"] = {"S3Uri": jsonata(f"'{checkpoint_prefix}' & {_unwrap(job_name)}")}
     return request
+
+
+def profiler_settings(template: TrainingJobTemplate) -> dict[str, Any]:
+    """The job's system profile and the profiler rules that read it (CreateTrainingJob only: a tuning job's
+    definition takes no profiler rules).
+
+    `ProfilerReport` writes the HTML report (`<job>/rule-output/ProfilerReport/profiler-output/`), and
+    `LowGPUUtilization` flags a GPU mostly idle (the loader not keeping up, or an instance too large); each
+    rule's verdict is in DescribeTrainingJob's `ProfilerRuleEvaluationStatuses` (`binventory train status`).
+    Debugger's tensor rules (LossNotDecreasing, Overfit) are not here: they read tensors that the smdebug
+    hook saves, and smdebug does not import on the DLC's Python 3.12 (it needs `distutils`); train.py stops
+    a run itself when validation accuracy stalls for `patience` epochs, which is what those rules would do.
+    """
+    output = f"s3://{template.artifacts_bucket}/{stack_outputs.ARTIFACTS_MODELS_PREFIX}"
+    return {
+        "ProfilerConfig": {
+            "S3OutputPath": output,
+            "ProfilingIntervalInMilliseconds": PROFILING_INTERVAL_MS,
+            "DisableProfiler": False,
+        },
+        "ProfilerRuleConfigurations": [
+            {
+                "RuleConfigurationName": name,
+                "RuleEvaluatorImage": template.rules_image_uri,
+                "RuleParameters": {"rule_to_invoke": name, **parameters},
+            }
+            for name, parameters in PROFILER_RULES.items()
+        ],
+    }
 
 
 def tuning_job_request(
@@ -208,6 +254,8 @@ def tuning_job_request(
             "StaticHyperParameters": static_hyperparameters,
             **template.shared_job_settings(manifest=manifest),
         },
+        # SageMaker adds a tuning job's tags to every training job it launches.
+        "Tags": template.tags(),
     }
 
 
@@ -220,13 +268,16 @@ def model_package_request(
     region: str,
     endpoint: EndpointSettings,
     training_job: str,
+    started_by: str,
 ) -> dict[str, Any]:
     """`CreateModelPackage` arguments for the DescribeTrainingJob result `training_job` (JSONata).
 
     The package carries the job's final metrics in `CustomerMetadataProperties`, so `model list`
-    and a promotion gate can read them without opening the training job.
+    and a promotion gate can read them without opening the training job, and who started the run
+    (`started_by`, JSONata), whom `binventory model approve` does not let approve it.
     """
     job = _unwrap(training_job)
+    starter = _unwrap(started_by)
     # One object, metric name -> final value as a string (the API wants string values).
     metrics = f"{job}.FinalMetricDataList{{MetricName: $string(Value)}}"
     return {
@@ -249,7 +300,8 @@ def model_package_request(
         },
         "MetadataProperties": {"GeneratedBy": jsonata(f"{job}.TrainingJobArn")},
         "CustomerMetadataProperties": jsonata(
-            f"$merge([{{'training_job_name': {job}.TrainingJobName}}, {metrics}])"
+            f"$merge([{{'training_job_name': {job}.TrainingJobName, "
+            f"'{stack_outputs.PACKAGE_STARTED_BY}': {starter}}}, {metrics}])"
         ),
     }
 

@@ -35,14 +35,15 @@ _UNTUNED_INPUT_HYPERPARAMETERS = (
     "{ $not($name in $states.input.tuning.parameter_ranges.*.Name) })"
 )
 
-# SageMaker quotas (instances per type, concurrent jobs) and API throttling clear with time.
+# SageMaker quotas (instances per type, concurrent jobs) and API throttling clear with time. Nothing else is
+# retried: `SageMaker.AmazonSageMakerException` (and the SDK's base `SageMakerException`) name every SageMaker
+# error, a ValidationException included, and a retried Create* would only be refused again (its job name is
+# taken or its request is still wrong).
 QUOTA_ERRORS = ["SageMaker.ResourceLimitExceededException"]
-THROTTLING_ERRORS = [
-    "SageMaker.AmazonSageMakerException",
-    "SageMaker.SageMakerException",
-    "SageMaker.ThrottlingException",
-]
+THROTTLING_ERRORS = ["SageMaker.ThrottlingException"]
+
 FINISHED_STATUSES = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+UNKNOWN_STARTER = "unknown"
 
 
 class TrainingPipeline(Construct):
@@ -109,6 +110,11 @@ class TrainingPipeline(Construct):
                 "trainingJobName": TRAINING_JOB_NAME,
                 "tuningJobName": TUNING_JOB_NAME,
                 "tune": jsonata("$states.input.tune = true"),
+                # Who started the run (`binventory train start` sends its caller): a manual approval
+                # gate needs an approver who is someone else (`binventory model approve`).
+                "startedBy": jsonata(
+                    f"$exists($states.input.started_by) ? $states.input.started_by : '{UNKNOWN_STARTER}'"
+                ),
                 "tuning": jsonata("$states.input.tuning"),
                 "hyperparameters": jsonata(
                     "$merge([$states.input.hyperparameters, $sagemakerHyperparameters])"
@@ -162,6 +168,7 @@ class TrainingPipeline(Construct):
                 region=settings.region,
                 endpoint=settings.endpoint,
                 training_job=jsonata("$states.input"),
+                started_by=jsonata("$startedBy"),
             ),
             iam_resources=[
                 self._arn("model-package", f"{group_name}/*"),
@@ -278,7 +285,7 @@ class TrainingPipeline(Construct):
     def _notify_when_finished(self, topic: sns.ITopic) -> None:
         """Publish every run's end (success with the model package, or the error) to the topic."""
         detail = events.EventField.from_path
-        events.Rule(
+        rule = events.Rule(
             self,
             "RunFinished",
             description="Training pipeline run finished",
@@ -292,7 +299,9 @@ class TrainingPipeline(Construct):
             ),
             targets=[
                 targets.SnsTopic(
-                    topic,
+                    # By ARN: given the topic, CDK would grant EventBridge the key and topic without a
+                    # source-account condition; NotificationTopic's policies allow this account's rules.
+                    sns.Topic.from_topic_arn(self, "RunFinishedTopic", topic.topic_arn),
                     message=events.RuleTargetInput.from_text(
                         f"Binventory training run {detail('$.detail.name')} finished: "
                         f"{detail('$.detail.status')}. Output: {detail('$.detail.output')}. "
@@ -300,6 +309,11 @@ class TrainingPipeline(Construct):
                     ),
                 )
             ],
+        )
+
+        cdk.Annotations.of(rule).acknowledge_warning(
+            "@aws-cdk/aws-events:ruleUnresolvedEnvironment",
+            "The target is this stack's own topic, referenced by ARN to keep CDK's unconditional grants off.",
         )
 
     def _arn(self, resource: str, name: str) -> str:

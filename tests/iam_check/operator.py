@@ -26,23 +26,24 @@ from iam_check.synth import templates
 from iam_check.templates import Deployment, RolePolicy
 
 OPERATOR_POLICY = Path(__file__).resolve().parents[2] / "docs" / "operator-policy.json"
+# A reviewer's: approving a model version is not an operator's to do (`binventory model approve`).
+APPROVER_POLICY = OPERATOR_POLICY.with_name("approver-policy.json")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z]+)\}")
 _OUTPUT_IDS = [
     value for name, value in vars(stack_outputs).items() if name.isupper() and isinstance(value, str)
 ]
 
 
-def operator_policy(values: Mapping[str, str]) -> RolePolicy:
-    """The operator policy with `values` in place of its placeholders."""
+def operator_policy(values: Mapping[str, str], path: Path = OPERATOR_POLICY) -> RolePolicy:
+    """The operator policy (or another one in docs/, `path`) with `values` in place of its placeholders."""
 
     def fill(match: re.Match[str]) -> str:
         return values.get(match.group(1), f"<unset {match.group(1)}>")
 
-    document = json.loads(_PLACEHOLDER.sub(fill, OPERATOR_POLICY.read_text()))
-    statements = tuple(
-        Statement.from_json(s, f"docs/operator-policy.json#{s['Sid']}") for s in document["Statement"]
-    )
-    return RolePolicy("operator policy docs/operator-policy.json", "the operator's user or role", statements)
+    document = json.loads(_PLACEHOLDER.sub(fill, path.read_text()))
+    name = f"docs/{path.name}"
+    statements = tuple(Statement.from_json(s, f"{name}#{s['Sid']}") for s in document["Statement"])
+    return RolePolicy(f"policy {name}", "the operator's user or role", statements)
 
 
 def values_seen_by(recorder: CallRecorder) -> dict[str, str]:
@@ -71,10 +72,11 @@ def values_seen_by(recorder: CallRecorder) -> dict[str, str]:
     }
 
 
-def check_cli_calls(recorder: CallRecorder) -> None:
-    """The CLI's calls against the operator policy; its transform jobs against the SageMaker role."""
+def check_cli_calls(recorder: CallRecorder, policy: Path = OPERATOR_POLICY) -> None:
+    """The CLI's calls against the operator policy (or `policy`); its transform jobs against the transform
+    role (the role of the model `count backfill` creates for them)."""
     values = values_seen_by(recorder)
-    assert_allowed(operator_policy(values), recorder.calls)
+    assert_allowed(operator_policy(values, policy), recorder.calls)
     written: dict[tuple[str, str], bytes] = {}
     for call in recorder.calls:
         if call.operation == "PutObject":
@@ -84,15 +86,15 @@ def check_cli_calls(recorder: CallRecorder) -> None:
             source = call.params["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
             manifest = json.loads(written[sagemaker_jobs.split_s3_uri(source)])
             work = sagemaker_jobs.transform_job(call.params, manifest=manifest, region=call.region)
-            assert_allowed(_sagemaker_role(values), work)
+            assert_allowed(_transform_role(values), work)
 
 
-def _sagemaker_role(values: Mapping[str, str]) -> RolePolicy:
+def _transform_role(values: Mapping[str, str]) -> RolePolicy:
     names = {
         "Buckets/Artifacts": values.get(stack_outputs.ARTIFACTS_BUCKET_NAME, ""),
         "Buckets/Ingest": values.get(stack_outputs.INGEST_BUCKET_NAME, ""),
         "Buckets/Dataset": values.get(stack_outputs.DATASET_BUCKET_NAME, ""),
     }
     return Deployment(templates(), {path: name for path, name in names.items() if name}).role_policy(
-        "SageMakerRole/Role"
+        "TransformRole/Role"
     )

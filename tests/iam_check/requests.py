@@ -205,6 +205,11 @@ def _stack(call: AwsCall, arns: _Arns) -> Iterable[_Grant]:
     yield "cloudformation:DescribeStacks", resource, {}
 
 
+def _parameter(action: str) -> _Rule:
+    # arn:aws:ssm:<region>:<account>:parameter/<name without its leading slash>
+    return _one(action, lambda params, arns: arns.of("ssm", f"parameter/{params['Name'].lstrip('/')}"))
+
+
 def _state_machine(action: str) -> _Rule:
     return _one(action, lambda params, arns: params["stateMachineArn"])
 
@@ -234,6 +239,7 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ("s3", "CompleteMultipartUpload"): _s3_write,
     ("s3", "ListObjectsV2"): _s3_list,
     ("s3", "ListObjects"): _s3_list,
+    ("s3", "ListObjectVersions"): _s3_list,
     ("s3", "DeleteObjects"): _s3_delete_many,
     ("s3", "GetBucketVersioning"): _s3_bucket_action("s3:GetBucketVersioning"),
     # DynamoDB
@@ -268,6 +274,7 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ),
     ("sagemaker", "CreateModel"): _create_model,
     ("sagemaker", "DescribeModel"): _sagemaker("sagemaker:DescribeModel", "model", "ModelName"),
+    ("sagemaker", "DeleteModel"): _sagemaker("sagemaker:DeleteModel", "model", "ModelName"),
     ("sagemaker", "ListModelPackages"): _sagemaker_any("sagemaker:ListModelPackages"),
     ("sagemaker", "ListTrainingJobs"): _sagemaker_any("sagemaker:ListTrainingJobs"),
     ("sagemaker", "ListTransformJobs"): _sagemaker_any("sagemaker:ListTransformJobs"),
@@ -296,7 +303,22 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ("sqs", "ReceiveMessage"): _queue("sqs:ReceiveMessage"),
     ("sqs", "DeleteMessage"): _queue("sqs:DeleteMessage"),
     ("sqs", "SendMessage"): _queue("sqs:SendMessage"),
+    ("sqs", "GetQueueAttributes"): _queue("sqs:GetQueueAttributes"),
+    # The CloudWatch API reference lists no resource type for GetMetricData: only `*` grants it.
+    ("cloudwatch", "GetMetricData"): _sagemaker_any("cloudwatch:GetMetricData"),
+    ("sqs", "GetQueueUrl"): lambda call, arns: [
+        (
+            "sqs:GetQueueUrl",
+            f"arn:{PARTITION}:sqs:{arns.region}:"
+            f"{call.params.get('QueueOwnerAWSAccountId', arns.account)}:{call.params['QueueName']}",
+            {},
+        )
+    ],
     ("cloudformation", "DescribeStacks"): _stack,
+    ("ssm", "PutParameter"): _parameter("ssm:PutParameter"),
+    ("ssm", "GetParameter"): _parameter("ssm:GetParameter"),
+    # "No permissions are required to perform this operation" (STS API reference, GetCallerIdentity).
+    ("sts", "GetCallerIdentity"): lambda call, arns: [],
     ("stepfunctions", "StartExecution"): _state_machine("states:StartExecution"),
     ("stepfunctions", "ListExecutions"): _state_machine("states:ListExecutions"),
     ("stepfunctions", "DescribeExecution"): _execution("states:DescribeExecution"),

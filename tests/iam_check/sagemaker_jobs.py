@@ -3,14 +3,14 @@
 No botocore call of ours does these: SageMaker makes them with the role it was passed (the SageMaker
 Developer Guide, "How to use SageMaker AI execution roles": the CreateTrainingJob, CreateModel and
 CreateTransformJob permission lists), and so does code inside the containers (the training toolkit
-downloading `sagemaker_submit_directory`, the serving handler reading an `{"s3_uri": ...}` request).
+downloading `sagemaker_submit_directory`). The endpoint's container runs network-isolated and fetches nothing.
 Each function turns one request, as the state machine or the CLI sends it, into those calls.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from iam_check.check import ServiceCall
@@ -60,6 +60,36 @@ def training_job(request: Mapping[str, Any], *, region: str, account: str = ACCO
             ),
         )
     )
+    profiler = request.get("ProfilerConfig", {}).get("S3OutputPath")
+    if profiler:
+        bucket, prefix = split_s3_uri(profiler)
+        profile = (
+            f"{prefix.rstrip('/')}/{job}/profiler-output/system/incremental/2026112110/1732183500.algo-1.json"
+        )
+        calls.append(
+            _s3(
+                f"training job {job} writing its system profile",
+                ("s3:PutObject", s3_object(bucket, profile), {}),
+            )
+        )
+        for rule in request.get("ProfilerRuleConfigurations", []):
+            name = rule["RuleConfigurationName"]
+            rule_job = f"{job[:40]}-{name[:10]}-1a2b3c4d"
+            report = f"{prefix.rstrip('/')}/{job}/rule-output/{name}/profiler-output/profiler-report.html"
+            calls += [
+                *_image_pull(rule["RuleEvaluatorImage"], f"profiler rule {name} of job {job}"),
+                *_logs_and_metrics("ProcessingJobs", rule_job, region, account),
+                _s3(
+                    f"profiler rule {name} of job {job} reading the profile and writing its verdict",
+                    (
+                        "s3:ListBucket",
+                        s3_bucket(bucket),
+                        {"s3:prefix": f"{prefix.rstrip('/')}/{job}/profiler-output/"},
+                    ),
+                    ("s3:GetObject", s3_object(bucket, profile), {}),
+                    ("s3:PutObject", s3_object(bucket, report), {}),
+                ),
+            ]
     checkpoint = request.get("CheckpointConfig", {}).get("S3Uri")
     if checkpoint:
         bucket, prefix = split_s3_uri(checkpoint)
@@ -89,10 +119,9 @@ def endpoint(
     model_data_url: str,
     region: str,
     data_capture_uri: str | None = None,
-    s3_uri_requests: Iterable[str] = (),
     account: str = ACCOUNT,
 ) -> list[ServiceCall]:
-    """An endpoint serving a model: image pull, model archive, logs, data capture, `s3_uri` requests."""
+    """An endpoint serving a model: image pull, model archive, logs, data capture."""
     bucket, key = split_s3_uri(model_data_url)
     calls = [
         *_image_pull(image, f"endpoint {endpoint_name}"),
@@ -108,14 +137,6 @@ def endpoint(
             _s3(
                 f"endpoint {endpoint_name} capturing requests",
                 ("s3:PutObject", s3_object(bucket, captured), {}),
-            )
-        )
-    for uri in s3_uri_requests:
-        bucket, key = split_s3_uri(uri)
-        calls.append(
-            _s3(
-                f"inference.py reading an s3_uri request ({uri})",
-                ("s3:GetObject", s3_object(bucket, key), {}),
             )
         )
     return calls

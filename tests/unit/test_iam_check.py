@@ -132,6 +132,13 @@ def test_a_missing_key_needs_list_bucket_and_a_version_needs_get_object_version(
     ]
 
 
+def test_listing_object_versions_needs_list_bucket_versions_not_list_bucket() -> None:
+    # `count backfill` lists a versioned ingest bucket's versions, which s3:ListBucket does not allow
+    assert _requests("s3", "ListObjectVersions", {"Bucket": "photos", "Prefix": "bin-images/"}) == [
+        "s3:ListBucketVersions arn:aws:s3:::photos"
+    ]
+
+
 def test_tagging_on_create_needs_add_tags_and_a_new_model_passes_its_role() -> None:
     config = {"EndpointConfigName": "Cfg-1", "ProductionVariants": [], "Tags": [{"Key": "k", "Value": "v"}]}
     model = {"ModelName": "m", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/sm"}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -31,6 +33,7 @@ from lambdas.counter.dal import inventory
 from stacks.counting.counter_function import HANDLER, POWERTOOLS_LAYER_PARAMETER
 from stacks.counting.endpoint import EndpointConstruct
 
+SERVED_PARAMETER = "/binventory/%s/counting/served-model-package"
 ENDPOINT_RESOURCES = ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint")
 
 
@@ -170,6 +173,19 @@ def test_ingest_queue_redrives_to_an_encrypted_dead_letter_queue(dev_app: Synthe
         assert properties["SqsManagedSseEnabled"] is True
 
 
+def test_a_stage_that_retains_its_data_keeps_its_queues_when_the_stack_goes(
+    dev_app: SynthesizedApp, prod_app: SynthesizedApp
+) -> None:
+    prod_queues = resources(prod_app.template("counting"), "AWS::SQS::Queue").values()
+    dev_queues = resources(dev_app.template("counting"), "AWS::SQS::Queue").values()
+
+    # prod (storage.removal_policy retain): the photos waiting and those parked as failed survive a teardown
+    assert [(q["DeletionPolicy"], q["UpdateReplacePolicy"]) for q in prod_queues] == [
+        ("Retain", "Retain")
+    ] * 2
+    assert {q["DeletionPolicy"] for q in dev_queues} == {"Delete"}
+
+
 def test_queues_refuse_requests_without_tls(dev_app: SynthesizedApp) -> None:
     policies = resources(dev_app.template("counting"), "AWS::SQS::QueuePolicy").values()
     guarded = {
@@ -284,21 +300,151 @@ def test_events_go_only_to_the_stacks_own_bus(dev_app: SynthesizedApp) -> None:
     assert _resources_for(_lambda_statements(dev_app), "events:PutEvents") == [f"<{bus_id}.Arn>"]
 
 
-def test_without_a_model_the_endpoint_is_skipped_and_the_deploy_command_explained(
+def _sdk_call(resource: dict[str, Any], phase: str) -> dict[str, Any] | None:
+    """The SDK call an AwsCustomResource makes on `Create`, `Update` or `Delete` (None: no call)."""
+    call = resource["Properties"].get(phase)
+    return None if call is None else json.loads(call if isinstance(call, str) else render(call))
+
+
+def _sdk_calls(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return resources(template, "Custom::AWS")
+
+
+def test_without_a_model_package_arn_the_endpoint_serves_the_package_the_parameter_records(
     dev_app: SynthesizedApp,
 ) -> None:
-    counting = dev_app.assertions("counting")
+    template = dev_app.template("counting")
 
-    for resource_type in ENDPOINT_RESOURCES:
-        counting.resource_count_is(resource_type, 0)
-    hint = dev_app.template("counting")["Outputs"][stack_outputs.ENDPOINT_DEPLOY_HINT]["Value"]
-    assert "npx cdk deploy binventory-dev-counting -c model_package_arn=" in hint
-    assert stack_outputs.COUNTER_MODEL_NAME not in dev_app.template("counting")["Outputs"]
-    alarmed = {
-        alarm["Properties"]["MetricName"]
-        for alarm in resources(dev_app.template("counting"), "AWS::CloudWatch::Alarm").values()
+    # every endpoint resource and endpoint alarm is there, deployed only while the parameter names a package
+    (condition,) = {
+        resource["Condition"]
+        for resource in template["Resources"].values()
+        if resource["Type"] in ENDPOINT_RESOURCES
     }
-    assert not alarmed & {"Invocation5XXErrors", "ModelLatency"}
+    (parameter_id,) = [
+        key for key, value in template["Parameters"].items() if value["Default"] == SERVED_PARAMETER % "dev"
+    ]
+    assert template["Parameters"][parameter_id]["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert template["Conditions"][condition] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": parameter_id}, stack_outputs.NO_SERVED_MODEL]}]
+    }
+    model = only_resource(template, "AWS::SageMaker::Model")["Properties"]
+    assert model["PrimaryContainer"] == {"ModelPackageName": {"Ref": parameter_id}}
+    endpoint_alarms = [
+        alarm
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+        if "Invocation5XXErrors" in json.dumps(alarm) or "ModelLatency" in json.dumps(alarm)
+    ]
+    assert endpoint_alarms and all(alarm["Condition"] == condition for alarm in endpoint_alarms)
+    # the outputs say which: the model's name while one is served, else how to deploy the first one
+    outputs = template["Outputs"]
+    assert outputs[stack_outputs.COUNTER_MODEL_NAME]["Condition"] == condition
+    hint = outputs[stack_outputs.ENDPOINT_DEPLOY_HINT]
+    assert template["Conditions"][hint["Condition"]] == {"Fn::Not": [{"Condition": condition}]}
+    assert "npx cdk deploy binventory-dev-counting -c model_package_arn=" in hint["Value"]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+@pytest.mark.parametrize("mode", ["serverless", "realtime"])
+@pytest.mark.parametrize("with_arn", [False, True], ids=["plain deploy", "-c model_package_arn"])
+def test_no_setting_combination_drops_the_endpoint_of_a_stage_that_serves_one(
+    stage: str, mode: str, with_arn: bool, tmp_path: Path
+) -> None:
+    # given a stage whose endpoint serves a package (recorded in its parameter by a deploy or a promotion)
+    arn = MODEL_PACKAGE_ARN.replace("binventory-prod", f"binventory-{stage}")
+    overrides = {"stage": stage, "binventory.endpoint.mode": mode}
+    if with_arn:
+        overrides["model_package_arn"] = arn
+
+    # when the counting stack is synthesized with these settings
+    app = synthesize(overrides, tmp_path)
+    template = app.template("counting")
+
+    # then the endpoint is in the template, and its only condition is that the parameter names a package
+    for resource_type in ENDPOINT_RESOURCES:
+        resource = only_resource(template, resource_type)
+        if with_arn:
+            assert "Condition" not in resource
+        else:
+            expression = template["Conditions"][resource["Condition"]]
+            (parameter,) = re.findall(r'"Ref": "(\w+)"', json.dumps(expression))
+            assert template["Parameters"][parameter]["Default"] == SERVED_PARAMETER % stage
+    assert only_resource(template, "AWS::SageMaker::Endpoint")["Properties"]["EndpointName"] == (
+        f"binventory-{stage}-counter"
+    )
+
+
+def test_a_deploy_that_names_a_package_records_it_for_the_deploys_after_it(prod_app: SynthesizedApp) -> None:
+    (record,) = [
+        resource
+        for key, resource in _sdk_calls(prod_app.template("counting")).items()
+        if key.startswith("EndpointRecordServedPackage")
+    ]
+
+    for phase in ("Create", "Update"):
+        call = _sdk_call(record, phase)
+        assert call is not None
+        assert call["action"] == "putParameter"
+        assert call["parameters"] == {
+            "Name": SERVED_PARAMETER % "prod",
+            "Value": MODEL_PACKAGE_ARN,
+            "Type": "String",
+            "Overwrite": True,
+        }
+    assert _sdk_call(record, "Delete") is None, "a later plain deploy must leave the record as it is"
+
+
+def test_the_training_stack_creates_the_record_only_where_none_exists(dev_app: SynthesizedApp) -> None:
+    (record,) = _sdk_calls(dev_app.template("training")).values()
+
+    create = _sdk_call(record, "Create")
+    assert create is not None
+    assert create["parameters"]["Name"] == SERVED_PARAMETER % "dev"
+    assert create["parameters"]["Value"] == stack_outputs.NO_SERVED_MODEL
+    assert create["parameters"]["Overwrite"] is False
+    assert create["ignoreErrorCodesMatching"] == "ParameterAlreadyExists"
+    # never written again by CloudFormation: a promotion's value survives every later deploy
+    assert _sdk_call(record, "Update") is None and _sdk_call(record, "Delete") is None
+
+
+def test_a_real_time_variant_is_deregistered_before_the_endpoint_updates_and_registered_after(
+    prod_app: SynthesizedApp,
+) -> None:
+    template = prod_app.template("counting")
+    calls = {key: resource for key, resource in _sdk_calls(template).items() if "Scaling" in key}
+    (endpoint_id,) = resources(template, "AWS::SageMaker::Endpoint")
+    endpoint = template["Resources"][endpoint_id]
+    instance_type = prod_app.settings.endpoint.instance_type
+
+    def call_named(action: str) -> tuple[str, dict[str, Any]]:
+        ((key, resource),) = [
+            (key, resource)
+            for key, resource in calls.items()
+            if _sdk_call(resource, "Update")["action"] == action
+        ]
+        return key, resource
+
+    release_id, release = call_named("deregisterScalableTarget")
+    register_id, register = call_named("registerScalableTarget")
+    put_policy_id, put_policy = call_named("putScalingPolicy")
+    # each runs when the instance type changes (its physical id names it), and on create only reads
+    for resource in (release, register, put_policy):
+        update = _sdk_call(resource, "Update")
+        assert update["physicalResourceId"]["id"].endswith(f"@{instance_type}")
+        assert _sdk_call(resource, "Create")["action"] == "describeScalableTargets"
+    assert _sdk_call(release, "Update")["parameters"]["ResourceId"] == (
+        "endpoint/binventory-prod-counter/variant/AllTraffic"
+    )
+    # order: deregister -> UpdateEndpoint -> register -> put the policy CloudFormation made, as it made it
+    assert release_id in endpoint["DependsOn"]
+    assert endpoint_id in template["Resources"][register_id]["DependsOn"]
+    assert register_id in template["Resources"][put_policy_id]["DependsOn"]
+    policy = only_resource(template, "AWS::ApplicationAutoScaling::ScalingPolicy")
+    put = _sdk_call(put_policy, "Update")["parameters"]
+    assert put["PolicyName"] == policy["Properties"]["PolicyName"]
+    tracking = policy["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    assert put["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == tracking["TargetValue"]
+    assert put["TargetTrackingScalingPolicyConfiguration"]["ScaleInCooldown"] == tracking["ScaleInCooldown"]
 
 
 def test_the_deploy_path_says_that_only_an_approved_package_deploys(
@@ -322,7 +468,9 @@ def test_with_a_model_the_package_is_deployed_behind_the_stable_endpoint_name(
     # One container is the primary container, as the SageMaker SDK writes it (Containers is for pipelines).
     assert model["PrimaryContainer"] == {"ModelPackageName": MODEL_PACKAGE_ARN}
     assert "Containers" not in model
-    assert render(model["ExecutionRoleArn"]).startswith("<PublishOutputFnGetAttSageMakerRole")
+    # the container reaches nothing: no request can make it read our buckets
+    assert model["EnableNetworkIsolation"] is True
+    assert render(model["ExecutionRoleArn"]).startswith("<PublishOutputFnGetAttServingRole")
     config = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"]
     # Unnamed, so a new model replaces the configuration and the endpoint updates blue/green.
     assert "EndpointConfigName" not in config

@@ -12,7 +12,7 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 from iam_check import sagemaker_jobs
-from iam_check.check import ServiceCall, assert_allowed
+from iam_check.check import ServiceCall, assert_allowed, denials
 from iam_check.requests import IamRequest
 from iam_check.templates import Deployment
 from stacks_testkit import (
@@ -24,6 +24,7 @@ from stacks_testkit import (
     only_resource,
     policy_statements,
     render,
+    resources,
     run_state_machine,
     state_machine_definition,
     walk,
@@ -34,8 +35,10 @@ from contracts.deployment_settings import SettingsError, load_settings
 from stacks.training_pipeline import container_images
 from stacks.training_pipeline.source_bundle import write_source_archive
 
+STARTER = "arn:aws:sts::123456789012:assumed-role/binventory-operator/alice"
 EXECUTION_INPUT = {
     "hyperparameters": {"backbone": "resnet34", "epochs": "30", "lr": "0.001"},
+    "started_by": STARTER,
     "tune": True,
     "tuning": {
         "max_jobs": 8,
@@ -137,9 +140,42 @@ def test_job_steps_retry_quota_and_throttling_errors_with_backoff(
         error: retry for retry in definition["States"][state]["Retry"] for error in retry["ErrorEquals"]
     }
 
-    for error in ("SageMaker.ResourceLimitExceededException", "SageMaker.AmazonSageMakerException"):
+    for error in ("SageMaker.ResourceLimitExceededException", "SageMaker.ThrottlingException"):
         assert retries[error]["BackoffRate"] > 1
         assert retries[error]["MaxAttempts"] >= 3
+
+
+@pytest.mark.parametrize(
+    "state", ["Train", "Tune hyperparameters", "Describe best training job", "Publish model package"]
+)
+def test_no_step_retries_an_error_that_names_every_sagemaker_failure(
+    definition: dict[str, Any], state: str
+) -> None:
+    # a ValidationException arrives as the catch-all SageMaker.AmazonSageMakerException: retrying it would
+    # re-send a Create* that SageMaker refuses again (the job name is taken, the request still wrong)
+    retried = {
+        error for retry in definition["States"][state].get("Retry", []) for error in retry["ErrorEquals"]
+    }
+
+    assert not retried & {"SageMaker.AmazonSageMakerException", "SageMaker.SageMakerException", "States.ALL"}
+
+
+def test_a_training_job_profiles_itself_and_runs_the_profiler_rules_that_fit_it(
+    trained_run: tuple[list[TaskCall], Any], dev_app: SynthesizedApp
+) -> None:
+    training = _call(trained_run[0], "CreateTrainingJob")
+
+    assert training["ProfilerConfig"]["S3OutputPath"].endswith("/models/")
+    assert training["ProfilerConfig"]["ProfilingIntervalInMilliseconds"] == 500
+    rules = {rule["RuleConfigurationName"]: rule for rule in training["ProfilerRuleConfigurations"]}
+    # the report, and a GPU left idle (the loader starving it, or an instance too large for the batch)
+    assert set(rules) == {"ProfilerReport", "LowGPUUtilization"}
+    for name, rule in rules.items():
+        assert rule["RuleParameters"]["rule_to_invoke"] == name
+        assert (
+            rule["RuleEvaluatorImage"]
+            == "503895931360.dkr.ecr.us-east-1.amazonaws.com/sagemaker-debugger-rules:latest"
+        )
 
 
 def test_every_request_is_valid_for_the_sagemaker_api(
@@ -296,6 +332,8 @@ def test_the_best_job_is_published_with_its_final_metrics(
     assert package["ModelApprovalStatus"] == dev_app.settings.training.model_approval_status
     assert package["CustomerMetadataProperties"] == {
         "training_job_name": BEST_JOB,
+        # who started the run: `binventory model approve` refuses to let them approve this version
+        stack_outputs.PACKAGE_STARTED_BY: STARTER,
         "validation:accuracy": "0.6125",
         "validation:rmse": "1.0213",
     }
@@ -353,7 +391,8 @@ def test_custom_job_states_get_the_iam_their_sync_integrations_need(dev_app: Syn
     ]
     pass_role = _statement_with(statements, "iam:PassRole")
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
-    assert render(pass_role["Resource"]).startswith("<SageMakerRole")
+    # the state machine hands SageMaker the training role, and no other
+    assert render(pass_role["Resource"]).startswith("<TrainingRole")
 
 
 _SAGEMAKER = "arn:aws:sagemaker:us-east-1:123456789012"
@@ -421,7 +460,7 @@ def test_state_machine_role_holds_what_each_integration_is_documented_to_need(
     dev_app: SynthesizedApp, definition: dict[str, Any]
 ) -> None:
     deployment = Deployment(dev_app.templates)
-    execution_role = deployment.role_arn("SageMakerRole/Role")
+    execution_role = deployment.role_arn(TRAINING_ROLE)
     tasks = {
         name: state["Resource"] for name, state in definition["States"].items() if state["Type"] == "Task"
     }
@@ -446,8 +485,8 @@ def test_state_machine_role_holds_what_each_integration_is_documented_to_need(
     assert_allowed(deployment.role_policy("Pipeline/StateMachine/Role"), calls)
 
 
-def test_sagemaker_role_reads_only_the_public_bucket_s_images_and_metadata(dev_app: SynthesizedApp) -> None:
-    statements = policy_statements(dev_app.template("training"), "SageMakerRole")
+def test_training_role_reads_only_the_public_bucket_s_images_and_metadata(dev_app: SynthesizedApp) -> None:
+    statements = policy_statements(dev_app.template("training"), "TrainingRole")
 
     granted = sorted(
         (action, resource, json.dumps(statement.get("Condition"), sort_keys=True))
@@ -467,13 +506,86 @@ def test_sagemaker_role_reads_only_the_public_bucket_s_images_and_metadata(dev_a
     ]
 
 
-def test_sagemaker_role_has_no_wildcard_actions_and_writes_only_its_prefixes(dev_app: SynthesizedApp) -> None:
-    statements = policy_statements(dev_app.template("training"), "SageMakerRole")
+# What each job does in S3 (bucket/key, as DEPLOYED_BUCKETS names them), and what it must not do.
+_READ, _WRITE = "s3:GetObject", "s3:PutObject"
+_S3_WORK = {
+    "TrainingRole": {
+        (_READ, "dataset/train/00001.jpg"),
+        # its profiler rules read the profile it wrote under models/<job>/profiler-output/
+        (_READ, "artifacts/models/job/output/model.tar.gz"),
+        (_READ, "aft-vbi-pds/bin-images/00001.jpg"),
+        (_READ, "artifacts/checkpoints/job/checkpoint.pt"),
+        (_WRITE, "artifacts/checkpoints/job/checkpoint.pt"),
+        (_WRITE, "artifacts/models/job/output/model.tar.gz"),
+    },
+    "ServingRole": {(_READ, "artifacts/models/job/output/model.tar.gz")},
+    "TransformRole": {
+        (_READ, "artifacts/models/job/output/model.tar.gz"),
+        (_READ, "artifacts/transform/backfill-1/input.manifest"),
+        (_READ, "ingest/incoming/bin-42/a.jpg"),
+        (_READ, "ingest/bin-images/00001.jpg"),
+        (_WRITE, "artifacts/transform/backfill-1/output/00001.jpg.out"),
+    },
+}
+_ALL_S3_WORK = set().union(*_S3_WORK.values()) | {
+    (_READ, "ingest/metadata/00001.json"),
+    (_WRITE, "artifacts/data-capture/x.jsonl"),
+    (_WRITE, "ingest/incoming/bin-42/a.jpg"),
+}
 
-    assert all("*" not in action for statement in statements for action in as_list(statement["Action"]))
-    writes = _statement_with(statements, "s3:PutObject")
-    prefixes = sorted(render(resource).split(">/", 1)[1] for resource in as_list(writes["Resource"]))
-    assert prefixes == ["checkpoints/*", "data-capture/*", "models/*", "transform/*"]
+
+@pytest.mark.parametrize("role", sorted(_S3_WORK))
+def test_each_sagemaker_job_has_a_role_of_its_own_allowed_its_own_s3_work_and_nothing_else(
+    dev_app: SynthesizedApp, role: str
+) -> None:
+    policy = Deployment(dev_app.templates, DEPLOYED_BUCKETS).role_policy(f"{role}/Role")
+
+    def allowed(action: str, where: str) -> bool:
+        request = IamRequest(action, f"arn:aws:s3:::{where}", {"aws:SecureTransport": "true"})
+        return not denials(policy, [ServiceCall(f"{action} {where}", (request,))])
+
+    assert {work for work in _ALL_S3_WORK if allowed(*work)} == _S3_WORK[role]
+
+
+def test_the_serving_role_cannot_read_photos_or_training_data_or_overwrite_a_served_model(
+    dev_app: SynthesizedApp,
+) -> None:
+    # given the serving role as deployed
+    deployment = Deployment(dev_app.templates, DEPLOYED_BUCKETS)
+    transport = {"aws:SecureTransport": "true"}
+    attempts = [
+        ServiceCall(
+            "serving code reading a photo, a training image, and writing a served model archive",
+            (
+                IamRequest("s3:GetObject", "arn:aws:s3:::ingest/bin-images/00001.jpg", transport),
+                IamRequest("s3:GetObject", "arn:aws:s3:::dataset/train/00001.jpg", transport),
+                IamRequest(
+                    "s3:PutObject", "arn:aws:s3:::artifacts/models/job/output/model.tar.gz", transport
+                ),
+            ),
+        )
+    ]
+
+    # then IAM refuses each of them
+    assert len(denials(deployment.role_policy("ServingRole/Role"), attempts)) == 3
+
+
+@pytest.mark.parametrize("role", ["TrainingRole", "ServingRole", "TransformRole"])
+def test_only_this_account_s_sagemaker_may_assume_each_role(dev_app: SynthesizedApp, role: str) -> None:
+    (trust,) = [
+        resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        for key, resource in resources(dev_app.template("training"), "AWS::IAM::Role").items()
+        if key.startswith(role)
+    ]
+
+    assert trust == [
+        {
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+            "Effect": "Allow",
+            "Principal": {"Service": "sagemaker.amazonaws.com"},
+        }
+    ]
 
 
 def test_finished_runs_notify_an_encrypted_topic(dev_app: SynthesizedApp) -> None:
@@ -501,7 +613,12 @@ def test_training_outputs_carry_what_the_cli_reads(dev_app: SynthesizedApp) -> N
     )
     assert "pytorch-inference" in template_outputs[stack_outputs.INFERENCE_IMAGE_URI]["Value"]
     assert stack_outputs.TRAINING_STATE_MACHINE_ARN in template_outputs
-    assert stack_outputs.SAGEMAKER_ROLE_ARN in template_outputs
+    for output_id in (
+        stack_outputs.TRAINING_ROLE_ARN,
+        stack_outputs.SERVING_ROLE_ARN,
+        stack_outputs.TRANSFORM_ROLE_ARN,
+    ):
+        assert output_id in template_outputs
 
 
 @pytest.mark.parametrize(
@@ -591,7 +708,7 @@ DEPLOYED_BUCKETS = {
     "Buckets/Artifacts": "artifacts",
     "Buckets/Ingest": "ingest",
 }
-SAGEMAKER_ROLE = "SageMakerRole/Role"
+TRAINING_ROLE = "TrainingRole/Role"
 
 
 def _deployed_run(app: SynthesizedApp, execution_input: dict[str, Any], name: str) -> list[TaskCall]:
@@ -609,7 +726,7 @@ def test_a_training_job_can_do_with_its_role_what_sagemaker_does(dev_app: Synthe
 
     # channels, source archive, model output, spot checkpoints, image pull, logs and metrics
     assert_allowed(
-        Deployment(dev_app.templates, DEPLOYED_BUCKETS).role_policy(SAGEMAKER_ROLE),
+        Deployment(dev_app.templates, DEPLOYED_BUCKETS).role_policy(TRAINING_ROLE),
         sagemaker_jobs.training_job(request, region=dev_app.settings.region),
     )
 
@@ -620,7 +737,7 @@ def test_tuning_trials_can_do_with_the_role_what_sagemaker_does(dev_app: Synthes
     )
 
     assert_allowed(
-        Deployment(dev_app.templates, DEPLOYED_BUCKETS).role_policy(SAGEMAKER_ROLE),
+        Deployment(dev_app.templates, DEPLOYED_BUCKETS).role_policy(TRAINING_ROLE),
         sagemaker_jobs.tuning_trials(request, region=dev_app.settings.region),
     )
 
@@ -634,9 +751,9 @@ def test_the_endpoint_can_do_with_the_role_what_serving_does(prod_app: Synthesiz
     stack = stack_outputs.stack_name(prod_app.settings.stage, "counting")
     capture = deployment.resolve(stack, config["Properties"]["DataCaptureConfig"]["DestinationS3Uri"])
 
-    # then loading, pulling, logging, capturing and answering {"s3_uri": ...} requests are all allowed
+    # then loading, pulling, logging and capturing are all allowed to the serving role
     assert_allowed(
-        deployment.role_policy(SAGEMAKER_ROLE),
+        deployment.role_policy("ServingRole/Role"),
         sagemaker_jobs.endpoint(
             endpoint_name=only_resource(prod_app.template("counting"), "AWS::SageMaker::Endpoint")[
                 "Properties"
@@ -645,7 +762,6 @@ def test_the_endpoint_can_do_with_the_role_what_serving_does(prod_app: Synthesiz
             model_data_url=container["ModelDataUrl"],
             region=prod_app.settings.region,
             data_capture_uri=capture,
-            s3_uri_requests=["s3://ingest/bin-images/00001.jpg", "s3://ingest/incoming/bin-42/a.jpg"],
         ),
     )
 
@@ -673,6 +789,26 @@ def test_the_run_finished_rule_can_publish_to_the_encrypted_topic(dev_app: Synth
             )
         ],
     )
+
+
+def test_another_account_s_rule_cannot_use_the_topic_s_key(dev_app: SynthesizedApp) -> None:
+    """EventBridge and CloudWatch decrypt with the key only on this account's behalf (confused deputy)."""
+    deployment = Deployment(dev_app.templates)
+    stack = stack_outputs.stack_name(dev_app.settings.stage, "training")
+    key = deployment.resolve(stack, {"Fn::GetAtt": [_logical_id(dev_app, "Notifications/Key"), "Arn"]})
+    for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
+        policy = deployment.resource_policies(
+            f"Service:{service}", "Notifications/Topic", "Notifications/Key"
+        )
+        for context in ({"aws:SecureTransport": "true", "aws:SourceAccount": "210987654321"},):
+            call = ServiceCall(
+                f"{service} for another account",
+                (
+                    IamRequest("kms:Decrypt", key, context),
+                    IamRequest("kms:GenerateDataKey", key, context),
+                ),
+            )
+            assert len(denials(policy, [call])) == 2, service
 
 
 def _logical_id(app: SynthesizedApp, path: str) -> str:

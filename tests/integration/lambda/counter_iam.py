@@ -11,6 +11,7 @@ from iam_check.templates import Deployment, RolePolicy
 
 import lambdas.counter
 
+# The tests' ingest queue is named like the bucket (counter_world).
 # Calls made from this code are the Lambda's (the tests' own arranging and asserting calls are not).
 LAMBDA_CODE = Path(lambdas.counter.__file__).resolve().parent
 COUNTER_ROLE = "Counter/Role"
@@ -21,6 +22,8 @@ TEST_NAMES = {
     "Tables/BinState": BIN_STATE_TABLE,
     "Buckets/Ingest": BUCKET,
     "Events": EVENT_BUS,
+    # The ingest queue, where a deferred message is sent again.
+    "Ingest/Queue": BUCKET,
 }
 
 

@@ -25,6 +25,7 @@ from counter_world import (
 
 from contracts import inventory_schema
 from contracts.counter_environment import LambdaEnv
+from lambdas.counter.logic.deferral import MAX_DEFERRALS
 
 
 def failed_ids(response: dict[str, Any]) -> set[str]:
@@ -176,6 +177,43 @@ def test_mixed_batch_records_each_image_once_and_retries_only_transient_failures
     assert metrics[inventory_schema.CounterMetric.DUPLICATE_DELIVERIES] == 1
     assert metrics[inventory_schema.CounterMetric.TEST_EVENTS] == 1
     assert metrics[inventory_schema.CounterMetric.FAILED_MESSAGES] == 5
+
+
+def test_each_reconciled_record_adds_its_flag_p_expected_and_delta_to_the_drift_metrics(
+    invoke: Any, world: CountingWorld, mixed_batch: dict[str, Any], capsys: Any
+) -> None:
+    # when the mixed batch is counted
+    invoke(mixed_batch["event"])
+
+    # then every record with an answer and an expectation adds one value to each drift metric: the flag
+    # rate's (MISMATCH and LOW_CONFIDENCE flag), P(expected) as written, predicted - expected as written
+    reconciled = [
+        item for item in world.items().values() if item["status"] in {"MATCH", "MISMATCH", "LOW_CONFIDENCE"}
+    ]
+    values = emitted_values(capsys.readouterr().out)
+    assert sorted(values[inventory_schema.CounterMetric.FLAGGED]) == sorted(
+        1.0 if item["status"] != "MATCH" else 0.0 for item in reconciled
+    )
+    assert sorted(values[inventory_schema.CounterMetric.EXPECTED_PROBABILITY]) == pytest.approx(
+        sorted(float(item["expected_probability"]) for item in reconciled)
+    )
+    assert sorted(values[inventory_schema.CounterMetric.COUNT_DELTA]) == sorted(
+        float(item["delta"]) for item in reconciled
+    )
+
+
+def emitted_values(output: str) -> dict[str, list[float]]:
+    """Every value of every metric in the CloudWatch embedded-metric lines Powertools printed."""
+    found: dict[str, list[float]] = {}
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            blob = json.loads(line)
+            for definition in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                name = definition["Name"]
+                found.setdefault(name, []).extend(
+                    blob[name] if isinstance(blob[name], list) else [blob[name]]
+                )
+    return found
 
 
 def test_mixed_batch_items_carry_reasons_expectations_and_predictions(
@@ -532,16 +570,41 @@ def test_messages_not_reached_before_the_deadline_are_returned_for_redelivery(
         )[1]
     versions = [world.put_image(f"incoming/B-4{n}/x.jpg", image) for n, image in enumerate(images)]
     event = world.sqs_event(*(s3_notification(version) for version in versions))
-    ids = [record["messageId"] for record in event["Records"]]
 
     # when
     response = invoke(event)
 
-    # then the two it had no time left for go back to SQS untouched, counted as deferred
-    assert failed_ids(response) == {ids[2], ids[3]}
+    # then the two it had no time left for go back to the queue as new messages, counted as deferred, so
+    # waiting uses up none of their receives; the batch itself reports no failure
+    assert failed_ids(response) == set()
     assert sorted(world.items()) == sorted(record_key_of(version) for version in versions[:2])
     assert [image for image, _ in fake_endpoint.calls] == images[:2]
     assert emitted_metrics(capsys.readouterr().out)[inventory_schema.CounterMetric.DEFERRED_MESSAGES] == 2
+    sent_again = world.receive_all()
+    assert sorted(message["Body"] for message in sent_again) == sorted(
+        record["body"] for record in event["Records"][2:]
+    )
+    assert {
+        message["MessageAttributes"]["binventory-deferrals"]["StringValue"] for message in sent_again
+    } == {"1"}
+
+
+def test_a_message_deferred_too_often_fails_so_it_reaches_the_dead_letter_queue_in_the_end(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint, lambda_context: Any
+) -> None:
+    # given a message already deferred the most times, and no time left for it again
+    lambda_context.remaining_millis = 12_000
+    image = jpeg_bytes(46)
+    fake_endpoint.counts(image, 1, 0.9)
+    event = world.sqs_event(s3_notification(world.put_image("incoming/B-46/x.jpg", image)))
+    event["Records"][0]["messageAttributes"] = {
+        "binventory-deferrals": {"stringValue": str(MAX_DEFERRALS), "dataType": "Number"}
+    }
+
+    # when / then: it fails (SQS counts the receive) and is not sent again
+    with pytest.raises(BatchProcessingError):
+        invoke(event)
+    assert world.receive_all() == []
 
 
 def test_an_invocation_with_no_time_left_returns_the_whole_batch_without_asking_the_endpoint(
@@ -553,11 +616,30 @@ def test_an_invocation_with_no_time_left_returns_the_whole_batch_without_asking_
     fake_endpoint.counts(image, 1, 0.9)
     event = world.sqs_event(s3_notification(world.put_image("incoming/B-44/x.jpg", image)))
 
-    # when / then: every message fails, so SQS delivers the batch again; nothing was half done
-    with pytest.raises(BatchProcessingError):
-        invoke(event)
+    # when
+    response = invoke(event)
+
+    # then the message goes back to the queue for a later invocation; nothing was half done
+    assert failed_ids(response) == set()
     assert fake_endpoint.calls == []
     assert world.items() == {}
+    assert [message["Body"] for message in world.receive_all()] == [event["Records"][0]["body"]]
+
+
+def test_a_photo_read_that_could_outlast_the_deadline_is_not_started(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint, lambda_context: Any, capsys: Any
+) -> None:
+    # given 20 s left: 10 s before the deadline, enough to start a record but not an S3 attempt, which may
+    # take its connect and read timeouts (12 s)
+    lambda_context.remaining_millis = 20_000
+    image = jpeg_bytes(45)
+    fake_endpoint.counts(image, 1, 0.9)
+    event = world.sqs_event(s3_notification(world.put_image("incoming/B-45/x.jpg", image)))
+
+    # when / then: the message goes back to the queue, deferred; no endpoint call, nothing is written
+    assert failed_ids(invoke(event)) == set()
+    assert fake_endpoint.calls == [] and world.items() == {}
+    assert emitted_metrics(capsys.readouterr().out)[inventory_schema.CounterMetric.DEFERRED_MESSAGES] == 1
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")

@@ -109,22 +109,28 @@ def test_png_and_grey_images_are_accepted(inference: ModuleType, served_model: o
     assert 0 <= _answer(inference, served_model, buffer.getvalue(), "image/png")["predicted_count"] <= 5
 
 
-def test_a_json_s3_uri_is_fetched(
+def test_a_json_request_naming_an_object_is_refused_and_nothing_is_fetched(
     inference: ModuleType, served_model: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # given an object the endpoint's callers should not be able to make it read
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
-        boto3.client("s3").create_bucket(Bucket="bins")
-        boto3.client("s3").put_object(Bucket="bins", Key="bin-images/01013.jpg", Body=jpeg_bytes(2))
-        answer = _answer(
-            inference, served_model, '{"s3_uri": "s3://bins/bin-images/01013.jpg"}', "application/json"
-        )
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="bins")
+        s3.put_object(Bucket="bins", Key="bin-images/01013.jpg", Body=jpeg_bytes(2))
+
+        # when a request names it instead of carrying an image
+        with pytest.raises(Exception) as refused:
+            inference.input_fn('{"s3_uri": "s3://bins/bin-images/01013.jpg"}', "application/json")
         with pytest.raises(Exception) as missing:
             inference.input_fn('{"s3_uri": "s3://bins/bin-images/1013.jpg"}', "application/json")
-    assert 0 <= answer["predicted_count"] <= 5
-    assert missing.value.status_code == 400 and "NoSuchKey" in missing.value.message
+
+    # then both get the same 415, which says nothing about whether the key exists
+    assert refused.value.status_code == missing.value.status_code == 415
+    assert refused.value.message == missing.value.message
+    assert "application/json" in refused.value.message and "image/jpeg" in refused.value.message
 
 
 def test_torch_and_onnx_runtimes_agree(packaged_model_dir: Path) -> None:
@@ -161,11 +167,14 @@ BAD_REQUESTS = [
     pytest.param(
         jpeg_bytes(), "text/plain", 415, "content type 'text/plain' is not supported", id="text content type"
     ),
-    pytest.param(jpeg_bytes(), "", 415, "no content type; send image bytes", id="empty content type"),
-    pytest.param(jpeg_bytes(), None, 415, "no content type; send image bytes", id="no content type"),
-    pytest.param('{"image": "x"}', "application/json", 400, "s3_uri", id="json without s3_uri"),
+    pytest.param(jpeg_bytes(), "", 415, "no content type; send the image's bytes", id="empty content type"),
+    pytest.param(jpeg_bytes(), None, 415, "no content type; send the image's bytes", id="no content type"),
     pytest.param(
-        '{"s3_uri": "https://x/y.jpg"}', "application/json", 400, "s3://bucket/key", id="json with a url"
+        '{"s3_uri": "s3://b/k.jpg"}',
+        "application/json",
+        415,
+        "'application/json' is not supported",
+        id="json",
     ),
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,10 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner, Result
-from iam_check.operator import check_cli_calls
+from iam_check.operator import OPERATOR_POLICY, check_cli_calls
 from iam_check.recording import CallRecorder, record_calls
 from moto import mock_aws
+from moto.cloudwatch.models import Statistics
 from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import SageMakerModelBackend
@@ -28,13 +30,16 @@ CLI_CODE = Path(binventory.__file__).resolve().parent
 
 
 @pytest.fixture(autouse=True)
-def cli_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[CallRecorder]:
-    """Every AWS call the CLI makes must be one the documented operator policy (docs/) allows, and every
-    transform job it starts must be able to do its work with the SageMaker role."""
+def cli_calls(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[CallRecorder]:
+    """Every AWS call the CLI makes must be one the documented operator policy (docs/) allows (or, for a
+    test marked `iam_policy("approver-policy.json")`, that policy), and every transform job it starts must
+    be able to do its work with its role."""
     recorder = record_calls(monkeypatch, CLI_CODE)
     yield recorder
+    marker = request.node.get_closest_marker("iam_policy")
+    policy = OPERATOR_POLICY if marker is None else OPERATOR_POLICY.with_name(marker.args[0])
     if recorder.calls:
-        check_cli_calls(recorder)
+        check_cli_calls(recorder, policy)
 
 
 @pytest.fixture
@@ -152,3 +157,21 @@ def transform_answers(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, An
 
     monkeypatch.setattr(SageMakerModelBackend, "create_transform_job", create_and_run)
     return answers
+
+
+@pytest.fixture
+def cloudwatch_percentiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Emulate percentile statistics (`p90`) in GetMetricData, which moto 5.2.5 answers with an error.
+
+    Nearest-rank over the values stored in the period, as CloudWatch computes percentiles of raw values.
+    """
+    original = Statistics.get_statistics_for_type
+
+    def with_percentiles(self: Statistics, stat: str) -> Any:
+        if len(stat) > 1 and stat[0] == "p" and stat[1:].replace(".", "", 1).isdigit():
+            values = sorted(self.metric_single_values_list)
+            rank = max(1, math.ceil(float(stat[1:]) / 100 * len(values)))
+            return values[rank - 1]
+        return original(self, stat)
+
+    monkeypatch.setattr(Statistics, "get_statistics_for_type", with_percentiles)

@@ -7,6 +7,8 @@ from typing import Any
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
+from contracts import stack_outputs
+
 ROLE_ARN = "arn:aws:iam::123456789012:role/sm"
 INFERENCE_IMAGE = "pytorch-inference:2.6"
 
@@ -34,9 +36,12 @@ def create_endpoint(
     sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
 
 
-def create_training_job(sagemaker: Any, name: str, output_path: str) -> Any:
-    """A one-instance ml.g5.xlarge job; returns moto's record of it, to set what moto does not."""
+def create_training_job(sagemaker: Any, name: str, output_path: str, stage: str | None = "dev") -> Any:
+    """A one-instance ml.g5.xlarge job tagged as `stage`'s (None: another project's, untagged); returns moto's
+    record of it, to set what moto does not."""
+    tags = [] if stage is None else [{"Key": stack_outputs.STAGE_TAG, "Value": stage}]
     sagemaker.create_training_job(
+        Tags=tags,
         TrainingJobName=name,
         RoleArn=ROLE_ARN,
         AlgorithmSpecification={"TrainingImage": "image", "TrainingInputMode": "File"},

@@ -27,6 +27,8 @@ from lambdas.counter.service import ImageCounter
 
 JPEG, PNG = b"\xff\xd8\xff\xe0fake-jpeg", b"\x89PNG\r\n\x1a\nfake-png"
 ENDPOINT = "binventory-dev-counter"
+SERVED_PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/binventory-dev-countnet/2"
+TRANSFORM_ROLE = "arn:aws:iam::123456789012:role/binventory-transform"
 
 
 # key -> (body, object metadata, model answer, status the Lambda's rules give)
@@ -72,6 +74,8 @@ def ingest(aws: None, set_stack_outputs: Any, transform_answers: dict[str, Any])
     s3 = boto3.client("s3")
     for bucket in ("ingest", "artifacts"):
         s3.create_bucket(Bucket=bucket)
+        # versioned, as the storage stack deploys them: the backfill lists object versions
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     for key, (body, metadata, model_answer, _) in IMAGES.items():
         s3.put_object(Bucket="ingest", Key=key, Body=body, Metadata=metadata)
         if model_answer is not None:
@@ -79,7 +83,10 @@ def ingest(aws: None, set_stack_outputs: Any, transform_answers: dict[str, Any])
     for key, quantity in METADATA.items():
         s3.put_object(Bucket="ingest", Key=key, Body=json.dumps({"EXPECTED_QUANTITY": quantity}).encode())
     create_endpoint(
-        boto3.client("sagemaker"), ENDPOINT, {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+        boto3.client("sagemaker"),
+        ENDPOINT,
+        {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1},
+        container={"ModelPackageName": SERVED_PACKAGE},
     )
     boto3.client("events").create_event_bus(Name="bus")
     inventory, bin_state = create_tables(boto3.client("dynamodb"), "backfill")
@@ -91,6 +98,7 @@ def ingest(aws: None, set_stack_outputs: Any, transform_answers: dict[str, Any])
             stack_outputs.EVENT_BUS_NAME: "bus",
             stack_outputs.ARTIFACTS_BUCKET_NAME: "artifacts",
             stack_outputs.INGEST_BUCKET_NAME: "ingest",
+            stack_outputs.TRANSFORM_ROLE_ARN: TRANSFORM_ROLE,
         }
     )
     return s3
@@ -128,7 +136,7 @@ def count_as_the_lambda_does(s3: Any) -> dict[str, tuple[Any, ...]]:
             UploadedObject(
                 bucket="ingest",
                 key=key,
-                version_id=None,
+                version_id=head["VersionId"],
                 etag=head["ETag"].strip('"'),
                 event_time=format_timestamp(head["LastModified"]),
             )
@@ -151,3 +159,21 @@ def test_backfill_records_each_image_with_the_status_the_lambda_gives(ingest: An
     # and a re-run writes nothing twice
     assert again.exit_code == 0, again.output
     assert f"already recorded before: {len(IMAGES)}" in again.output
+
+
+def test_the_transform_job_runs_the_served_package_with_the_transform_role(
+    ingest: Any, invoke: Any, cli_calls: Any
+) -> None:
+    # when the bucket is backfilled
+    assert invoke("count", "backfill", "s3://ingest/").exit_code == 0
+
+    # then the job's model is the served package, run with the transform role and network-isolated, and
+    # it is removed once the answers are read
+    (create,) = [call.params for call in cli_calls.calls if call.operation == "CreateModel"]
+    assert create["PrimaryContainer"] == {"ModelPackageName": SERVED_PACKAGE}
+    assert create["ExecutionRoleArn"] == TRANSFORM_ROLE and create["EnableNetworkIsolation"] is True
+    (job,) = [call.params for call in cli_calls.calls if call.operation == "CreateTransformJob"]
+    assert job["ModelName"] == create["ModelName"]
+    assert [call.params for call in cli_calls.calls if call.operation == "DeleteModel"] == [
+        {"ModelName": create["ModelName"]}
+    ]

@@ -6,11 +6,15 @@ from typing import Any
 
 import boto3
 import pytest
+from iam_check.check import ServiceCall, denials
+from iam_check.operator import operator_policy
+from iam_check.requests import IamRequest
 from sagemaker_resources import create_endpoint
 
 from contracts import stack_outputs
 
 GROUP = "binventory-dev-countnet"
+PACKAGE_PREFIX = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{GROUP}"
 ENDPOINT = "binventory-dev-counter"
 ROLE = "arn:aws:iam::123456789012:role/binventory-sagemaker"
 ACCURACIES = {1: "0.4100", 2: "0.5200", 3: "0.1200"}
@@ -54,10 +58,32 @@ def sagemaker(
         **{
             stack_outputs.MODEL_PACKAGE_GROUP_NAME: GROUP,
             stack_outputs.ENDPOINT_NAME: ENDPOINT,
-            stack_outputs.SAGEMAKER_ROLE_ARN: ROLE,
+            stack_outputs.SERVING_ROLE_ARN: ROLE,
         }
     )
     return client
+
+
+@pytest.fixture
+def approved(sagemaker: Any) -> Any:
+    """Every version approved by a reviewer (`binventory model approve`)."""
+    for version in ACCURACIES:
+        update_package(sagemaker, version, approval="Approved")
+    return sagemaker
+
+
+def update_package(
+    sagemaker: Any, version: int, *, approval: str | None = None, properties: dict[str, str] | None = None
+) -> None:
+    """Change a version's approval or metadata, keeping the rest (moto's UpdateModelPackage drops what is
+    not sent)."""
+    arn = package_arn(sagemaker, version)
+    current = sagemaker.describe_model_package(ModelPackageName=arn)
+    sagemaker.update_model_package(
+        ModelPackageArn=arn,
+        ModelApprovalStatus=approval or current["ModelApprovalStatus"],
+        CustomerMetadataProperties={**current.get("CustomerMetadataProperties", {}), **(properties or {})},
+    )
 
 
 def serving(sagemaker: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -73,13 +99,16 @@ def package_arn(sagemaker: Any, version: int) -> str:
     return next(p["ModelPackageArn"] for p in packages if p["ModelPackageVersion"] == version)
 
 
-def test_promote_moves_the_endpoint_to_a_new_config_serving_that_version(sagemaker: Any, invoke: Any) -> None:
+def test_promote_moves_the_endpoint_to_a_new_config_serving_that_version(approved: Any, invoke: Any) -> None:
+    sagemaker = approved
     # when version 2 is promoted
     result = invoke("model", "promote", "2")
 
-    # then the endpoint serves a new config: same serving settings, the version's package, same environment
+    # then the endpoint serves a new config: same serving settings, the version's package, same environment,
+    # and its model runs as the served one did (the serving role)
     assert result.exit_code == 0, result.output
     config_name, variant, container = serving(sagemaker)
+    assert sagemaker.describe_model(ModelName=variant["ModelName"])["ExecutionRoleArn"] == ROLE
     assert config_name != "stack-config"
     assert variant["ServerlessConfig"] == SERVERLESS
     assert container["ModelPackageName"] == package_arn(sagemaker, 2)
@@ -91,7 +120,8 @@ def test_promote_moves_the_endpoint_to_a_new_config_serving_that_version(sagemak
     assert [row[:3] for row in rows if row[:1] == ["*"]] == [["*", "2", "Approved"]]
 
 
-def test_a_promoted_model_has_its_one_container_as_the_primary_container(sagemaker: Any, invoke: Any) -> None:
+def test_a_promoted_model_has_its_one_container_as_the_primary_container(approved: Any, invoke: Any) -> None:
+    sagemaker = approved
     # when
     assert invoke("model", "promote", "2").exit_code == 0
 
@@ -102,20 +132,94 @@ def test_a_promoted_model_has_its_one_container_as_the_primary_container(sagemak
     assert not model.get("Containers")
 
 
-def test_promote_approves_a_pending_version_before_deploying_it(sagemaker: Any, invoke: Any) -> None:
+def test_promote_refuses_a_version_pending_manual_approval(sagemaker: Any, invoke: Any) -> None:
     # given version 1 is pending manual approval (SageMaker deploys only Approved packages)
     pending = sagemaker.describe_model_package(ModelPackageName=package_arn(sagemaker, 1))
     assert pending["ModelApprovalStatus"] == "PendingManualApproval"
 
-    # when it is promoted
+    # when an operator promotes it
     result = invoke("model", "promote", "1")
 
-    # then the operator is told it was approved, and the endpoint serves it
+    # then nothing changes: an operator cannot approve; a reviewer does, with `model approve`
+    assert result.exit_code == 1
+    assert "it is PendingManualApproval" in result.output and "binventory model approve 1" in result.output
+    assert serving(sagemaker)[0] == "stack-config"
+    described = sagemaker.describe_model_package(ModelPackageName=package_arn(sagemaker, 1))
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+def _started_by(sagemaker: Any, version: int, identity: str) -> None:
+    """Record who started version `version`'s training run, as the pipeline publishes it."""
+    update_package(sagemaker, version, properties={stack_outputs.PACKAGE_STARTED_BY: identity})
+
+
+@pytest.mark.iam_policy("approver-policy.json")
+def test_a_reviewer_who_did_not_start_the_run_approves_a_version(sagemaker: Any, invoke: Any) -> None:
+    # given version 1 was trained by another operator
+    _started_by(sagemaker, 1, "arn:aws:sts::123456789012:assumed-role/binventory-operator/alice")
+
+    # when a reviewer approves it
+    result = invoke("model", "approve", "1", "--note", "checked the confusion matrix")
+
+    # then it is Approved, and the approval says by whom and why
     assert result.exit_code == 0, result.output
-    assert "approving version 1 (PendingManualApproval -> Approved)" in result.output
-    assert serving(sagemaker)[2]["ModelPackageName"] == package_arn(sagemaker, 1)
     described = sagemaker.describe_model_package(ModelPackageName=package_arn(sagemaker, 1))
     assert described["ModelApprovalStatus"] == "Approved"
+    assert "checked the confusion matrix" in described["ApprovalDescription"]
+    assert "PendingManualApproval -> Approved" in result.output
+
+
+@pytest.mark.iam_policy("approver-policy.json")
+def test_whoever_started_the_run_cannot_approve_its_version(sagemaker: Any, invoke: Any) -> None:
+    # given version 1 was trained by the identity now asking to approve it (moto's caller)
+    me = boto3.client("sts").get_caller_identity()["Arn"]
+    _started_by(sagemaker, 1, me)
+
+    # when it approves its own run's version
+    result = invoke("model", "approve", "1")
+
+    # then it is refused, and told who may approve
+    assert result.exit_code == 1
+    assert "started its training run" in result.output and "approver-policy.json" in result.output
+    described = sagemaker.describe_model_package(ModelPackageName=package_arn(sagemaker, 1))
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+def test_the_operator_policy_cannot_approve_a_version() -> None:
+    # given the documented operator policy, filled in for a stage
+    policy = operator_policy(
+        {"Partition": "aws", "Region": "us-east-1", "Account": "123456789012", "ModelPackageGroupName": GROUP}
+    )
+    call = ServiceCall(
+        "an operator approving a version",
+        (IamRequest("sagemaker:UpdateModelPackage", f"{PACKAGE_PREFIX}/1", {"aws:SecureTransport": "true"}),),
+    )
+
+    # then IAM refuses it: approving is a reviewer's, who holds docs/approver-policy.json
+    assert denials(policy, [call])
+
+
+def test_promote_and_rollback_record_the_served_package_for_the_next_deploy(
+    approved: Any, invoke: Any
+) -> None:
+    # given approved versions
+    sagemaker = approved
+    ssm = boto3.client("ssm")
+    parameter = stack_outputs.served_model_parameter("dev")
+
+    def recorded() -> str:
+        return ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
+
+    # when each is promoted, the parameter the counting stack deploys from names it
+    assert invoke("model", "promote", "1").exit_code == 0
+    assert recorded() == package_arn(sagemaker, 1)
+    result = invoke("model", "promote", "2")
+    assert result.exit_code == 0 and recorded() == package_arn(sagemaker, 2)
+    assert parameter in result.output
+
+    # and a rollback records the package it went back to
+    assert invoke("model", "rollback").exit_code == 0
+    assert recorded() == package_arn(sagemaker, 1)
 
 
 def test_promote_refuses_a_rejected_version(sagemaker: Any, invoke: Any) -> None:
@@ -129,12 +233,13 @@ def test_promote_refuses_a_rejected_version(sagemaker: Any, invoke: Any) -> None
     # then nothing changes, and the message says why and how to approve it deliberately
     assert refused.exit_code == 1
     assert "version 2 was Rejected" in refused.output
-    assert "update-model-package" in refused.output and "Approved" in refused.output
+    assert "binventory model approve 2" in refused.output
     assert serving(sagemaker)[0] == "stack-config"
     assert sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Rejected"
 
 
-def test_promote_refuses_a_model_below_the_gate_unless_forced(sagemaker: Any, invoke: Any) -> None:
+def test_promote_refuses_a_model_below_the_gate_unless_forced(approved: Any, invoke: Any) -> None:
+    sagemaker = approved
     # when the weak version 3 is promoted
     refused = invoke("model", "promote", "3")
 
@@ -150,7 +255,8 @@ def test_promote_refuses_a_model_below_the_gate_unless_forced(sagemaker: Any, in
     assert serving(sagemaker)[2]["ModelPackageName"] == package_arn(sagemaker, 3)
 
 
-def test_rollback_returns_to_the_config_each_promotion_replaced(sagemaker: Any, invoke: Any) -> None:
+def test_rollback_returns_to_the_config_each_promotion_replaced(approved: Any, invoke: Any) -> None:
+    sagemaker = approved
     # given two promotions
     invoke("model", "promote", "1")
     first = serving(sagemaker)[0]

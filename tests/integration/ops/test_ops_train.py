@@ -80,6 +80,29 @@ def test_train_status_shows_each_run_with_its_jobs_final_metrics(state_machine: 
     assert "RUNNING" in row and "Completed" in row and "0.5123" in row
 
 
+def test_train_status_shows_the_profiler_rules_verdicts_and_links_the_report(
+    state_machine: str, invoke: Any
+) -> None:
+    # given a run whose job's profiler rules have ruled (what SageMaker reports in DescribeTrainingJob)
+    invoke("train", "start", "--name", "train-d")
+    job = create_training_job(boto3.client("sagemaker"), "train-d-train", "s3://artifacts/models/")
+    job.profiler_config = {"S3OutputPath": "s3://artifacts/models/", "ProfilingIntervalInMilliseconds": 500}
+    job.profiler_rule_evaluation_statuses = [
+        {"RuleConfigurationName": "ProfilerReport", "RuleEvaluationStatus": "NoIssuesFound"},
+        {"RuleConfigurationName": "LowGPUUtilization", "RuleEvaluationStatus": "IssuesFound"},
+    ]
+
+    result = invoke("train", "status")
+
+    assert result.exit_code == 0, result.output
+    assert "ProfilerReport: NoIssuesFound" in result.output
+    assert "LowGPUUtilization: IssuesFound" in result.output
+    assert (
+        "profiler report of train-d: s3://artifacts/models/train-d-train/rule-output/ProfilerReport/"
+        "profiler-output/profiler-report.html" in result.output
+    )
+
+
 def test_train_logs_follows_the_runs_streams_until_the_run_ends(state_machine: str, invoke: Any) -> None:
     # given a run with two log streams of its job, then stopped
     invoke("train", "start", "--name", "train-c")

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from countnet.serving import MAX_BODY_BYTES
 from countnet.vendoring import LIB_DIR, MANIFEST_FILE
+from dlc_versions import dlc_pins, imported_versions
 from model_testkit import jpeg_bytes, png_claiming
 from PIL import Image
-from serving_testkit import JPEG, TRACEBACK_START, post
+from serving_testkit import JPEG, post
 
 from binventory.toolkit.server import INSTALL_LOG_LINE, SERVING_VENV, ToolkitServer, pip_cut_off_env
 
@@ -110,14 +111,21 @@ def test_bad_requests_come_back_with_their_status_and_message(
     body, headers, status, message_part = BAD_REQUESTS[case]
     # when the same bad request goes to both servers
     real, ours = post(toolkit_server.url, body, headers), post(local_server, body, headers)
-    # then the toolkit answers with the handler's 4xx and its message (a traceback after it), as ours does
+    # then the toolkit answers with the handler's 4xx and its message, as ours does, and no traceback: a
+    # caller learns what was wrong with the request, not where the container's code lives
     assert real.status == ours.status == status, real.body[:500]
     assert message_part in real.message()
     assert real.message() == ours.message()
-    assert TRACEBACK_START.encode() in real.body
+    assert b"Traceback" not in real.body and b".py" not in real.body
 
 
 def test_bodies_over_torchserves_own_limit_get_a_bare_413(toolkit_server: ToolkitServer) -> None:
     """TorchServe refuses them before the handler runs, with no message (SageMaker refuses them earlier)."""
     reply = post(toolkit_server.url, b"\xff" * (TORCHSERVE_MAX_REQUEST_BYTES + 1), JPEG)
     assert (reply.status, reply.body) == (413, b"")
+
+
+def test_the_inference_toolkit_serves_under_the_inference_dlc_s_own_versions() -> None:
+    if not (SERVING_VENV / "bin" / "python").exists():
+        pytest.skip(f"{SERVING_VENV} not built: run `make setup`")
+    assert imported_versions(SERVING_VENV / "bin" / "python") == dlc_pins()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from countnet.checkpoints import CHECKPOINT_FILE
+from dlc_versions import dlc_pins, imported_versions
 from training_testkit import ToolkitRun, checkpoint_dir, lay_out_job, run_toolkit, training_job_request
 
 from binventory.local.model_server import load_inference_module
@@ -144,3 +145,11 @@ def test_a_bad_input_fails_the_job_with_train_py_s_message(
     error_message = re.search(r'ErrorMessage "(.*?)"\s*Command', failure[:1024], re.S)
     assert error_message, failure
     assert error_message.group(1).startswith(expected), failure
+
+
+def test_train_py_runs_under_the_training_dlc_s_own_torch_torchvision_numpy_and_pillow(
+    training_toolkit: Path,
+) -> None:
+    # the toolkit's interpreter, as it runs train.py, the ONNX export and the packaged model's check
+    assert imported_versions(training_toolkit / "bin" / "python") == dlc_pins()
+    assert dlc_pins()["torch"] == "2.6.0", "cdk.json training.framework_version pins the 2.6 DLC"

@@ -153,6 +153,12 @@ def _without(path: str) -> dict[str, Any]:
             "binventory.counting.lambda_timeout_seconds",
             "30 to 900",
         ),
+        # More Lambdas than the serverless endpoint takes at once: the calls beyond it would be throttled.
+        (
+            {"binventory.counting.max_concurrency": "6"},
+            "binventory.counting.max_concurrency",
+            "serverless_max_concurrency (5)",
+        ),
         ({"stage": "Prod!"}, "binventory.stage", "lower-case"),
         ({"region": "moon-1"}, "binventory.region", "us-east-1"),
         ({"account": "12345"}, "binventory.account", "12-digit"),
@@ -172,6 +178,14 @@ def test_a_bad_value_fails_with_a_message_naming_the_key_and_what_it_accepts(
 
     assert named_key in str(error.value)
     assert hint in str(error.value)
+
+
+def test_a_real_time_endpoint_takes_more_concurrent_lambdas_than_a_serverless_one_would() -> None:
+    settings = load_settings(
+        context_with({"binventory.endpoint.mode": "realtime", "binventory.counting.max_concurrency": "20"})
+    )
+
+    assert settings.counting.max_concurrency == 20
 
 
 def test_a_missing_value_fails_naming_the_key() -> None:

@@ -70,6 +70,8 @@ def job_channels(name: str, input_mode: str, *, added_train: bool = False) -> li
         region="us-east-1",
         dataset_bucket=DATASET_BUCKET,
         artifacts_bucket="artifacts",
+        stage="dev",
+        rules_image_uri="503895931360.dkr.ecr.us-east-1.amazonaws.com/sagemaker-debugger-rules:latest",
     )
     expression = template.input_data_config_choice("{% $states.input.manifest %}")
     run_input = {
