@@ -19,6 +19,7 @@ from model_testkit import TrainedModel, run_train
 from binventory.local.model_server import load_inference_module
 from contracts.metric_lines import metric_definitions
 
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CHANCE = 1 / 6  # six counts, 0..5, equally frequent in the generated data
 
 
@@ -91,7 +92,8 @@ def test_the_model_dir_records_what_serving_and_reviewers_need(trained_model: Tr
     arithmetic = config["training"]["arithmetic"]
     assert arithmetic["amp_dtype"] == "float32" and arithmetic["threads"] >= 1 and arithmetic["channels_last"]
     # and the evidence rule the Lambda will apply, fitted on validation
-    assert config["reconciliation"]["statistic"] == "likelihood_ratio"
+    recipe = json.loads((PROJECT_ROOT / "contracts" / "recipe.json").read_text())
+    assert config["reconciliation"]["statistic"] == recipe["hyperparameters"]["evidence"]
     assert set(config["reconciliation"]["class_prior"]) == set(config["classes"])
     evaluation = json.loads((trained_model.model_dir / "evaluation.json").read_text())
     assert {"accuracy", "rmse", "mae", "macro_f1", "per_class", "confusion_matrix"} <= set(
