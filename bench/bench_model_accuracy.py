@@ -130,6 +130,22 @@ def check_is_current_recipe(model_dir: Path) -> ModelConfig:
     return config
 
 
+def check_is_previous_recipe(model_dir: Path) -> None:
+    """A model passed as the previous recipe must have been trained with it, or the row would mislabel it."""
+    recorded = ModelConfig.read(model_dir).training.get("hyperparameters", {})
+
+    def same(flag: str, value: str) -> bool:
+        got = recorded.get(flag.replace("-", "_"))
+        try:
+            return float(got) == float(value)
+        except (TypeError, ValueError):
+            return str(got).lower() == value.lower()
+
+    differing = sorted(flag for flag, value in PREVIOUS_RECIPE.items() if not same(flag, value))
+    if differing:
+        raise SystemExit(f"{model_dir} is not the previous recipe's model ({', '.join(differing)} differ)")
+
+
 def train_previous_recipe(out_dir: Path) -> tuple[Path, float, float]:
     """train.py with the previous recipe on the new split; returns dir, seconds, peak MB."""
     run = plan_recipe_run(out_dir, PREVIOUS_RECIPE)
@@ -355,9 +371,12 @@ def main() -> None:
     shipped = served(args.model, "shipped recipe (`make model-abid`)", photos)
     validation = served(args.model, "validation", splits["validation"])
     if args.previous_model:
-        previous_dir, previous_seconds, previous_mb = args.previous_model, float("nan"), float("nan")
+        previous_dir = args.previous_model
+        check_is_previous_recipe(previous_dir)
+        previous_provenance = f"trained before this run by train.py with it (`{shown_path(previous_dir)}`)"
     else:
-        previous_dir, previous_seconds, previous_mb = train_previous_recipe(WORK_DIR / "previous-recipe")
+        previous_dir, seconds, peak_mb = train_previous_recipe(WORK_DIR / "previous-recipe")
+        previous_provenance = f"trained in this run ({seconds / 60:.0f} min, peak RSS {peak_mb:.0f} MB)"
     previous = served(previous_dir, "previous recipe (0..5 only), retrained on this split", photos)
     train_counts = [s.count for s in splits["train"]]
     baseline = frequency_baseline(shipped, train_counts, validation)
@@ -418,8 +437,7 @@ def main() -> None:
         "open-ended class (where the model cannot tell a count from its neighbour; those records are left "
         "out and counted).",
         f"Shipped recipe: `{json.dumps(recipe)}` ({config.training.get('images')}). Previous recipe: "
-        f"`{json.dumps(PREVIOUS_RECIPE)}`, trained in this run ({previous_seconds / 60:.0f} min, peak RSS "
-        f"{previous_mb:.0f} MB).",
+        f"`{json.dumps(PREVIOUS_RECIPE)}`, {previous_provenance}.",
         f"Decision at the default costs (contracts.decision): {costs.wrong_record_rate:.0%} of records "
         f"wrong, a look ${costs.look_cost:.2f}, a missed error ${costs.missed_error_cost:.2f}: looking at "
         f"every bin costs ${look_all:.0f} per 1,000 bins, looking at none ${look_none:.0f}. Costs are in "
