@@ -278,8 +278,9 @@ def per_million_report(measured: cost_model.Measured, deployment: cost_model.Dep
             "per photo (measured: bench/bench_costs.py),",
             f"{measured.aws_round_trips_ms:.0f} ms of AWS round trips per photo (assumed),",
             f"{measured.flag_rate:.0%} flagged. Prices: on-demand us-east-1 list prices as of",
-            f"{cost_model.PRICES_AS_OF} (binventory/cost_model.py names each page); confirm them before",
-            "budgeting.",
+            f"{cost_model.PRICES_AS_OF} (binventory/cost_model.py names each page), the real-time",
+            f"instance's ${deployment.realtime_usd_per_hour:.3f}/h from binventory/costs.py's hourly",
+            f"table as of {PRICES_AS_OF}; confirm them before budgeting.",
         ]
     )
     return "\n".join(

@@ -130,8 +130,9 @@ class CounterFunction(Construct):
             ),
             (
                 "CKV_AWS_117",
-                "Calls only AWS APIs (S3, DynamoDB, SageMaker runtime, EventBridge) and no private resource; "
-                "a VPC would add NAT or interface endpoints for no access it needs.",
+                "Calls only AWS APIs (S3, DynamoDB, SageMaker runtime, EventBridge, and SQS to send a "
+                "deferred message back to its queue) and no private resource; a VPC would add NAT or "
+                "interface endpoints for no access it needs.",
             ),
             (
                 "CKV_AWS_115",

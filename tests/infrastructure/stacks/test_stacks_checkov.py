@@ -72,28 +72,35 @@ def checkov_findings(templates: list[Path]) -> tuple[dict[str, Any], list[str]]:
     return summary, failed
 
 
-def test_checkov_finds_nothing_in_dev_with_and_without_a_model_and_in_real_time_mode(
-    dev_app: SynthesizedApp, dev_with_model: SynthesizedApp, dev_realtime: SynthesizedApp
+def test_checkov_finds_nothing_in_dev_with_and_without_a_model_in_real_time_mode_and_in_prod(
+    dev_app: SynthesizedApp,
+    dev_with_model: SynthesizedApp,
+    dev_realtime: SynthesizedApp,
+    prod_app: SynthesizedApp,
 ) -> None:
+    # prod adds what no dev configuration has: retained data and queues, deletion protection, data capture
     templates = [
         template
-        for app in (dev_app, dev_with_model, dev_realtime)
+        for app in (dev_app, dev_with_model, dev_realtime, prod_app)
         for template in app.outdir.glob("*.template.json")
     ]
 
     summary, failed = checkov_findings(templates)
 
-    assert len(templates) == 9
+    assert len(templates) == 12
     assert failed == []
     assert summary["passed"] > 300, "checkov ran its checks on every template"
 
 
 def test_every_checkov_skip_names_its_check_and_a_specific_reason(
-    dev_app: SynthesizedApp, dev_with_model: SynthesizedApp, dev_realtime: SynthesizedApp
+    dev_app: SynthesizedApp,
+    dev_with_model: SynthesizedApp,
+    dev_realtime: SynthesizedApp,
+    prod_app: SynthesizedApp,
 ) -> None:
     skips = [
         skip
-        for app in (dev_app, dev_with_model, dev_realtime)
+        for app in (dev_app, dev_with_model, dev_realtime, prod_app)
         for template in app.templates.values()
         for resource in template["Resources"].values()
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])

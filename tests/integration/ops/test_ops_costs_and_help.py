@@ -90,6 +90,9 @@ def test_costs_per_million_prices_each_service_and_names_the_crossover_volume(in
     assert "total, serverless endpoint" in result.output and "total, real-time endpoint" in result.output
     assert "costs less than the serverless one (3072 MB) above" in result.output
     assert "20.00 ms per photo (measured: bench/bench_costs.py)" in result.output
+    # each price says how old it is: the real-time instance's is the hourly table's, not the per-photo one's
+    assert f"real-time instance's ${HOSTING_HOURLY_USD['ml.m5.large']:.3f}/h" in result.output
+    assert f"hourly table as of {PRICES_AS_OF}" in result.output
 
 
 def test_help_covers_every_operator_command(invoke: Any) -> None:
