@@ -98,8 +98,15 @@ def test_no_template_names_an_image_by_a_floating_tag(
         for match in _ECR_IMAGE.finditer(json.dumps(template))
     }
 
-    assert {repository for repository, _ in images} == {"pytorch-training", "pytorch-inference"}
-    assert {image for image in images if not _FULL_DLC_TAG.match(image[1])} == set()
+    assert {repository for repository, _ in images} == {
+        "pytorch-training",
+        "pytorch-inference",
+        "sagemaker-debugger-rules",  # the profiler rules' evaluator
+    }
+    dlcs = {image for image in images if image[0] != "sagemaker-debugger-rules"}
+    assert {image for image in dlcs if not _FULL_DLC_TAG.match(image[1])} == set()
+    # Debugger's rule evaluator is published under one tag only (the SDK's registry lists no other version)
+    assert {tag for repository, tag in images if repository == "sagemaker-debugger-rules"} == {"latest"}
 
 
 def test_every_template_passes_cfn_lint(dev_app: SynthesizedApp, prod_app: SynthesizedApp) -> None:

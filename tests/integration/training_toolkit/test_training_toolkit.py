@@ -151,5 +151,5 @@ def test_train_py_runs_under_the_training_dlc_s_own_torch_torchvision_numpy_and_
     training_toolkit: Path,
 ) -> None:
     # the toolkit's interpreter, as it runs train.py, the ONNX export and the packaged model's check
-    assert imported_versions(training_toolkit / "bin" / "python") == dlc_pins()
+    assert imported_versions(training_toolkit.parent / "python") == dlc_pins()  # the `train` beside it
     assert dlc_pins()["torch"] == "2.6.0", "cdk.json training.framework_version pins the 2.6 DLC"
