@@ -9,6 +9,8 @@ import urllib.request
 
 from moto.server import ThreadedMotoServer
 
+from binventory.local.s3_events import add_version_ids_to_moto_events
+
 LOOPBACK = "127.0.0.1"
 REGION = "us-east-1"
 # Services the counting path uses; each gets AWS_ENDPOINT_URL_<SERVICE> pointing at moto.
@@ -41,6 +43,7 @@ class AwsEmulator:
 
     def __init__(self, port: int = 0) -> None:
         ensure_port_free(port)
+        add_version_ids_to_moto_events()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call is noise
         self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
         self.url = ""
