@@ -1,10 +1,11 @@
 """moto's S3 event notifications made AWS-shaped: a versioned bucket's event names its object version.
 
-On AWS every upload to a versioned bucket is a version of its own, and its event carries `versionId`, so the
-counting Lambda records each upload once, by version. moto 5 leaves `versionId` out, which made the local
-record key fall back to the ETag: two quick overwrites of one key recorded the first as OBJECT_MISSING, and the
-same bytes uploaded again with a new expectation were taken for a duplicate. moto builds each event with one
-module function, so the local pipeline wraps it once, in its own process (where moto's server runs).
+On AWS every upload to a versioned bucket is a version of its own, and its event carries `versionId`, so
+the counting Lambda records each upload once, by version. moto 5 leaves `versionId` out, which made the
+local record key fall back to the ETag: two quick overwrites of one key recorded the first as
+OBJECT_MISSING, and the same bytes uploaded again with a new expectation were taken for a duplicate. moto
+builds each event with one module function, so the local pipeline wraps it once, in its own process (where
+moto's server runs).
 """
 
 from __future__ import annotations
