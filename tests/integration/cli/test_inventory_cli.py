@@ -350,3 +350,29 @@ def test_snapshot_show_header_and_rows_agree_at_80_columns(stack: dict[str, str]
         " 2026-11-21 10:00:00   MATCH            3      3  P(3)=1.00, wrong 0.15% ≤ 1.4%",
         " 2026-11-21 09:00:00   MISMATCH         3      5  P(3)=<0.01, wrong 91% ≥ 50%",
     ]
+
+
+def test_region_is_accepted_after_the_command(stack: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["inventory", "bins", "--stage", STAGE, "--region", "eu-west-1"])
+
+    assert f"Stack {STACK} not found in region eu-west-1" in result.output
+
+
+def test_stage_is_accepted_after_the_command(stack: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["inventory", "bins", "--stage", STAGE])
+
+    assert result.exit_code == 0, result.output
+    assert "No bins yet" in result.output
+
+
+def test_without_a_region_the_cli_uses_cdk_jsons(
+    stack: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: no region anywhere in the environment (cdk.json deploys to us-east-1)
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+
+    result = CliRunner().invoke(cli, ["inventory", "bins", "--stage", STAGE])
+
+    assert result.exit_code == 0, result.output
+    assert "No AWS region configured" not in result.output
