@@ -10,6 +10,7 @@ from binventory.costs import costs
 from binventory.data.commands import data
 from binventory.inventory import inventory_group
 from binventory.local.cli import local_group
+from binventory.local_meaning import NO_LOCAL_MEANING, refuse_locally
 from binventory.models.commands import model
 from binventory.review.commands import review_group
 from binventory.status import status
@@ -69,6 +70,8 @@ def accept_stage_and_region_everywhere(group: click.Group) -> None:
 
 
 accept_stage_and_region_everywhere(cli)
+for _name in NO_LOCAL_MEANING:
+    refuse_locally(cli.commands[_name], _name, allowed=(lambda params: params.get("per_million", False)))
 
 
 def main() -> None:
