@@ -15,6 +15,7 @@ from countnet.synthetic import write_synthetic_dataset
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from binventory.local.emulator import ensure_port_free
 from binventory.local.model_server import ModelPathError, resolve_model_dir
 from binventory.local.pipeline import LocalPipeline, ProcessingProgress
 from binventory.local.report import join_outcomes, render_summary, render_table, summarize, write_html_report
@@ -59,6 +60,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
     console = console or Console()
     _raise_keyboard_interrupt_on_sigterm()
     started = time.monotonic()
+    check_inputs(options)
     model_dir = _resolve_model(options, console)
     plan = _plan_uploads(options, console)
     console.rule("Starting moto and the model server")
@@ -100,6 +102,26 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         )
         return 1
     return 0
+
+
+def check_inputs(options: DemoOptions) -> None:
+    """Everything the user typed, checked before minutes of training or any server starts."""
+    if options.images is not None and not options.images.is_dir():
+        raise SystemExit(f"error: image folder {options.images} does not exist (--images).")
+    if options.model is not None and not options.model.exists():
+        raise SystemExit(
+            f"error: Model not found at {options.model}: pass a trained model directory or model.tar.gz."
+        )
+    ports = {"--aws-port": options.aws_port, "--model-port": options.model_port}
+    if options.keep_running:
+        ports["--review-port"] = options.review_port
+    chosen = [port for port in ports.values() if port]
+    if len(chosen) != len(set(chosen)):
+        raise SystemExit(
+            f"error: the ports must differ: {', '.join(f'{k} {v}' for k, v in ports.items() if v)}."
+        )
+    for port in chosen:
+        ensure_port_free(port)
 
 
 def _resolve_model(options: DemoOptions, console: Console) -> Path:
@@ -164,8 +186,6 @@ def train_demo_model(
 
 def _plan_uploads(options: DemoOptions, console: Console) -> UploadPlan:
     if options.images is not None:
-        if not options.images.is_dir():
-            raise SystemExit(f"error: image folder {options.images} does not exist.")
         plant = 0.0 if options.plant_errors is None else options.plant_errors
         held_out = _held_out_ids(options.images)
         try:

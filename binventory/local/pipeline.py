@@ -165,6 +165,7 @@ class LocalPipeline:
 
     def start(self) -> None:
         """Start moto, create the resources, start the model server, cold-start the handler's process."""
+        ensure_port_free(self.model_port)  # before moto starts: a taken port is named at once
         self.emulator = AwsEmulator(self.aws_port).start()
         self._stack.callback(self.emulator.stop)
         self._stack.callback(self._restore_environment)
