@@ -65,7 +65,11 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
     plan = _plan_uploads(options, console)
     console.rule("Starting moto and the model server")
     with LocalPipeline(
-        model_dir, work_dir=options.work_dir, aws_port=options.aws_port, model_port=options.model_port
+        model_dir,
+        work_dir=options.work_dir,
+        aws_port=options.aws_port,
+        model_port=options.model_port,
+        notify=lambda line: console.print(line, style="yellow", highlight=False),
     ) as pipeline:
         assert pipeline.resources
         console.print(

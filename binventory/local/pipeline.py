@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import logging
 import os
 import select
 import subprocess
@@ -30,11 +31,13 @@ from binventory.local.lambda_runtime import LambdaProcess
 from binventory.local.poller import SqsEventSourcePoller
 from binventory.local.provision import LocalResources, provision
 from binventory.local.review_server import ReviewServer
+from binventory.local.supervisor import Supervisor
 from binventory.resources import StackResources
 from contracts.deployment_settings import Settings, load_settings_from_cdk_json
 from lambdas.counter.api import HANDLER
 from lambdas.review.api import HANDLER as REVIEW_HANDLER
 
+LOGGER = logging.getLogger(__name__)
 MODEL_SERVER_START_SECONDS = 180
 
 
@@ -106,8 +109,23 @@ class ModelServerProcess:
                 + _tail(self.log_path)
             )
         self.url = line.split(" ", 1)[1].strip()
-        self.port = int(self.url.rsplit(":", 1)[1])
+        self.port = int(self.url.rsplit(":", 1)[1])  # a restart reuses it: the function's URL stays right
         return self
+
+    def exit_code(self) -> int | None:
+        """The child's exit code once it has exited (reaping it), None while it runs or before it started."""
+        process = self._process
+        return None if process is None else process.poll()
+
+    def restart(self) -> None:
+        """Start the server again on the port it had (what the supervisor calls after a crash)."""
+        self.stop()
+        self.start()
+
+    def kill(self) -> None:
+        """SIGKILL the child, as an out-of-memory kill would (for tests of the supervisor)."""
+        if self._process is not None:
+            self._process.kill()
 
     def stop(self) -> None:
         """Terminate the child (kill if it does not stop within a few seconds)."""
@@ -136,6 +154,7 @@ class LocalPipeline:
         settings: Settings | None = None,
         aws_port: int = 0,
         model_port: int = 0,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.model_dir = model_dir
         self.work_dir = work_dir
@@ -148,6 +167,8 @@ class LocalPipeline:
         self.function: LambdaProcess | None = None
         self.review_server: ReviewServer | None = None
         self.poller: SqsEventSourcePoller | None = None
+        self.supervisor: Supervisor | None = None
+        self.notify = notify or LOGGER.warning
         self._saved_environment: dict[str, str | None] = {}
         self._stack = contextlib.ExitStack()
 
@@ -178,6 +199,8 @@ class LocalPipeline:
             self.work_dir / "logs" / "model-server.log",
         ).start()
         self._stack.callback(lambda: self.model_server and self.model_server.stop())
+        self.supervisor = Supervisor(self.model_server, notify=self.notify).start()
+        self._stack.callback(self.supervisor.stop)  # runs before the server's stop: not taken for a crash
         self.function = LambdaProcess(
             HANDLER,
             {
@@ -257,6 +280,10 @@ class LocalPipeline:
         sqs = self.session().client("sqs")
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
+            if self.supervisor and not self.supervisor.healthy.is_set():
+                # The endpoint is restarting: deliveries now would only spend the messages' receives.
+                self.supervisor.wait_until_healthy(min(1.0, max(deadline - time.monotonic(), 0.0)))
+                continue
             outcome = self.poller.poll_once()
             progress.received += outcome.received
             progress.succeeded += outcome.succeeded
