@@ -12,6 +12,7 @@ from binventory.inventory import inventory_group
 from binventory.local.cli import local_group
 from binventory.local_meaning import NO_LOCAL_MEANING, refuse_locally
 from binventory.models.commands import model
+from binventory.queue import queue_group
 from binventory.review.commands import review_group
 from binventory.status import status
 from binventory.training_jobs.commands import train
@@ -43,6 +44,7 @@ cli.add_command(costs)
 cli.add_command(status)
 cli.add_command(inventory_group)
 cli.add_command(review_group)
+cli.add_command(queue_group)
 
 
 def _set_on_resources(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

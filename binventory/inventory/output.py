@@ -66,6 +66,7 @@ class Column:
     value: str | Callable[[dict[str, Any]], Any]
     wrap: bool = False
     wide: bool = False
+    number: bool = False  # right-aligned (attributes known to be numbers are, without saying)
 
     def cell(self, row: dict[str, Any]) -> Text:
         if callable(self.value):
@@ -75,7 +76,7 @@ class Column:
 
     @property
     def numeric(self) -> bool:
-        return isinstance(self.value, str) and self.value in _NUMERIC
+        return self.number or (isinstance(self.value, str) and self.value in _NUMERIC)
 
 
 def print_table(

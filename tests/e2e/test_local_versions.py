@@ -14,7 +14,8 @@ def photo(synthetic_eval_dir: Path, index: int = 0) -> bytes:
 
 def records_of(pipeline: LocalPipeline, key: str) -> list[dict]:
     return sorted(
-        (r for r in pipeline.records() if r["image_key"] == key), key=lambda r: r["expected_quantity"]
+        (r for r in pipeline.records() if r["image_key"] == key),
+        key=lambda r: (r.get("expected_quantity", -1), r["captured_at"]),
     )
 
 
