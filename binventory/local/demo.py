@@ -92,7 +92,9 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
             f"[bold]Events published[/] (MISMATCH / LOW_CONFIDENCE, via EventBridge): {len(alerts)}"
         )
         report_path = options.report or options.work_dir / "report" / "index.html"
-        write_html_report(outcomes, summary, report_path, title="Binventory local run")
+        write_html_report(
+            outcomes, summary, report_path, title="Binventory local run", synthetic=options.images is None
+        )
         console.print(
             f"Report: {report_path} (confusion matrix: {report_path.with_name('confusion_matrix.png')})"
         )
