@@ -71,8 +71,16 @@ class ProcessingProgress:
 class ModelServerProcess:
     """The model server in a child process, so it can be killed and restarted like a real endpoint."""
 
-    def __init__(self, model_dir: Path, endpoint_name: str, port: int, log_path: Path) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        endpoint_name: str,
+        port: int,
+        log_path: Path,
+        environment: dict[str, str] | None = None,
+    ) -> None:
         self.model_dir = model_dir
+        self.environment = environment or {}
         self.endpoint_name = endpoint_name
         self.port = port
         self.log_path = log_path
@@ -98,6 +106,7 @@ class ModelServerProcess:
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
+                env={**os.environ, **self.environment},
             )
         assert self._process.stdout is not None
         ready, _, _ = select.select([self._process.stdout], [], [], MODEL_SERVER_START_SECONDS)
@@ -155,8 +164,10 @@ class LocalPipeline:
         aws_port: int = 0,
         model_port: int = 0,
         notify: Callable[[str], None] | None = None,
+        model_server_environment: dict[str, str] | None = None,
     ) -> None:
         self.model_dir = model_dir
+        self.model_server_environment = model_server_environment
         self.work_dir = work_dir
         self.settings = settings or load_settings_from_cdk_json()
         self.aws_port = aws_port
@@ -197,6 +208,7 @@ class LocalPipeline:
             self.resources.endpoint_name,
             self.model_port,
             self.work_dir / "logs" / "model-server.log",
+            self.model_server_environment,
         ).start()
         self._stack.callback(lambda: self.model_server and self.model_server.stop())
         self.supervisor = Supervisor(self.model_server, notify=self.notify).start()
