@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -109,3 +110,13 @@ def test_on_aws_redrive_starts_sqs_move_task_and_shows_its_status(
     )
     assert "Status: RUNNING, moved 1 of 3" in result.output
     assert bodies(queues["dead_letter"]) != []  # nothing moved by hand
+
+
+def test_on_aws_queue_status_reads_the_oldest_age_from_cloudwatch(queues: dict[str, str]) -> None:
+    # given: CloudWatch has no datapoint yet for either queue (a queue that just got its first message)
+    shown = at_80_columns("status", "--json", local=False)
+
+    assert shown.exit_code == 0, shown.output
+    figures = {row["queue"]: row for row in json.loads(shown.output)}
+    assert figures["dead-letter"]["visible"] == 3 and figures["ingest"]["visible"] == 0
+    assert figures["dead-letter"]["oldest_age_seconds"] is None  # not read from the queue itself on AWS
