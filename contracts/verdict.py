@@ -30,7 +30,7 @@ def percent(value: float) -> str:
 
 
 def _probability(value: float) -> str:
-    return "<0.01" if 0 < value < 0.005 else f"{value:.2f}"
+    return "<0.01" if value < 0.005 else f"{value:.2f}"
 
 
 def why(record: Mapping[str, Any]) -> str:

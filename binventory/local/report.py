@@ -129,26 +129,29 @@ def summarize(outcomes: list[Outcome], dead_letters: int) -> Summary:
 
 def render_table(outcomes: list[Outcome], console: Console, max_rows: int = 60) -> None:
     """Bins with expected vs counted, status and why; problems first. Legible at 80 characters: short
-    columns are never cut, and the why column wraps at spaces."""
-    rows = sort_for_report(outcomes)
+    columns are never cut, the why column wraps at spaces, and a planted error is a `*` after its bin."""
+    rows = sort_for_report(outcomes)[:max_rows]
     table = Table(title="Reconciliation", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("bin", no_wrap=True, min_width=max(len(o.planned.bin_id) for o in rows[:max_rows]))
+    bins = [outcome.planned.bin_id + ("*" if outcome.planned.planted_error else "") for outcome in rows]
+    table.add_column("bin", no_wrap=True, min_width=max(map(len, bins), default=3))
     for heading in ("expected", "count", "conf"):
         table.add_column(heading, justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True, min_width=max(len(str(s)) for s in (MISSING, *REPORT_ORDER)))
     table.add_column("why", overflow="fold", ratio=1, min_width=14)
-    for outcome in rows[:max_rows]:
+    for bin_label, outcome in zip(bins, rows, strict=True):
         table.add_row(
-            Text(outcome.planned.bin_id),
+            Text(bin_label),
             _show(outcome.planned.expected),
             _show(outcome.predicted),
             "-" if outcome.confidence is None else f"{outcome.confidence:.2f}",
             _styled(outcome.status),
-            Text(explain(outcome)),
+            Text(why(outcome.record) if outcome.record else "no record yet"),
         )
     console.print(table)
-    if len(rows) > max_rows:
-        console.print(f"... {len(rows) - max_rows} more rows in the HTML report")
+    if any(outcome.planned.planted_error for outcome in rows):
+        console.print("* a planted error: the expected quantity was made wrong on purpose")
+    if len(outcomes) > max_rows:
+        console.print(f"... {len(outcomes) - max_rows} more rows in the HTML report")
 
 
 def sort_for_report(outcomes: list[Outcome]) -> list[Outcome]:

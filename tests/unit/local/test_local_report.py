@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -148,6 +149,7 @@ def test_snapshot_the_demo_table_at_80_columns() -> None:
             },
         ),
     ]
+    outcomes[1] = Outcome(replace(outcomes[1].planned, planted_error=True), outcomes[1].record)
     console = Console(width=80, record=True, color_system=None)
 
     render_table(outcomes, console)
@@ -162,6 +164,7 @@ def test_snapshot_the_demo_table_at_80_columns() -> None:
         "                                                       b'this is a')",
         " bin-0003              0      2  0.93  MISMATCH        P(0)=<0.01, wrong 99% ≥",
         "                                                       50%",
-        " bin-0012              4      5  0.93  MATCH           P(4)=0.41, wrong 0.90% ≤",
+        " bin-0012*             4      5  0.93  MATCH           P(4)=0.41, wrong 0.90% ≤",
         "                                                       1.4%",
+        "* a planted error: the expected quantity was made wrong on purpose",
     ]
