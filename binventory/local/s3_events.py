@@ -10,8 +10,9 @@ moto's server runs).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from moto.s3 import notifications
@@ -19,10 +20,13 @@ from moto.s3 import notifications
 _MARK = "_binventory_adds_version_id"
 
 
-def add_version_ids_to_moto_events() -> None:
-    """Make moto's S3 events carry `versionId` for versioned objects, as AWS's do (idempotent)."""
+@contextlib.contextmanager
+def moto_events_with_version_ids() -> Iterator[None]:
+    """While open, moto's S3 events carry `versionId` for versioned objects, as AWS's do; moto's own
+    behaviour is back once it closes (other moto users in the same process, tests among them, see moto)."""
     original: Callable[..., dict[str, Any]] = notifications._get_s3_event
-    if getattr(original, _MARK, False):
+    if getattr(original, _MARK, False):  # an emulator already running in this process added it
+        yield
         return
 
     @functools.wraps(original)
@@ -36,3 +40,7 @@ def add_version_ids_to_moto_events() -> None:
 
     setattr(with_version_id, _MARK, True)
     notifications._get_s3_event = with_version_id
+    try:
+        yield
+    finally:
+        notifications._get_s3_event = original

@@ -53,3 +53,16 @@ def test_every_upload_event_names_the_version_s3_stored(ingest) -> None:
     stored = s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
     assert len(versions) == 3 and None not in versions
     assert sorted(versions) == sorted(version["VersionId"] for version in stored)
+
+
+def test_moto_is_left_as_it_was_once_the_emulator_stops() -> None:
+    # other moto users in this process (the counting Lambda's tests) see moto's own events afterwards
+    from moto.s3 import notifications
+
+    before = notifications._get_s3_event
+    emulator = AwsEmulator().start()
+    during = notifications._get_s3_event
+    emulator.stop()
+
+    assert during is not before
+    assert notifications._get_s3_event is before
