@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 import sys
 
-import aws_cdk as cdk
+from stacks.node_banner import acknowledge_node_version
 
-from contracts.deployment_settings import SettingsError, load_settings
-from stacks.composition import build_stacks
+acknowledge_node_version()  # before aws_cdk starts jsii: no Node banner as Python bytes on every synth
+
+import aws_cdk as cdk  # noqa: E402
+
+from contracts.deployment_settings import SettingsError, load_settings  # noqa: E402
+from stacks.composition import build_stacks  # noqa: E402
 
 
 def main() -> None:

@@ -30,13 +30,28 @@ def env_var_for(output_id: str) -> str:
     return ENV_PREFIX + snake
 
 
+def _cdk_settings() -> dict[str, Any]:
+    try:
+        return dict(json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"].get("binventory", {}))
+    except (OSError, KeyError, ValueError, AttributeError):
+        return {}
+
+
 def default_stage() -> str:
     """The stage cdk.json deploys by default."""
-    try:
-        context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
-        return str(context.get("binventory", {}).get("stage", "dev"))
-    except (OSError, KeyError, ValueError):
-        return "dev"
+    return str(_cdk_settings().get("stage", "dev"))
+
+
+def default_region() -> str | None:
+    """The region to use when none is given: AWS_REGION, AWS_DEFAULT_REGION, then the one cdk.json deploys to.
+
+    cdk.json comes before a profile's region: the stacks live where cdk.json deploys them.
+    """
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    region = _cdk_settings().get("region")
+    return str(region) if region else None
 
 
 class StackResources:
@@ -44,7 +59,7 @@ class StackResources:
 
     def __init__(self, stage: str | None = None, region: str | None = None) -> None:
         self.stage = stage or default_stage()
-        self.region = region
+        self.region = region or default_region()
         self._outputs: dict[str, dict[str, str]] = {}
 
     def session(self) -> boto3.session.Session:

@@ -149,6 +149,12 @@ class BinStateAttr:
     LATEST_PREDICTED_COUNT = "latest_predicted_count"
     LATEST_CONFIDENCE = "latest_confidence"
     LATEST_EXPECTED_QUANTITY = "latest_expected_quantity"
+    # What the latest verdict was judged on, so `inventory bins` can say why without reading every record.
+    LATEST_EXPECTED_SOURCE = "latest_expected_source"
+    LATEST_EXPECTED_PROBABILITY = "latest_expected_probability"
+    LATEST_WRONG_PROBABILITY = "latest_wrong_probability"
+    LATEST_LOOK_ABOVE = "latest_look_above"
+    LATEST_REASON = "latest_reason"
 
 
 # The bin state's `latest_*` attributes and the record attribute each one mirrors.
@@ -159,7 +165,17 @@ LATEST_FROM_RECORD: Mapping[str, str] = {
     BinStateAttr.LATEST_PREDICTED_COUNT: RecordAttr.PREDICTED_COUNT,
     BinStateAttr.LATEST_CONFIDENCE: RecordAttr.CONFIDENCE,
     BinStateAttr.LATEST_EXPECTED_QUANTITY: RecordAttr.EXPECTED_QUANTITY,
+    BinStateAttr.LATEST_EXPECTED_SOURCE: RecordAttr.EXPECTED_SOURCE,
+    BinStateAttr.LATEST_EXPECTED_PROBABILITY: RecordAttr.EXPECTED_PROBABILITY,
+    BinStateAttr.LATEST_WRONG_PROBABILITY: RecordAttr.WRONG_PROBABILITY,
+    BinStateAttr.LATEST_LOOK_ABOVE: RecordAttr.LOOK_ABOVE,
+    BinStateAttr.LATEST_REASON: RecordAttr.REASON,
 }
+
+
+def latest_record(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A bin state's mirror of its latest record, under the record's own attribute names."""
+    return {record: state[latest] for latest, record in LATEST_FROM_RECORD.items() if latest in state}
 
 
 def format_timestamp(moment: datetime) -> str:

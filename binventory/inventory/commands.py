@@ -13,22 +13,76 @@ import click
 
 from binventory.inventory.expected_csv import ExpectedCsvError, read_expected_csv
 from binventory.inventory.operator_inventory import OperatorInventory
-from binventory.inventory.output import echo_json, print_table, write_records_csv
+from binventory.inventory.output import Column, echo_json, print_table, write_records_csv
 from binventory.inventory.since import parse_since
 from binventory.resources import StackResources
-from contracts.inventory_schema import BinStateAttr, RecordAttr, Status, format_timestamp
-
-HISTORY_COLUMNS = (
-    ("captured at", RecordAttr.CAPTURED_AT),
-    ("status", RecordAttr.STATUS),
-    ("count", RecordAttr.PREDICTED_COUNT),
-    ("expected", RecordAttr.EXPECTED_QUANTITY),
-    ("delta", RecordAttr.DELTA),
-    ("confidence", RecordAttr.CONFIDENCE),
-    ("review", RecordAttr.REVIEW_OUTCOME),
-    ("image", RecordAttr.IMAGE_KEY),
-    ("reason", RecordAttr.REASON),
+from contracts.inventory_schema import (
+    BinStateAttr,
+    ExpectedSource,
+    RecordAttr,
+    Status,
+    format_timestamp,
+    latest_record,
 )
+from contracts.verdict import why
+
+# Which expectation a record or bin was judged against, in an operator's words.
+SOURCE_NAMES = {
+    ExpectedSource.METADATA_JSON: "ABID metadata",
+    ExpectedSource.OBJECT_METADATA: "photo metadata",
+    ExpectedSource.BIN_STATE: "warehouse",
+    ExpectedSource.REVIEW: "review",
+}
+WHY = Column("why", why, wrap=True)
+HISTORY_COLUMNS = (
+    Column("captured (UTC)", RecordAttr.CAPTURED_AT),
+    Column("status", RecordAttr.STATUS),
+    Column("expected", RecordAttr.EXPECTED_QUANTITY),
+    Column("count", RecordAttr.PREDICTED_COUNT),
+    Column("delta", RecordAttr.DELTA, wide=True),
+    Column("confidence", RecordAttr.CONFIDENCE, wide=True),
+    Column("review", RecordAttr.REVIEW_OUTCOME, wide=True),
+    WHY,
+    Column("image", RecordAttr.IMAGE_KEY, wrap=True, wide=True),
+)
+BIN_COLUMNS = (
+    Column("bin", BinStateAttr.BIN_ID),
+    Column("expected", lambda state: bin_expectation(state)[0]),
+    Column("source", lambda state: bin_expectation(state)[1], wide=True),
+    Column("count", BinStateAttr.LATEST_PREDICTED_COUNT),
+    Column("status", BinStateAttr.LATEST_STATUS),
+    Column("confidence", BinStateAttr.LATEST_CONFIDENCE, wide=True),
+    Column("captured (UTC)", BinStateAttr.LATEST_CAPTURED_AT, wide=True),
+    Column("why", lambda state: latest_why(state), wrap=True),
+)
+
+
+def latest_why(state: dict[str, Any]) -> str | None:
+    """Why the bin's latest photo has its status (None for a bin with no photo yet)."""
+    return why(latest_record(state)) if BinStateAttr.LATEST_STATUS in state else None
+
+
+def bin_expectation(state: dict[str, Any]) -> tuple[int | None, str | None]:
+    """The expectation a bin's row shows, and where it came from.
+
+    The latest photo's verdict was judged against the expectation that photo carried (its metadata, or the
+    bin's figure at the time), so that is the one beside its count and status; a bin with no photo yet shows
+    the warehouse's (or a reviewer's) figure.
+    """
+    if state.get(BinStateAttr.LATEST_EXPECTED_QUANTITY) is not None:
+        source = state.get(BinStateAttr.LATEST_EXPECTED_SOURCE)
+        return state[BinStateAttr.LATEST_EXPECTED_QUANTITY], SOURCE_NAMES.get(source, source)
+    if state.get(BinStateAttr.EXPECTED_QUANTITY) is not None:
+        source = state.get(BinStateAttr.EXPECTED_SOURCE) or ExpectedSource.BIN_STATE
+        return state[BinStateAttr.EXPECTED_QUANTITY], SOURCE_NAMES.get(source, source)
+    return None, None
+
+
+def wide_option[Command: Callable[..., Any]](command: Command) -> Command:
+    """`--wide`: every column; without it a table shows the columns that fit 80 characters."""
+    return click.option("--wide", is_flag=True, help="Show every column (default: what fits 80 characters).")(
+        command
+    )
 
 
 def json_option[Command: Callable[..., Any]](command: Command) -> Command:
@@ -77,9 +131,10 @@ def load_expected(ctx: click.Context, csv_file: Path, as_json: bool) -> None:
     default=None,
     help="Only bins whose latest image has this status.",
 )
+@wide_option
 @json_option
 @click.pass_context
-def bins(ctx: click.Context, status: str | None, as_json: bool) -> None:
+def bins(ctx: click.Context, status: str | None, wide: bool, as_json: bool) -> None:
     """Latest state of every bin.
 
     Each bin's expected quantity and its latest image's status, count and confidence.
@@ -92,17 +147,10 @@ def bins(ctx: click.Context, status: str | None, as_json: bool) -> None:
         return
     print_table(
         f"{len(states)} bins",
-        (
-            ("bin", BinStateAttr.BIN_ID),
-            ("expected", BinStateAttr.EXPECTED_QUANTITY),
-            ("source", BinStateAttr.EXPECTED_SOURCE),
-            ("latest status", BinStateAttr.LATEST_STATUS),
-            ("count", BinStateAttr.LATEST_PREDICTED_COUNT),
-            ("confidence", BinStateAttr.LATEST_CONFIDENCE),
-            ("captured at", BinStateAttr.LATEST_CAPTURED_AT),
-        ),
+        BIN_COLUMNS,
         states,
         empty="No bins yet: load expected quantities or upload bin images.",
+        wide=wide,
     )
 
 
@@ -114,10 +162,11 @@ def bins(ctx: click.Context, status: str | None, as_json: bool) -> None:
     help="Only images captured since: 24h, 7d, or 2026-11-20T08:00 (UTC).",
 )
 @click.option("--include-low-confidence", is_flag=True, help="Also list LOW_CONFIDENCE images.")
+@wide_option
 @json_option
 @click.pass_context
 def mismatches(
-    ctx: click.Context, since_text: str | None, include_low_confidence: bool, as_json: bool
+    ctx: click.Context, since_text: str | None, include_low_confidence: bool, wide: bool, as_json: bool
 ) -> None:
     """Images whose count disagrees with the expectation.
 
@@ -136,18 +185,20 @@ def mismatches(
         return
     print_table(
         f"{len(records)} images" + (f" since {since}" if since else ""),
-        (("bin", RecordAttr.BIN_ID), *HISTORY_COLUMNS[:-1]),
+        (Column("bin", RecordAttr.BIN_ID), *HISTORY_COLUMNS),
         records,
         empty="No mismatches" + (f" since {since}." if since else "."),
+        wide=wide,
     )
 
 
 @inventory_group.command("show")
 @click.argument("bin_id")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show only the newest N images.")
+@wide_option
 @json_option
 @click.pass_context
-def show(ctx: click.Context, bin_id: str, limit: int | None, as_json: bool) -> None:
+def show(ctx: click.Context, bin_id: str, limit: int | None, wide: bool, as_json: bool) -> None:
     """One bin's expectation and image history.
 
     The expected quantity, then every counted image of BIN_ID, newest first.
@@ -163,11 +214,27 @@ def show(ctx: click.Context, bin_id: str, limit: int | None, as_json: bool) -> N
     if as_json:
         echo_json({"bin_id": bin_id, "state": state, "history": history})
         return
-    expected = (state or {}).get(BinStateAttr.EXPECTED_QUANTITY)
-    source = (state or {}).get(BinStateAttr.EXPECTED_SOURCE)
-    by = f" (set by a {source} at {(state or {}).get(BinStateAttr.EXPECTED_UPDATED_AT)})" if source else ""
-    click.echo(f"Bin {bin_id}: expected quantity {'-' if expected is None else expected}{by}")
-    print_table(f"{len(history)} images", HISTORY_COLUMNS, history, empty="No images counted yet.")
+    click.echo(f"Bin {bin_id}: {expectation_line(state or {}, history)}")
+    print_table(f"{len(history)} images", HISTORY_COLUMNS, history, empty="No images counted yet.", wide=wide)
+
+
+def expectation_line(state: dict[str, Any], history: list[dict[str, Any]]) -> str:
+    """The bin's expected quantity and where it comes from, in words that agree with the rows below."""
+    loaded = state.get(BinStateAttr.EXPECTED_QUANTITY)
+    if loaded is not None:
+        source = state.get(BinStateAttr.EXPECTED_SOURCE) or ExpectedSource.BIN_STATE
+        at = state.get(BinStateAttr.EXPECTED_UPDATED_AT)
+        return f"expected quantity {loaded} (set by {SOURCE_NAMES.get(source, source)}" + (
+            f" at {str(at)[:19].replace('T', ' ')} UTC)" if at else ")"
+        )
+    carried = next((r for r in history if r.get(RecordAttr.EXPECTED_QUANTITY) is not None), None)
+    if carried is not None:
+        source = carried.get(RecordAttr.EXPECTED_SOURCE)
+        return (
+            f"expected quantity {carried[RecordAttr.EXPECTED_QUANTITY]} (the latest photo's, from "
+            f"{SOURCE_NAMES.get(source, source)}; none loaded now)"
+        )
+    return "no expected quantity (none loaded, and no photo carried one)"
 
 
 @inventory_group.command("export")

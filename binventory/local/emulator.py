@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import socket
 import urllib.request
 
 from moto.server import ThreadedMotoServer
+
+from binventory.local.s3_events import moto_events_with_version_ids
 
 LOOPBACK = "127.0.0.1"
 REGION = "us-east-1"
@@ -41,11 +44,13 @@ class AwsEmulator:
 
     def __init__(self, port: int = 0) -> None:
         ensure_port_free(port)
+        self._version_ids = contextlib.ExitStack()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call is noise
         self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
         self.url = ""
 
     def start(self) -> AwsEmulator:
+        self._version_ids.enter_context(moto_events_with_version_ids())
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
@@ -56,7 +61,14 @@ class AwsEmulator:
         return self
 
     def stop(self) -> None:
+        """Empty moto's state (it lives in this process: nothing is left to tear down at exit), stop the
+        server, and give moto its own S3 events back."""
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(
+                urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10
+            )
         self._server.stop()
+        self._version_ids.close()
 
     def environment(self) -> dict[str, str]:
         """Variables that send plain boto3 to moto, with dummy credentials that cannot reach AWS."""

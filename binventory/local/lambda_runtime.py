@@ -5,7 +5,8 @@
 stack's variables, and endpoint URLs pointing at moto and the local model server. The child imports the
 handler once, its cold start, and then serves one invocation at a time: a JSON line on its stdin
 (`{"event": ..., "context": {...}}`) is answered by a JSON line on its protocol stream (`{"result": ...}`,
-or `{"error": ...}` when the handler raised, which fails the whole batch as in Lambda). Everything the
+or Lambda's `{"errorType": ..., "errorMessage": ...}` when the handler raised, which fails the whole batch
+as in Lambda). Everything the
 handler prints (Powertools' JSON logs and EMF metrics) goes to the function's log file. A child that
 dies or outlives its timeout is replaced on the next invocation, as Lambda starts a new execution
 environment.
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from binventory.local.poller import LocalLambdaContext
+from lambdas.counter.api import DistinctErrors, reason
 
 READY = "READY"
 START_SECONDS = 60
@@ -91,8 +93,10 @@ class LambdaProcess:
                 f"the handler's process died or timed out on an invocation; see {self.log_path}"
             )
         answer = json.loads(line)
-        if "error" in answer:
-            raise LambdaProcessError(f"the handler raised:\n{answer['error']}")
+        if "errorType" in answer:
+            raise LambdaProcessError(
+                f"the handler raised {answer['errorType']}: {answer['errorMessage']} (see {self.log_path})"
+            )
         return answer["result"]
 
     __call__ = invoke
@@ -130,16 +134,27 @@ def serve(handler: str, requests: IO[str], answers: IO[str]) -> None:
     function = getattr(importlib.import_module(module_name), function_name)
     answers.write(READY + "\n")
     answers.flush()
+    seen = DistinctErrors()
     for line in requests:
         request = json.loads(line)
         try:
             answer = {"result": function(request["event"], LocalLambdaContext(**request["context"]))}
-        except Exception:
-            traceback.print_exc()
-            answer = {"error": traceback.format_exc()}
+        except Exception as error:
+            # Lambda's own shape for a function error. One line per failure in the log, the traceback once
+            # per distinct error: an outage fails every batch the same way.
+            print(f"invocation failed: {reason(error).splitlines()[0]}", file=sys.stderr)
+            if seen.first_time(error):
+                traceback.print_exc()
+            answer = {"errorType": type(error).__name__, "errorMessage": first_line(error)}
         sys.stdout.flush()
         answers.write(json.dumps(answer, default=str) + "\n")
         answers.flush()
+
+
+def first_line(error: BaseException) -> str:
+    """The error's message up to its first line break (a batch error lists every record's traceback)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import logging
 import os
 import select
 import subprocess
@@ -30,11 +31,13 @@ from binventory.local.lambda_runtime import LambdaProcess
 from binventory.local.poller import SqsEventSourcePoller
 from binventory.local.provision import LocalResources, provision
 from binventory.local.review_server import ReviewServer
+from binventory.local.supervisor import Supervisor
 from binventory.resources import StackResources
 from contracts.deployment_settings import Settings, load_settings_from_cdk_json
 from lambdas.counter.api import HANDLER
 from lambdas.review.api import HANDLER as REVIEW_HANDLER
 
+LOGGER = logging.getLogger(__name__)
 MODEL_SERVER_START_SECONDS = 180
 
 
@@ -68,8 +71,16 @@ class ProcessingProgress:
 class ModelServerProcess:
     """The model server in a child process, so it can be killed and restarted like a real endpoint."""
 
-    def __init__(self, model_dir: Path, endpoint_name: str, port: int, log_path: Path) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        endpoint_name: str,
+        port: int,
+        log_path: Path,
+        environment: dict[str, str] | None = None,
+    ) -> None:
         self.model_dir = model_dir
+        self.environment = environment or {}
         self.endpoint_name = endpoint_name
         self.port = port
         self.log_path = log_path
@@ -95,6 +106,7 @@ class ModelServerProcess:
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
+                env={**os.environ, **self.environment},
             )
         assert self._process.stdout is not None
         ready, _, _ = select.select([self._process.stdout], [], [], MODEL_SERVER_START_SECONDS)
@@ -106,8 +118,23 @@ class ModelServerProcess:
                 + _tail(self.log_path)
             )
         self.url = line.split(" ", 1)[1].strip()
-        self.port = int(self.url.rsplit(":", 1)[1])
+        self.port = int(self.url.rsplit(":", 1)[1])  # a restart reuses it: the function's URL stays right
         return self
+
+    def exit_code(self) -> int | None:
+        """The child's exit code once it has exited (reaping it), None while it runs or before it started."""
+        process = self._process
+        return None if process is None else process.poll()
+
+    def restart(self) -> None:
+        """Start the server again on the port it had (what the supervisor calls after a crash)."""
+        self.stop()
+        self.start()
+
+    def kill(self) -> None:
+        """SIGKILL the child, as an out-of-memory kill would (for tests of the supervisor)."""
+        if self._process is not None:
+            self._process.kill()
 
     def stop(self) -> None:
         """Terminate the child (kill if it does not stop within a few seconds)."""
@@ -136,8 +163,11 @@ class LocalPipeline:
         settings: Settings | None = None,
         aws_port: int = 0,
         model_port: int = 0,
+        notify: Callable[[str], None] | None = None,
+        model_server_environment: dict[str, str] | None = None,
     ) -> None:
         self.model_dir = model_dir
+        self.model_server_environment = model_server_environment
         self.work_dir = work_dir
         self.settings = settings or load_settings_from_cdk_json()
         self.aws_port = aws_port
@@ -148,6 +178,8 @@ class LocalPipeline:
         self.function: LambdaProcess | None = None
         self.review_server: ReviewServer | None = None
         self.poller: SqsEventSourcePoller | None = None
+        self.supervisor: Supervisor | None = None
+        self.notify = notify or LOGGER.warning
         self._saved_environment: dict[str, str | None] = {}
         self._stack = contextlib.ExitStack()
 
@@ -165,6 +197,7 @@ class LocalPipeline:
 
     def start(self) -> None:
         """Start moto, create the resources, start the model server, cold-start the handler's process."""
+        ensure_port_free(self.model_port)  # before moto starts: a taken port is named at once
         self.emulator = AwsEmulator(self.aws_port).start()
         self._stack.callback(self.emulator.stop)
         self._stack.callback(self._restore_environment)
@@ -175,8 +208,11 @@ class LocalPipeline:
             self.resources.endpoint_name,
             self.model_port,
             self.work_dir / "logs" / "model-server.log",
+            self.model_server_environment,
         ).start()
         self._stack.callback(lambda: self.model_server and self.model_server.stop())
+        self.supervisor = Supervisor(self.model_server, notify=self.notify).start()
+        self._stack.callback(self.supervisor.stop)  # runs before the server's stop: not taken for a crash
         self.function = LambdaProcess(
             HANDLER,
             {
@@ -256,6 +292,10 @@ class LocalPipeline:
         sqs = self.session().client("sqs")
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
+            if self.supervisor and not self.supervisor.healthy.is_set():
+                # The endpoint is restarting: deliveries now would only spend the messages' receives.
+                self.supervisor.wait_until_healthy(min(1.0, max(deadline - time.monotonic(), 0.0)))
+                continue
             outcome = self.poller.poll_once()
             progress.received += outcome.received
             progress.succeeded += outcome.succeeded

@@ -101,9 +101,10 @@ class SqsEventSourcePoller:
         try:
             response = self.handler(event, LocalLambdaContext(aws_request_id=str(uuid.uuid4()))) or {}
             failed_ids = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-        except Exception:
-            # A handler crash fails the whole batch, as in Lambda: every message comes back.
-            LOGGER.exception("counting handler crashed; the whole batch of %d will be retried", len(messages))
+        except Exception as error:
+            # A handler crash fails the whole batch, as in Lambda: every message comes back. One line; the
+            # function's log holds the traceback (once per distinct error).
+            LOGGER.warning("counting handler failed, the batch of %d comes back: %s", len(messages), error)
             failed_ids = {message["MessageId"] for message in messages}
         succeeded = [m for m in messages if m["MessageId"] not in failed_ids]
         for start in range(0, len(succeeded), 10):

@@ -47,7 +47,9 @@ class LocalResources:
             stack_outputs.EVENT_BUS_NAME: self.event_bus_name,
             stack_outputs.ENDPOINT_NAME: self.endpoint_name,
         }
-        return {env_var_for(output_id): value for output_id, value in values.items()}
+        from binventory.local_meaning import LOCAL_MARKER
+
+        return {env_var_for(output_id): value for output_id, value in values.items()} | {LOCAL_MARKER: "1"}
 
     def lambda_environment(self, settings: Settings) -> dict[str, str]:
         """The counting Lambda's environment, as the counting stack sets it."""

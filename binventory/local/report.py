@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from binventory.local.uploads import PlannedImage
 from contracts.inventory_schema import FLAGGED_STATUSES, STATUS_PRESENTATION, RecordAttr, Status
+from contracts.verdict import why
 
 THUMBNAIL_SIZE = (160, 120)
 # An upload with no record at all: worse than any status, so it heads the table.
@@ -125,31 +128,45 @@ def summarize(outcomes: list[Outcome], dead_letters: int) -> Summary:
 
 
 def render_table(outcomes: list[Outcome], console: Console, max_rows: int = 60) -> None:
-    """Bins with predicted vs expected, status and confidence; problems first."""
-    order = {s: i for i, s in enumerate([MISSING, *REPORT_ORDER])}
-    rows = sorted(outcomes, key=lambda o: (order.get(o.status, 99), o.planned.bin_id))
-    table = Table(title="Reconciliation", show_lines=False)
-    for column in ("bin", "image", "expected", "predicted", "confidence", "status", "note"):
-        table.add_column(
-            column, justify="right" if column in {"expected", "predicted", "confidence"} else "left"
-        )
-    for outcome in rows[:max_rows]:
-        planned = outcome.planned
-        note = planned.invalid_reason or ("planted error" if planned.planted_error else "")
-        if outcome.record and outcome.record.get("reason"):
-            note = f"{note}; {outcome.record['reason']}".strip("; ")
+    """Bins with expected vs counted, status and why; problems first. Legible at 80 characters: short
+    columns are never cut, the why column wraps at spaces, and a planted error is a `*` after its bin."""
+    rows = sort_for_report(outcomes)[:max_rows]
+    table = Table(title="Reconciliation", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    bins = [outcome.planned.bin_id + ("*" if outcome.planned.planted_error else "") for outcome in rows]
+    table.add_column("bin", no_wrap=True, min_width=max(map(len, bins), default=3))
+    for heading in ("expected", "count", "conf"):
+        table.add_column(heading, justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True, min_width=max(len(str(s)) for s in (MISSING, *REPORT_ORDER)))
+    table.add_column("why", overflow="fold", ratio=1, min_width=14)
+    for bin_label, outcome in zip(bins, rows, strict=True):
         table.add_row(
-            planned.bin_id,
-            planned.image_id,
-            _show(planned.expected),
+            Text(bin_label),
+            _show(outcome.planned.expected),
             _show(outcome.predicted),
-            "" if outcome.confidence is None else f"{outcome.confidence:.2f}",
+            "-" if outcome.confidence is None else f"{outcome.confidence:.2f}",
             _styled(outcome.status),
-            note[:60],
+            Text(why(outcome.record) if outcome.record else "no record yet"),
         )
     console.print(table)
-    if len(rows) > max_rows:
-        console.print(f"... {len(rows) - max_rows} more rows in the HTML report")
+    if any(outcome.planned.planted_error for outcome in rows):
+        console.print("* a planted error: the expected quantity was made wrong on purpose")
+    if len(outcomes) > max_rows:
+        console.print(f"... {len(outcomes) - max_rows} more rows in the HTML report")
+
+
+def sort_for_report(outcomes: list[Outcome]) -> list[Outcome]:
+    """Problems first, then flags, then what needs no one; by bin within each."""
+    order = {s: i for i, s in enumerate([MISSING, *REPORT_ORDER])}
+    return sorted(outcomes, key=lambda o: (order.get(o.status, 99), o.planned.bin_id))
+
+
+def explain(outcome: Outcome) -> str:
+    """The rule's reason for the status (contracts.verdict), and what the demo planted in the upload."""
+    planned = outcome.planned
+    planted = "planted error; " if planned.planted_error else ""
+    if outcome.record is None:
+        return planted + "no record yet"
+    return planted + (why(outcome.record) or planned.invalid_reason or "")
 
 
 def render_summary(summary: Summary, console: Console) -> None:
@@ -179,13 +196,16 @@ def render_summary(summary: Summary, console: Console) -> None:
         )
 
 
-def write_html_report(outcomes: list[Outcome], summary: Summary, path: Path, title: str) -> Path:
-    """A single self-contained page: summary, confusion matrix, and the flagged bins with thumbnails."""
+def write_html_report(
+    outcomes: list[Outcome], summary: Summary, path: Path, title: str, *, synthetic: bool = False
+) -> Path:
+    """A single self-contained page: summary, confusion matrix, the bins that need a look with their photos,
+    confidence and the rule's reason, and a sortable table of every bin. Synthetic data says so."""
     path.parent.mkdir(parents=True, exist_ok=True)
     matrix_png = path.with_name("confusion_matrix.png")
     write_confusion_matrix_png(outcomes, matrix_png)
-    flagged = [o for o in outcomes if o.status not in {Status.MATCH.value}]
-    cards = "\n".join(_card(o) for o in flagged)
+    flagged = [o for o in sort_for_report(outcomes) if o.status not in {Status.MATCH.value}]
+    cards = "\n".join(_card(o, synthetic) for o in flagged)
     statuses = "".join(f"<li>{html.escape(s)}: {n}</li>" for s, n in sorted(summary.by_status.items()))
     truth_line = (
         (
@@ -205,13 +225,20 @@ def write_html_report(outcomes: list[Outcome], summary: Summary, path: Path, tit
         if summary.planted_errors
         else ""
     )
+    heading = f"{title} ({SYNTHETIC_LABEL})" if synthetic else title
+    banner = f'<p class="synthetic">{SYNTHETIC_NOTICE}</p>' if synthetic else ""
     status_colours = " ".join(f".{s.value}{{color:{look.colour}}}" for s, look in STATUS_PRESENTATION.items())
     page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<html><head><meta charset="utf-8"><title>{html.escape(heading)}</title>
 <style>body{{font-family:sans-serif;margin:2em}} .cards{{display:flex;flex-wrap:wrap;gap:12px}}
-.card{{border:1px solid #ccc;padding:6px;width:170px;font-size:12px}}
+.card{{border:1px solid #ccc;padding:6px;width:190px;font-size:12px}}
+.synthetic{{background:#fff3cd;padding:4px 8px;font-weight:bold}} .tag{{font-size:10px;color:#8a6d3b}}
+table.bins{{border-collapse:collapse;font-size:13px}}
+.bins th,.bins td{{border:1px solid #ddd;padding:2px 6px}}
+.bins th{{cursor:pointer;background:#f4f4f4}} .bins td.n{{text-align:right}}
 {status_colours}</style></head><body>
-<h1>{html.escape(title)}</h1>
+<h1>{html.escape(heading)}</h1>
+{banner}
 <p>Uploaded {summary.uploaded}, recorded {summary.recorded}, dead-lettered {summary.dead_letters}.</p>
 <ul>{statuses}</ul>
 <p>Predicted = expected: {summary.agree_with_expected}/{summary.counted}
@@ -220,10 +247,52 @@ def write_html_report(outcomes: list[Outcome], summary: Summary, path: Path, tit
 <h2>Predicted vs expected</h2>
 <img src="{matrix_png.name}" alt="confusion matrix of predicted vs expected counts">
 <h2>Bins that need a look ({len(flagged)})</h2><div class="cards">{cards}</div>
+<h2>All bins ({len(outcomes)}; click a heading to sort)</h2>
+{_bins_table(outcomes)}
+<script>{SORT_SCRIPT}</script>
 </body></html>
 """
     path.write_text(page)
     return path
+
+
+SYNTHETIC_LABEL = "synthetic data"
+SYNTHETIC_NOTICE = (
+    "Synthetic data: these bin images were generated for the demo (countnet.synthetic), not photographed "
+    "in a warehouse."
+)
+# Sorts the table of all bins by the clicked column: numbers as numbers, the rest as text; again reverses.
+SORT_SCRIPT = """
+document.querySelectorAll("table.bins th").forEach((th, column) => th.addEventListener("click", () => {
+  const body = th.closest("table").tBodies[0];
+  const up = th.dataset.order !== "up";
+  th.dataset.order = up ? "up" : "down";
+  const key = row => { const text = row.cells[column].dataset.sort ?? row.cells[column].textContent;
+    const number = parseFloat(text); return isNaN(number) ? text : number; };
+  [...body.rows].sort((a, b) => { const x = key(a), y = key(b);
+    return (x < y ? -1 : x > y ? 1 : 0) * (up ? 1 : -1); }).forEach(row => body.appendChild(row));
+}));
+"""
+
+
+def _bins_table(outcomes: list[Outcome]) -> str:
+    headings = ("bin", "image", "expected", "count", "confidence", "status", "why")
+    rows = []
+    for outcome in sort_for_report(outcomes):
+        planned = outcome.planned
+        cells = [
+            f"<td>{html.escape(planned.bin_id)}</td>",
+            f"<td>{html.escape(planned.image_id)}</td>",
+            f'<td class="n">{_show(planned.expected)}</td>',
+            f'<td class="n">{_show(outcome.predicted)}</td>',
+            f'<td class="n">{"-" if outcome.confidence is None else f"{outcome.confidence:.2f}"}</td>',
+            f'<td class="{html.escape(outcome.status)}">{html.escape(outcome.status)}</td>',
+            f"<td>{html.escape(explain(outcome))}</td>",
+        ]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f"<th>{heading}</th>" for heading in headings)
+    body = "".join(rows)
+    return f'<table class="bins" id="all-bins"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def write_confusion_matrix_png(outcomes: list[Outcome], path: Path) -> Path:
@@ -262,18 +331,18 @@ def write_confusion_matrix_png(outcomes: list[Outcome], path: Path) -> Path:
     return path
 
 
-def _card(outcome: Outcome) -> str:
+def _card(outcome: Outcome, synthetic: bool) -> str:
     planned = outcome.planned
     thumbnail = _thumbnail_data_uri(planned.source_path)
-    image = (
-        f'<img src="{thumbnail}" alt="{html.escape(planned.image_id)}">' if thumbnail else "<p>(no image)</p>"
-    )
-    note = planned.invalid_reason or ("planted error" if planned.planted_error else "")
+    alt = f"{'synthetic ' if synthetic else ''}bin image {planned.image_id}"
+    image = f'<img src="{thumbnail}" alt="{html.escape(alt)}">' if thumbnail else "<p>(no valid image)</p>"
+    confidence = "" if outcome.confidence is None else f", confidence {outcome.confidence:.2f}"
+    tag = f'<div class="tag">{SYNTHETIC_LABEL}</div>' if synthetic and thumbnail else ""
     return (
-        f'<div class="card">{image}<div class="{html.escape(outcome.status)}">'
-        f"<b>{html.escape(outcome.status)}"
-        f"</b></div><div>bin {html.escape(planned.bin_id)}</div><div>expected {_show(planned.expected)}, "
-        f"predicted {_show(outcome.predicted)}</div><div>{html.escape(note)}</div></div>"
+        f'<div class="card">{image}{tag}<div class="{html.escape(outcome.status)}">'
+        f"<b>{html.escape(outcome.status)}</b></div><div>bin {html.escape(planned.bin_id)}</div>"
+        f"<div>expected {_show(planned.expected)}, predicted {_show(outcome.predicted)}{confidence}</div>"
+        f"<div>{html.escape(explain(outcome))}</div></div>"
     )
 
 

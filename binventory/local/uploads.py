@@ -119,12 +119,13 @@ def plan_from_dataset(
             Upload(key=key, body=body, content_type=content_type, metadata=metadata),
         )
     if include_bad_files:
-        _add_bad_files(plan, next(iter(samples)).path.read_bytes())
+        _add_bad_files(plan, next(iter(samples)).path)
     return plan
 
 
-def _add_bad_files(plan: UploadPlan, a_real_jpeg: bytes) -> None:
+def _add_bad_files(plan: UploadPlan, a_real_photo: Path) -> None:
     """Objects a careless upload produces; each must end as INVALID_IMAGE or NO_EXPECTATION, never lost."""
+    a_real_jpeg = a_real_photo.read_bytes()
     bad = [
         ("bin-bad-text", "notes.jpg", b"this is a packing note, not a photo\n", "not an image"),
         ("bin-bad-empty", "empty.jpg", b"", "zero bytes"),
@@ -153,6 +154,7 @@ def _add_bad_files(plan: UploadPlan, a_real_jpeg: bytes) -> None:
             true_count=None,
             expected=None,
             expected_via="none",
+            source_path=a_real_photo,  # a valid photo: the report shows it
         ),
         Upload(key=key, body=a_real_jpeg),
     )

@@ -13,11 +13,12 @@ from typing import Any
 import click
 
 from binventory.aws_errors import AwsCommandGroup
-from binventory.inventory.commands import json_option
-from binventory.inventory.output import echo_json, print_table
+from binventory.inventory.commands import json_option, wide_option
+from binventory.inventory.output import Column, echo_json, print_table
 from binventory.resources import StackResources
 from contracts import stack_outputs
 from contracts.inventory_schema import MAX_REVIEW_NOTE_CHARS, MAX_REVIEWED_COUNT, RecordAttr, ReviewOutcome
+from contracts.verdict import why
 from lambdas.review.api import (
     AlreadyResolved,
     InvalidResolution,
@@ -29,28 +30,29 @@ from lambdas.review.api import (
 )
 
 QUEUE_COLUMNS = (
-    ("P(wrong)", "priority"),
-    ("bin", RecordAttr.BIN_ID),
-    ("status", RecordAttr.STATUS),
-    ("expected", RecordAttr.EXPECTED_QUANTITY),
-    ("count", RecordAttr.PREDICTED_COUNT),
-    ("confidence", RecordAttr.CONFIDENCE),
-    ("older flags", "older_pending"),
-    ("captured at", RecordAttr.CAPTURED_AT),
+    Column("P(wrong)", "priority"),
+    Column("bin", RecordAttr.BIN_ID),
+    Column("status", RecordAttr.STATUS),
+    Column("expected", RecordAttr.EXPECTED_QUANTITY),
+    Column("count", RecordAttr.PREDICTED_COUNT),
+    Column("confidence", RecordAttr.CONFIDENCE, wide=True),
+    Column("older flags", "older_pending", wide=True),
+    Column("captured (UTC)", RecordAttr.CAPTURED_AT, wide=True),
+    Column("why", why, wrap=True),
 )
 STATS_COLUMNS = (
-    ("week", "week"),
-    ("raised", "flags_raised"),
-    ("resolved", "flags_resolved"),
-    ("real errors", "real_errors"),
-    ("judged", "judged"),
-    ("precision", "precision"),
-    ("unreadable", "unreadable"),
-    ("median h", "median_hours_to_resolve"),
-    ("p90 h", "p90_hours_to_resolve"),
-    ("model right", "model_correct"),
-    ("of reviewed", "reviewed_with_count"),
-    ("accuracy", "model_accuracy"),
+    Column("week", "week"),
+    Column("raised", "flags_raised"),
+    Column("resolved", "flags_resolved"),
+    Column("real errors", "real_errors", wide=True),
+    Column("judged", "judged", wide=True),
+    Column("precision", "precision"),
+    Column("unreadable", "unreadable", wide=True),
+    Column("median h", "median_hours_to_resolve"),
+    Column("p90 h", "p90_hours_to_resolve", wide=True),
+    Column("model right", "model_correct", wide=True),
+    Column("of reviewed", "reviewed_with_count", wide=True),
+    Column("accuracy", "model_accuracy"),
 )
 
 
@@ -73,9 +75,10 @@ def review_group() -> None:
 
 @review_group.command("list")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show only the first N bins.")
+@wide_option
 @json_option
 @click.pass_context
-def list_command(ctx: click.Context, limit: int | None, as_json: bool) -> None:
+def list_command(ctx: click.Context, limit: int | None, wide: bool, as_json: bool) -> None:
     """The review queue: one task per flagged bin, most likely errors first.
 
     Each bin shows its latest pending flag; "older flags" counts the bin's earlier flags still waiting,
@@ -93,6 +96,7 @@ def list_command(ctx: click.Context, limit: int | None, as_json: bool) -> None:
         QUEUE_COLUMNS,
         view["entries"],
         empty="No flagged bins are waiting.",
+        wide=wide,
     )
 
 
@@ -112,7 +116,7 @@ def show_command(ctx: click.Context, bin_id: str, as_json: bool) -> None:
         echo_json(found)
         return
     entry = found["entry"]
-    print_table(f"Bin {bin_id}", QUEUE_COLUMNS, [entry], empty="")
+    print_table(f"Bin {bin_id}", QUEUE_COLUMNS, [entry], empty="", wide=True)
     click.echo(f"record: {entry[RecordAttr.RECORD_KEY]}")
     click.echo(f"photo: {entry['photo_url'] or '(outside the ingest bucket)'}")
 
@@ -193,9 +197,10 @@ def resolve_command(
 @click.option(
     "--weeks", type=click.IntRange(1, 52), default=8, show_default=True, help="ISO weeks, this one included."
 )
+@wide_option
 @json_option
 @click.pass_context
-def stats_command(ctx: click.Context, weeks: int, as_json: bool) -> None:
+def stats_command(ctx: click.Context, weeks: int, wide: bool, as_json: bool) -> None:
     """Per ISO week: flags raised and resolved, the precision of flags, time to resolve, the model's accuracy.
 
     A real error is a correction to another count than expected. Precision = real errors / judged flags
@@ -208,7 +213,7 @@ def stats_command(ctx: click.Context, weeks: int, as_json: bool) -> None:
         echo_json({"weeks": figures})
         return
     rows = [{k: _shown(v) for k, v in week.items()} for week in figures]
-    print_table(f"Reviews, last {weeks} weeks", STATS_COLUMNS, rows, empty="No weeks.")
+    print_table(f"Reviews, last {weeks} weeks", STATS_COLUMNS, rows, empty="No weeks.", wide=wide)
 
 
 def _shown(value: Any) -> Any:

@@ -15,6 +15,7 @@ from .dal.events import EventNotPublished, EventPublisher
 from .dal.images import ImageStore
 from .dal.inventory import InventoryRepository, KnownState, SaveOutcome
 from .deadline import NO_DEADLINE, Deadline
+from .logic.distinct_errors import DistinctErrors, reason
 from .logic.image_check import detect_format, size_problem
 from .logic.notifications import UploadedObject
 from .logic.records import InventoryRecord
@@ -30,6 +31,7 @@ __all__ = [
     "CountResult",
     "CounterConfiguration",
     "Deadline",
+    "DistinctErrors",
     "EventNotPublished",
     "EventPublisher",
     "ImageCounter",
@@ -40,5 +42,6 @@ __all__ = [
     "SaveOutcome",
     "UploadedObject",
     "detect_format",
+    "reason",
     "size_problem",
 ]

@@ -28,12 +28,14 @@ from .dal.inventory import KnownState, SaveOutcome
 from .dal.requeue import Requeue
 from .deadline import Deadline, OutOfTime
 from .logic.deferral import deferrals_of, send_again
+from .logic.distinct_errors import DistinctErrors, reason
 from .logic.drift import drift_values
 from .logic.notifications import MalformedMessage, UploadedObject, parse_notification
 from .observability import logger, metrics, tracer
 from .service import CountResult, ImageCounter
 
 processor = BatchProcessor(event_type=EventType.SQS)
+SEEN_ERRORS = DistinctErrors()  # per execution environment, like the clients
 # Kept back from the remaining time: the last record's writes, the metrics flush and the response.
 # (contracts/deployment_settings.py requires a Lambda timeout of at least 30 s, so records always get time.)
 SAFETY_MARGIN_SECONDS = 10.0
@@ -106,13 +108,16 @@ def _handle_message(
             "message not reached before the invocation's deadline; sent to the queue again",
             extra={"message_id": record.message_id, "new_message_id": new_id, "reason": str(error)},
         )
-    except Exception:
-        logger.exception(
+    except Exception as error:
+        # One line per failed record, with its reason; the traceback only the first time this error is seen.
+        logger.error(
             "message failed; SQS will deliver it again, then move it to the dead-letter queue",
             extra={
                 "message_id": record.message_id,
                 "receive_count": record.attributes.approximate_receive_count,
+                "reason": reason(error),
             },
+            exc_info=SEEN_ERRORS.first_time(error),
         )
         metrics.add_metric(name=CounterMetric.FAILED_MESSAGES, unit=MetricUnit.Count, value=1)
         raise

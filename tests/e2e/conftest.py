@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,13 @@ def synthetic_eval_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo model, trained briefly by model_code/train.py exactly as `make demo` trains it."""
+    """The demo model, trained briefly by model_code/train.py exactly as `make demo` trains it.
+
+    BINVENTORY_E2E_MODEL names an already trained demo model to use instead (iterating on the e2e tier
+    without training each session).
+    """
+    if os.environ.get("BINVENTORY_E2E_MODEL"):
+        return Path(os.environ["BINVENTORY_E2E_MODEL"])
     root = tmp_path_factory.mktemp("demo-model")
     train_dir = write_synthetic_dataset(root / "train", per_class=DEMO_TRAIN_PER_CLASS, max_count=5, seed=1)
     return train_demo_model(train_dir, root / "model", root / "output")

@@ -204,3 +204,32 @@ def test_real_abid_slice_is_counted_and_reconciled(pipeline, abid_dir: Path):
         assert outcome.predicted is not None and 0 <= outcome.confidence <= 1
         expected_delta = outcome.predicted - outcome.planned.expected
         assert int(outcome.record["delta"]) == expected_delta
+
+
+def test_a_model_server_killed_mid_burst_heals_and_every_upload_is_recorded(pipeline, synthetic_eval_dir):
+    # given: a burst of uploads, and a model server that is killed (SIGKILL) once counting is under way
+    assert pipeline.model_server and pipeline.supervisor
+    images = sorted((synthetic_eval_dir / "bin-images").glob("*.jpg"))
+    uploads = [
+        Upload(
+            key=f"incoming/bin-k{i:03d}/{images[i % len(images)].name}",
+            body=images[i % len(images)].read_bytes(),
+            metadata={"expected-quantity": "2"},
+        )
+        for i in range(120)
+    ]
+    pipeline.upload(uploads)
+    killed = []
+
+    def kill_once(progress) -> None:
+        if progress.succeeded >= 20 and not killed:
+            killed.append(progress.succeeded)
+            pipeline.model_server.kill()
+
+    # when: the queue drains, with no one restarting anything
+    pipeline.process(timeout_seconds=600, on_progress=kill_once)
+
+    # then: the server was restarted once and every upload has exactly one record; none went to the DLQ
+    assert killed and pipeline.supervisor.restarts == 1
+    assert Counter(r["image_key"] for r in pipeline.records()) == Counter(u.key for u in uploads)
+    assert pipeline.dead_letters() == []

@@ -303,6 +303,11 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ("sqs", "ReceiveMessage"): _queue("sqs:ReceiveMessage"),
     ("sqs", "DeleteMessage"): _queue("sqs:DeleteMessage"),
     ("sqs", "SendMessage"): _queue("sqs:SendMessage"),
+    # A batch call is authorized by its single call's action.
+    ("sqs", "SendMessageBatch"): _queue("sqs:SendMessage"),
+    ("sqs", "DeleteMessageBatch"): _queue("sqs:DeleteMessage"),
+    ("sqs", "ChangeMessageVisibility"): _queue("sqs:ChangeMessageVisibility"),
+    ("sqs", "ChangeMessageVisibilityBatch"): _queue("sqs:ChangeMessageVisibility"),
     ("sqs", "GetQueueAttributes"): _queue("sqs:GetQueueAttributes"),
     # The CloudWatch API reference lists no resource type for GetMetricData: only `*` grants it.
     ("cloudwatch", "GetMetricData"): _sagemaker_any("cloudwatch:GetMetricData"),

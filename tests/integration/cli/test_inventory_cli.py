@@ -67,13 +67,17 @@ def record(stack: dict[str, str]) -> Any:
     )
 
     def write(
-        bin_id: str, name: str, captured_at: str, count: int, expected: int | None, confidence: float = 0.999
+        bin_id: str,
+        name: str,
+        captured_at: str,
+        count: int,
+        expected: int | None,
+        confidence: float = 0.999,
+        source: inventory_schema.ExpectedSource = inventory_schema.ExpectedSource.BIN_STATE,
     ):
         image = ImageVersion(bin_id, "ingest", f"incoming/{bin_id}/{name}", "v1", captured_at)
         reconciliation = reconcile(prediction(count, confidence), expected, DEFAULT_COSTS)
-        source = ExpectedQuantity(
-            expected, inventory_schema.ExpectedSource.BIN_STATE if expected is not None else None
-        )
+        source = ExpectedQuantity(expected, source if expected is not None else None)
         repository.save(InventoryRecord.counted(image, reconciliation, source, "2026-11-21T12:00:00.000000Z"))
 
     return write
@@ -149,9 +153,7 @@ def test_bins_lists_the_latest_state_per_bin(stack: dict[str, str], record: Any,
     mismatching = json.loads(binventory("inventory", "bins", "--json", "--status", "MISMATCH").output)
 
     assert table.exit_code == 0, table.output
-    assert (
-        "2 bins" in table.output and "MATCH" in table.output and "2026-11-21T10:00:00.000000Z" in table.output
-    )
+    assert "2 bins" in table.output and "MATCH" in table.output
     assert [(b["bin_id"], b.get("latest_status")) for b in as_json] == [("B-1", "MATCH"), ("B-2", None)]
     assert mismatching == []
 
@@ -209,7 +211,11 @@ def test_show_gives_a_bins_history_newest_first(stack: dict[str, str], record: A
     ]
     assert shown["state"]["latest_predicted_count"] == 3
     assert [r["image_key"] for r in newest["history"]] == ["incoming/01013/b.jpg"]
-    assert "Bin 01013: expected quantity -" in table.output and "incoming/01013/a.jpg" in table.output
+    assert "Bin 01013: expected quantity 3 (the latest photo's, from warehouse" in table.output
+    assert (
+        "MISMATCH" in table.output
+        and "incoming/01013/a.jpg" in binventory("inventory", "show", "01013", "--wide").output
+    )
 
 
 def test_show_an_unknown_bin_says_how_to_find_one(stack: dict[str, str]) -> None:
@@ -282,3 +288,91 @@ def test_an_override_naming_a_missing_table_says_which_variable(
     assert result.exit_code == 1
     assert f"Table no-such-table not found in region {REGION}" in result.output
     assert "BINVENTORY_BIN_STATE_TABLE_NAME" in result.output
+
+
+def at_80_columns(*args: str) -> Result:
+    """What a user sees through a pipe or in a narrow terminal."""
+    return CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["--stage", STAGE, *args])
+
+
+def screen(result: Result) -> list[str]:
+    """The rendered lines, trailing spaces dropped (rich pads each line to the width)."""
+    assert result.exit_code == 0, result.output
+    return [line.rstrip() for line in result.output.splitlines() if line.strip()]
+
+
+def test_snapshot_bins_at_80_columns(stack: dict[str, str], record: Any, tmp_path: Path) -> None:
+    # given: a loaded bin with no photo, an expected 0, a LOW_CONFIDENCE and a long synthetic bin id
+    binventory("inventory", "load-expected", str(write_csv(tmp_path, "bin_id,expected_quantity\nB-9,4\n")))
+    record("bin-0003", "a.jpg", "2026-11-21T09:00:00.000000Z", count=2, expected=0)
+    record("bin-0007", "a.jpg", "2026-11-21T09:00:00.000000Z", count=3, expected=3, confidence=0.2)
+    record("syn-000123", "a.jpg", "2026-11-21T09:00:00.000000Z", count=4, expected=4)
+
+    # when: listed through a pipe (80 characters)
+    shown = screen(at_80_columns("inventory", "bins"))
+
+    # then: nothing is cut, 0 is 0, and each verdict says why
+    assert shown == [
+        "4 bins",
+        " bin          expected  count  status          why",
+        " " + "─" * 75,
+        " B-9          4             -  -               -",
+        " bin-0003     0             2  MISMATCH        P(0)=<0.01, wrong 90% ≥ 50%",
+        " bin-0007     3             3  LOW_CONFIDENCE  P(3)=0.20, wrong 1.6% > 1.4%",
+        " syn-000123   4             4  MATCH           P(4)=1.00, wrong 0.15% ≤ 1.4%",
+    ]
+    assert all(len(line) <= 80 and "…" not in line for line in shown)
+
+
+def test_wide_shows_every_column_and_still_cuts_nothing(stack: dict[str, str], record: Any) -> None:
+    record("syn-000123", "a.jpg", "2026-11-21T09:00:00.000000Z", count=4, expected=4)
+
+    shown = screen(at_80_columns("inventory", "bins", "--wide"))
+
+    assert "source" in shown[1] and "confidence" in shown[1] and "captured (UTC)" in shown[1]
+    assert any("warehouse" in line and "2026-11-21 09:00:00" in line and "≤ 1.4%" in line for line in shown)
+    assert "…" not in "\n".join(shown)
+
+
+def test_snapshot_show_header_and_rows_agree_at_80_columns(stack: dict[str, str], record: Any) -> None:
+    # given: a bin whose only expectation came with its photos (none loaded from the warehouse)
+    from_photo = inventory_schema.ExpectedSource.OBJECT_METADATA
+    record("bin-test", "a.jpg", "2026-11-21T09:00:00.000000Z", count=5, expected=3, source=from_photo)
+    record("bin-test", "b.jpg", "2026-11-21T10:00:00.000000Z", count=3, expected=3, source=from_photo)
+
+    shown = screen(at_80_columns("inventory", "show", "bin-test"))
+
+    assert shown == [
+        "Bin bin-test: expected quantity 3 (the latest photo's, from photo metadata; none loaded now)",
+        "2 images",
+        " captured (UTC)        status    expected  count  why",
+        " " + "─" * 78,
+        " 2026-11-21 10:00:00   MATCH            3      3  P(3)=1.00, wrong 0.15% ≤ 1.4%",
+        " 2026-11-21 09:00:00   MISMATCH         3      5  P(3)=<0.01, wrong 91% ≥ 50%",
+    ]
+
+
+def test_region_is_accepted_after_the_command(stack: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["inventory", "bins", "--stage", STAGE, "--region", "eu-west-1"])
+
+    assert f"Stack {STACK} not found in region eu-west-1" in result.output
+
+
+def test_stage_is_accepted_after_the_command(stack: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["inventory", "bins", "--stage", STAGE])
+
+    assert result.exit_code == 0, result.output
+    assert "No bins yet" in result.output
+
+
+def test_without_a_region_the_cli_uses_cdk_jsons(
+    stack: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: no region anywhere in the environment (cdk.json deploys to us-east-1)
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+
+    result = CliRunner().invoke(cli, ["inventory", "bins", "--stage", STAGE])
+
+    assert result.exit_code == 0, result.output
+    assert "No AWS region configured" not in result.output

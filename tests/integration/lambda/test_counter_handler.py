@@ -650,3 +650,28 @@ def test_missing_configuration_fails_with_the_variable_name(
 
     with pytest.raises(ValueError, match=LambdaEnv.ENDPOINT_NAME):
         invoke(world.sqs_event(s3_test_event()))
+
+
+def test_failed_records_log_one_line_each_and_the_traceback_once(
+    invoke: Any, world: CountingWorld, fake_endpoint: FakeEndpoint, capsys: Any, caplog: Any
+) -> None:
+    # given: an outage that fails three records the same way, alongside one that succeeds
+    from lambdas.counter.handler import SEEN_ERRORS
+
+    SEEN_ERRORS.__init__()  # a fresh execution environment
+    failing = [jpeg_bytes(seed) for seed in (61, 62, 63)]
+    for image in failing:
+        fake_endpoint.model_error(image, 503, "overloaded")
+    fine = jpeg_bytes(64)
+    fake_endpoint.counts(fine, 2, 0.9)
+    versions = [world.put_image(f"incoming/B-6{n}/x.jpg", image) for n, image in enumerate([*failing, fine])]
+    capsys.readouterr()
+
+    # when
+    invoke(world.sqs_event(*(s3_notification(version) for version in versions)))
+
+    # then: three one-line failures, each with its reason, and a single traceback in the whole log
+    failures = [r for r in caplog.records if r.getMessage().startswith("message failed")]
+    assert len(failures) == 3
+    assert all("overloaded" in r.reason for r in failures)
+    assert sum(bool(r.exc_info and r.exc_info[0]) for r in caplog.records) == 1

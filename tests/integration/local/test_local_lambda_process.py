@@ -95,3 +95,18 @@ def test_a_handler_that_cannot_be_imported_says_so_with_its_log(tmp_path: Path) 
         LambdaProcess("no_such_module.handler", {}, tmp_path / "lambda.log").start()
 
     assert "No module named 'no_such_module'" in str(failure.value)
+
+
+def test_repeated_failures_log_one_line_each_and_the_traceback_once(
+    function: LambdaProcess, tmp_path: Path
+) -> None:
+    # given: the same failure, three times (an outage fails every batch alike)
+    for _ in range(3):
+        with pytest.raises(LambdaProcessError) as failure:
+            function.invoke({"raise": True}, context())
+
+    # then: the caller's error is one line naming the log; the log has three lines and one traceback
+    assert "\n" not in str(failure.value) and "lambda.log" in str(failure.value)
+    log = (tmp_path / "logs" / "lambda.log").read_text()
+    assert log.count("invocation failed: RuntimeError: asked to fail") == 3
+    assert log.count("Traceback (most recent call last)") == 1
