@@ -62,6 +62,7 @@ from countnet.verification import (
     within_count_auroc,
 )
 from results import machine_description, write_section
+from train import build_parser, hyperparameters_from
 
 from binventory.local.recipe_training import plan_recipe_run
 from contracts.decision import DEFAULT_COSTS, DecisionCosts
@@ -114,36 +115,25 @@ class Scored:
     rule: EvidenceRule
 
 
-def check_is_current_recipe(model_dir: Path) -> ModelConfig:
-    """The model's recorded hyperparameters must be today's recipe; otherwise the table would mislabel it."""
+def check_trained_with(model_dir: Path, recipe: Hyperparameters, remedy: str) -> ModelConfig:
+    """The model's recorded hyperparameters must be `recipe`'s; otherwise the table would mislabel its row."""
     if not (model_dir / "evaluation.json").is_file():
-        raise SystemExit(f"{model_dir} holds no trained model: run `make model-abid` first")
+        raise SystemExit(f"{model_dir} holds no trained model: {remedy}")
     config = ModelConfig.read(model_dir)
     recorded = config.training.get("hyperparameters", {})
-    expected = asdict(Hyperparameters())
+    expected = asdict(recipe)
     differing = sorted(k for k in expected if k != "workers" and recorded.get(k) != expected[k])
     if differing:
         raise SystemExit(
-            f"{model_dir} was trained with another recipe ({', '.join(differing)} differ from "
-            "contracts/recipe.json): run `make model-abid` again"
+            f"{model_dir} was trained with another recipe ({', '.join(differing)} differ): {remedy}"
         )
     return config
 
 
-def check_is_previous_recipe(model_dir: Path) -> None:
-    """A model passed as the previous recipe must have been trained with it, or the row would mislabel it."""
-    recorded = ModelConfig.read(model_dir).training.get("hyperparameters", {})
-
-    def same(flag: str, value: str) -> bool:
-        got = recorded.get(flag.replace("-", "_"))
-        try:
-            return float(got) == float(value)
-        except (TypeError, ValueError):
-            return str(got).lower() == value.lower()
-
-    differing = sorted(flag for flag, value in PREVIOUS_RECIPE.items() if not same(flag, value))
-    if differing:
-        raise SystemExit(f"{model_dir} is not the previous recipe's model ({', '.join(differing)} differ)")
+def previous_hyperparameters() -> Hyperparameters:
+    """PREVIOUS_RECIPE's flags as train.py reads them (typed, with its defaults for the rest)."""
+    flags = [f"--{flag}={value}" for flag, value in PREVIOUS_RECIPE.items()]
+    return hyperparameters_from(build_parser().parse_args(flags))
 
 
 def train_previous_recipe(out_dir: Path) -> tuple[Path, float, float]:
@@ -368,7 +358,7 @@ def main() -> None:
     args = parser.parse_args()
     load_before = load_average()
     part = "test" if args.report_test else "validation"
-    config = check_is_current_recipe(args.model)
+    config = check_trained_with(args.model, Hyperparameters(), "run `make model-abid` (again)")
     splits = split_photos()
     photos = splits[part]  # the test part holds original photos only
     groups = bin_groups()
@@ -383,7 +373,7 @@ def main() -> None:
     else:
         if args.previous_model:
             previous_dir = args.previous_model
-            check_is_previous_recipe(previous_dir)
+            check_trained_with(previous_dir, previous_hyperparameters(), "leave out --previous-model")
             previous_provenance = f"trained before this run by train.py (`{shown_path(previous_dir)}`)"
         else:
             previous_dir, seconds, peak_mb = train_previous_recipe(WORK_DIR / "previous-recipe")
