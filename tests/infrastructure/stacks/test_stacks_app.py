@@ -84,6 +84,8 @@ def test_every_acknowledgment_answers_a_real_finding_with_a_specific_reason(
 
 # A DLC image reference anywhere in a template (state machine definition, outputs, ...), with its tag.
 _ECR_IMAGE = re.compile(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/([a-z0-9._/-]+):([\w.-]+)")
+# The profiler rules' evaluator (Debugger's image), the one image that is not a DLC.
+RULES_EVALUATOR = "sagemaker-debugger-rules"
 # The full DLC tag: framework version, processor, Python, CUDA (GPU builds), OS, platform.
 _FULL_DLC_TAG = re.compile(r"^\d+\.\d+\.\d+-(cpu|gpu)-py3\d+(-cu\d+)?-ubuntu\d+\.\d+-sagemaker$")
 
@@ -101,12 +103,12 @@ def test_no_template_names_an_image_by_a_floating_tag(
     assert {repository for repository, _ in images} == {
         "pytorch-training",
         "pytorch-inference",
-        "sagemaker-debugger-rules",  # the profiler rules' evaluator
+        RULES_EVALUATOR,
     }
-    dlcs = {image for image in images if image[0] != "sagemaker-debugger-rules"}
+    dlcs = {image for image in images if image[0] != RULES_EVALUATOR}
     assert {image for image in dlcs if not _FULL_DLC_TAG.match(image[1])} == set()
     # Debugger's rule evaluator is published under one tag only (the SDK's registry lists no other version)
-    assert {tag for repository, tag in images if repository == "sagemaker-debugger-rules"} == {"latest"}
+    assert {tag for repository, tag in images if repository == RULES_EVALUATOR} == {"latest"}
 
 
 def test_every_template_passes_cfn_lint(dev_app: SynthesizedApp, prod_app: SynthesizedApp) -> None:
