@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from binventory.inventory.output import Column, print_table
 from binventory.local.uploads import PlannedImage
 from contracts.inventory_schema import FLAGGED_STATUSES, STATUS_PRESENTATION, RecordAttr, Status
 from contracts.verdict import why
@@ -128,27 +127,30 @@ def summarize(outcomes: list[Outcome], dead_letters: int) -> Summary:
 
 
 def render_table(outcomes: list[Outcome], console: Console, max_rows: int = 60) -> None:
-    """Bins with expected vs counted, status and why; problems first. Legible at 80 characters: short
-    columns are never cut, the why column wraps at spaces, and a planted error is a `*` after its bin."""
-    rows = sort_for_report(outcomes)[:max_rows]
-    table = Table(title="Reconciliation", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    bins = [outcome.planned.bin_id + ("*" if outcome.planned.planted_error else "") for outcome in rows]
-    table.add_column("bin", no_wrap=True, min_width=max(map(len, bins), default=3))
-    for heading in ("expected", "count", "conf"):
-        table.add_column(heading, justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True, min_width=max(len(str(s)) for s in (MISSING, *REPORT_ORDER)))
-    table.add_column("why", overflow="fold", ratio=1, min_width=14)
-    for bin_label, outcome in zip(bins, rows, strict=True):
-        table.add_row(
-            Text(bin_label),
-            _show(outcome.planned.expected),
-            _show(outcome.predicted),
-            "-" if outcome.confidence is None else f"{outcome.confidence:.2f}",
-            _styled(outcome.status),
-            Text(why(outcome.record) if outcome.record else "no record yet"),
-        )
-    console.print(table)
-    if any(outcome.planned.planted_error for outcome in rows):
+    """Bins with expected vs counted, status and why; problems first. The CLI's table (`print_table`): legible
+    at 80 characters, short columns never cut, the why column wrapping at spaces; a planted error is a `*`
+    after its bin."""
+    rows = [
+        {
+            "bin": outcome.planned.bin_id + ("*" if outcome.planned.planted_error else ""),
+            "expected": outcome.planned.expected,
+            "count": outcome.predicted,
+            "confidence": outcome.confidence,
+            "status": outcome.status,
+            "why": why(outcome.record) if outcome.record else "no record yet",
+        }
+        for outcome in sort_for_report(outcomes)[:max_rows]
+    ]
+    columns = (
+        Column("bin", "bin"),
+        Column("expected", "expected", number=True),
+        Column("count", "count", number=True),
+        Column("conf", "confidence", number=True),
+        Column("status", lambda row: Text(row["status"], style=_status_style(row["status"]))),
+        Column("why", "why", wrap=True),
+    )
+    print_table("Reconciliation", columns, rows, "No uploads to report.", console=console)
+    if any(row["bin"].endswith("*") for row in rows):
         console.print("* a planted error: the expected quantity was made wrong on purpose")
     if len(outcomes) > max_rows:
         console.print(f"... {len(outcomes) - max_rows} more rows in the HTML report")
@@ -363,7 +365,6 @@ def _show(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-def _styled(status: str) -> str:
-    """The status in its colour (contracts.inventory_schema), MISSING (no record at all) in bold red."""
-    style = STATUS_PRESENTATION[Status(status)].style if status in Status else MISSING_STYLE
-    return f"[{style}]{status}[/]"
+def _status_style(status: str) -> str:
+    """The status's colour (contracts.inventory_schema), MISSING (no record at all) in bold red."""
+    return STATUS_PRESENTATION[Status(status)].style if status in Status else MISSING_STYLE

@@ -156,15 +156,15 @@ def test_snapshot_the_demo_table_at_80_columns() -> None:
 
     lines = [line.rstrip() for line in console.export_text().splitlines() if line.strip()]
     assert lines == [
-        "                                 Reconciliation",
-        " bin            expected  count  conf  status          why",
+        "Reconciliation",
+        " bin            expected  count  conf  status         why",
         " " + "─" * 78,
-        " bin-bad-text          3      -     -  INVALID_IMAGE   the file is not a JPEG",
-        "                                                       or PNG (it starts with",
-        "                                                       b'this is a')",
-        " bin-0003              0      2  0.93  MISMATCH        P(0)=<0.01, wrong 99% ≥",
-        "                                                       50%",
-        " bin-0012*             4      5  0.93  MATCH           P(4)=0.41, wrong 0.90% ≤",
-        "                                                       1.4%",
+        " bin-bad-text          3      -     -  INVALID_IMAGE  the file is not a JPEG or",
+        "                                                      PNG (it starts with",
+        "                                                      b'this is a')",
+        " bin-0003              0      2  0.93  MISMATCH       P(0)=<0.01, wrong 99% ≥",
+        "                                                      50%",
+        " bin-0012*             4      5  0.93  MATCH          P(4)=0.41, wrong 0.90% ≤",
+        "                                                      1.4%",
         "* a planted error: the expected quantity was made wrong on purpose",
     ]
