@@ -100,7 +100,14 @@ ANCHORS = (
     "([silverbottlep/abid_challenge](https://github.com/silverbottlep/abid_challenge), sec. 4.3)",
     "Udacity 'Inventory Monitoring' notebook capstones: ResNet50 on a 10K subset, counts 1..5, 30-40%",
 )
-RANGE_TITLES = {"0_to_5": "0..5 items", "2_to_5": "2..5 items", "above_5": "more than 5 items"}
+RANGE_TITLES = {
+    "0_to_5": "0..5 items",
+    "2_to_5": "2..5 items",
+    "above_5": "more than 5 items",
+    "any": "any count: every photo, in the mix the split holds",
+}
+# Every photo at once: what the decision costs a warehouse whose bins come in this part's mix of counts.
+RANGES = {**PHOTO_RANGES, "any": range(0, 1_000_000)}
 
 
 @dataclass(frozen=True)
@@ -200,11 +207,9 @@ def range_scores(
     space = model.label_space
     maps = probability_maps(model.probabilities, space.labels)
     records = reconciliation_records(model.counts, space, photos)
-    keep = [
-        i for i, count in enumerate(model.counts) if count in photos and space.class_of(count) is not None
-    ]
-    if not keep or not records.wrong.any():
-        return None
+    keep = [i for i, count in enumerate(model.counts) if count in photos]
+    if not keep or not records.wrong.any() or any(space.class_of(model.counts[i]) is None for i in keep):
+        return None  # a model that cannot judge every photo of the range gets no row for it
     predicted = [space.count_of(int(model.probabilities[i].argmax())) for i in keep]
     truth = [model.counts[i] for i in keep]
     bins = [groups.get(image_id, image_id) for image_id in model.image_ids]
@@ -384,7 +389,7 @@ def main() -> None:
     costs = DEFAULT_COSTS
     sections = []
     curves = None
-    for range_name, counts in PHOTO_RANGES.items():
+    for range_name, counts in RANGES.items():
         scored = [range_scores(m, counts, groups, costs) for m in models]
         present = [(n, s) for n, s in zip(names, scored, strict=True) if s is not None]
         if not present or present[-1][0] != names[-1]:
