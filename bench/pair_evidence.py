@@ -21,7 +21,7 @@ image), for pairs whose later photo holds 2..5 items and for all pairs, with eac
 bootstrap interval over bins for "carried or new alike" minus the shipped statistic. Validation only: no
 test photo is read. Appends a section to bench/EXPERIMENTS.md.
 
-    python bench/pair_evidence.py .local/models/abid bench/out/seed-1 bench/out/seed-2
+    python bench/pair_evidence.py .local/models/abid bench/out/seed-1 bench/out/seed-2 --note "..."
 """
 
 from __future__ import annotations
@@ -165,6 +165,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("model_dirs", nargs="+", type=Path, help="models (seeds of one recipe) to score with")
+    parser.add_argument("--note", default="", help="what the figures say, in a sentence or two")
     args = parser.parse_args()
     pairs, counts = validation_pairs()
     entries = read_split_entries()
@@ -203,6 +204,7 @@ def main() -> None:
         'each model\'s paired 95% bootstrap interval over bins for "carried or new alike" minus the shipped '
         "statistic.",
         "",
+        *([args.note, ""] if args.note else []),
         f"Machine: {machine_description()}. Validation part of contracts/abid_split.csv only.",
         "",
         "| later photo holds | error | records (right) | bins | "
