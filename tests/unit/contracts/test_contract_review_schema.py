@@ -41,7 +41,7 @@ def test_every_status_has_one_look_that_the_cli_the_report_and_the_page_all_use(
     assert look is not None, f"contracts.inventory_schema.STATUS_PRESENTATION lacks {status}"
     assert look.colour.startswith("#") and len(look.colour) == 7 and look.description
     assert STYLES.get(status.value) == look.style, "binventory/inventory/output.py shows it in another style"
-    assert report._styled(status.value) == f"[{look.style}]{status.value}[/]", "binventory/local/report.py"
+    assert report._status_style(status.value) == look.style, "binventory/local/report.py"
     assert status in report.REPORT_ORDER, "binventory/local/report.py's table has no place for it"
     assert legend()["statuses"][status.value]["colour"] == look.colour, "the review page's legend lacks it"
     Console().render_str(f"[{look.style}]x[/]")  # a style rich knows
