@@ -35,14 +35,14 @@ from pathlib import Path
 
 import numpy as np
 from abid_bench_data import DEFAULT_ABID_DIR, RE_ENCODED_DIR
-from countnet.verification import Records, class_prior, tail_ratio, within_count_auroc
+from countnet.verification import Records, class_prior, probability_maps, tail_ratio, within_count_auroc
 from results import machine_description
 from validation_experiments import EXPERIMENTS_FILE, Run, load_run
 
-from contracts.decision import count_probability
+from contracts.decision import count_probability, statistic
 from contracts.fixed_split import read_photo_facts, read_split_entries
 from contracts.label_corrections import read_corrections
-from contracts.model_answer import label_for_count
+from contracts.model_answer import EXPECTED_PROBABILITY, EvidenceRule, label_for_count
 from contracts.same_bin import NEIGHBOUR_DISTANCE, id_series
 
 BOOTSTRAP_ROUNDS = 1000
@@ -101,7 +101,8 @@ def scored_records(run: Run, pairs: list[Pair], counts: dict[str, int], train_co
     prior = class_prior(train_counts, run.label_space)
     tail = tail_ratio(train_counts, run.label_space)
     row_of = {image_id: row for row, image_id in enumerate(run.image_ids)}
-    maps = [dict(zip(labels, map(float, p), strict=True)) for p in run.probabilities]
+    maps = probability_maps(run.probabilities, labels)
+    shipped = EvidenceRule(EXPECTED_PROBABILITY, 1.0, 1.0, 0.0, prior, tail)  # only its statistic is read
     later, expected, wrong, kinds, groups = [], [], [], [], []
     scores: dict[str, list[float]] = {name: [] for name in SCORES}
     for pair in pairs:
@@ -122,8 +123,7 @@ def scored_records(run: Run, pairs: list[Pair], counts: dict[str, int], train_co
             earlier = {
                 o: _likelihood(a, prior, e_a - o, tail) / _likelihood(a, prior, e_a, tail) for o in ones_off
             }
-            p_expected = min(max(count_probability(b, e_b, tail), FLOOR), 1 - FLOOR)
-            scores[SCORES[0]].append(math.log((1 - p_expected) / p_expected))
+            scores[SCORES[0]].append(statistic(b, e_b, shipped))
             scores[SCORES[1]].append(math.log(_mean([alone[o] for o in ones_off])))
             scores[SCORES[2]].append(math.log(max(_mean([earlier[o] * alone[o] for o in ones_off]), FLOOR)))
             alike = _mean([(CARRIED_SHARE * earlier[o] + 1 - CARRIED_SHARE) * alone[o] for o in ones_off])

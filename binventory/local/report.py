@@ -130,6 +130,7 @@ def render_table(outcomes: list[Outcome], console: Console, max_rows: int = 60) 
     """Bins with expected vs counted, status and why; problems first. The CLI's table (`print_table`): legible
     at 80 characters, short columns never cut, the why column wrapping at spaces; a planted error is a `*`
     after its bin."""
+    shown = sort_for_report(outcomes)[:max_rows]
     rows = [
         {
             "bin": outcome.planned.bin_id + ("*" if outcome.planned.planted_error else ""),
@@ -139,7 +140,7 @@ def render_table(outcomes: list[Outcome], console: Console, max_rows: int = 60) 
             "status": outcome.status,
             "why": why(outcome.record) if outcome.record else "no record yet",
         }
-        for outcome in sort_for_report(outcomes)[:max_rows]
+        for outcome in shown
     ]
     columns = (
         Column("bin", "bin"),
@@ -150,7 +151,7 @@ def render_table(outcomes: list[Outcome], console: Console, max_rows: int = 60) 
         Column("why", "why", wrap=True),
     )
     print_table("Reconciliation", columns, rows, "No uploads to report.", console=console)
-    if any(row["bin"].endswith("*") for row in rows):
+    if any(outcome.planned.planted_error for outcome in shown):
         console.print("* a planted error: the expected quantity was made wrong on purpose")
     if len(outcomes) > max_rows:
         console.print(f"... {len(outcomes) - max_rows} more rows in the HTML report")
